@@ -1,0 +1,32 @@
+import type { Static, TSchema } from "@sinclair/typebox";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { RuntimeError, type ErrorCode } from "./errors.ts";
+
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+function checker<T extends TSchema>(schema: T): TypeCheck<T> {
+  let check = compiled.get(schema);
+  if (!check) {
+    check = TypeCompiler.Compile(schema);
+    compiled.set(schema, check);
+  }
+  return check as TypeCheck<T>;
+}
+
+/** The first schema violation as `path: message`, e.g. `/intent/kind: Expected union value`. */
+export function firstError(schema: TSchema, value: unknown): string | null {
+  const error = checker(schema).Errors(value).First();
+  if (!error) return null;
+  return `${error.path || "/"}: ${error.message}`;
+}
+
+/** Returns `value` typed when it matches `schema`, else throws `RuntimeError(code)` naming the first violation. */
+export function validate<T extends TSchema>(
+  schema: T,
+  value: unknown,
+  what: string,
+  code: ErrorCode = "invalid_request",
+): Static<T> {
+  if (checker(schema).Check(value)) return value as Static<T>;
+  throw new RuntimeError(code, `invalid ${what}: ${firstError(schema, value)}`);
+}

@@ -1,0 +1,15 @@
+/**
+ * yoi-runtime as a library: the Runtime core, its stores and execution backends.
+ * Nothing here loads the HTTP server; that lives in `yoi-runtime/server`.
+ */
+export { Runtime } from "./core/runtime.ts";
+export type { RuntimeOptions, RuntimeLogger, WorkerAddress, ListWorkersQuery, TranscriptQuery, ListRunsQuery } from "./core/runtime.ts";
+export { RuntimeError, ERROR_CODES, isRuntimeError, type ErrorCode } from "./core/errors.ts";
+export { EventSubscription, SubscriptionOverflowError, type SubscribeOptions } from "./core/subscription.ts";
+export { isValidId, ID_PATTERN } from "./core/ids.ts";
+export type { ProfileConfig } from "./core/profiles.ts";
+export * from "./core/schema/index.ts";
+export type { RuntimeStore, StoreCommit, StoreSnapshot, StoredWorker } from "./store/store.ts";
+export { MemoryStore } from "./store/memory-store.ts";
+export * from "./execution/index.ts";
+export { VERSION } from "./version.ts";
