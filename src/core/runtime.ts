@@ -3,7 +3,7 @@ import type { RuntimeStore, StoreCommit } from "../store/store.ts";
 import { RuntimeError } from "./errors.ts";
 import { assertWorkerId, isValidId, newRunId, newRuntimeId, newWorkerId } from "./ids.ts";
 import { BUILTIN_PROFILE, buildProfiles, resolveProfile, type Profile, type ProfileConfig } from "./profiles.ts";
-import type { WorkerRef } from "./schema/common.ts";
+import { DisplayName, type WorkerRef } from "./schema/common.ts";
 import type { Diagnostic, DiagnosticLevel } from "./schema/diagnostic.ts";
 import type { EventBatch, EventKind, RuntimeEvent, StoredEvent } from "./schema/event.ts";
 import { Ack, InputRequest, ReasonRequest } from "./schema/interaction.ts";
@@ -146,6 +146,7 @@ export class Runtime {
     if (options.runtime_id !== undefined && !isValidId(options.runtime_id)) {
       throw new RuntimeError("invalid_request", "runtime_id must be 1-128 characters matching ^[A-Za-z0-9][A-Za-z0-9._-]*$");
     }
+    if (options.display_name != null) validate(DisplayName, options.display_name, "display_name");
     const profiles = buildProfiles(options.profiles ?? {}, options.backends, options.default_profile ?? BUILTIN_PROFILE);
     const snapshot = await options.store.open({
       runtime_id: options.runtime_id,
@@ -295,6 +296,9 @@ export class Runtime {
 
   async createWorker(input: CreateWorkerRequest = {}): Promise<WorkerDetail> {
     this.assertOpen();
+    // A bad id gets its own code (§9), whatever else is wrong with the request.
+    const requested_id = (input as { worker_id?: unknown } | null)?.worker_id;
+    if (requested_id !== undefined) assertWorkerId(requested_id);
     const request = validate(CreateWorkerRequest, input, "create request");
     const worker_id = request.worker_id ?? newWorkerId();
     if (this.workers.has(worker_id)) {
