@@ -12,10 +12,10 @@ import { DEFAULT_LIMITS, Limits, type RuntimeRecord, type RuntimeStatus, type Ru
 import type { TranscriptEntry, TranscriptPage, TranscriptRole } from "./schema/transcript.ts";
 import {
   CreateWorkerRequest,
+  WorkerStatus,
   type WorkerDetail,
   type WorkerRecord,
   type WorkerState,
-  type WorkerStatus,
   type WorkerSummary,
 } from "./schema/worker.ts";
 import { EventSubscription, type SubscribeOptions } from "./subscription.ts";
@@ -82,6 +82,7 @@ interface WorkerEntry {
 
 const MAX_WORKER_PAGE = 500;
 const MAX_RUN_PAGE = 500;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const STATUS_BY_ABORT: Record<AbortKind, RunStatus> = {
   cancelled: "cancelled",
   timed_out: "timed_out",
@@ -242,6 +243,7 @@ export class Runtime {
   }
 
   async diagnostics(): Promise<Diagnostic[]> {
+    this.assertReadable();
     return this.store.listDiagnostics();
   }
 
@@ -257,7 +259,8 @@ export class Runtime {
       } catch (error) {
         this.log.error("could not record runtime_stopped", { error: String(error) });
       }
-      for (const subscriber of [...this.subscribers]) subscriber.close();
+      // Ended, not cut off: subscribers still receive what is queued, runtime_stopped included.
+      for (const subscriber of [...this.subscribers]) subscriber.end();
       await Promise.allSettled([...this.profiles.values()].map((p) => p.backend.close?.()));
       await this.store.close();
       this.status = "closed";
@@ -268,6 +271,8 @@ export class Runtime {
   // ---------------------------------------------------------------- catalog and lifecycle
 
   async listWorkers(query: ListWorkersQuery = {}): Promise<{ workers: WorkerSummary[]; next_after: string | null }> {
+    this.assertReadable();
+    if (query.status !== undefined) validate(WorkerStatus, query.status, "status");
     const limit = this.pageLimit(query.limit, MAX_WORKER_PAGE, 100);
     const ids = [...this.workers.keys()].sort();
     let index = 0;
@@ -291,6 +296,7 @@ export class Runtime {
   }
 
   async getWorker(ref: WorkerAddress): Promise<WorkerDetail> {
+    this.assertReadable();
     return this.detailOf(this.entry(ref, { allowUnavailable: true }));
   }
 
@@ -538,11 +544,17 @@ export class Runtime {
 
   /** Resolves with the run once it has ended, or as it is when `timeoutMs` passes first. */
   async waitRun(ref: WorkerAddress, run_id: string, timeoutMs: number): Promise<Run> {
+    this.assertReadable();
+    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+      throw new RuntimeError("invalid_request", "timeoutMs must be a non-negative number of milliseconds");
+    }
     const entry = this.entry(ref, { allowUnavailable: true });
     const active = entry.active;
     if (active && active.run.run_id === run_id && timeoutMs > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
+      // setTimeout fires at once for delays past its 32-bit range, which would end the wait early.
+      const delay = Math.min(timeoutMs, MAX_TIMER_MS);
+      const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), delay)));
       const run = await Promise.race([active.done, timeout]);
       clearTimeout(timer);
       if (run) return run;
@@ -553,6 +565,7 @@ export class Runtime {
   // ---------------------------------------------------------------- observation
 
   async getRun(ref: WorkerAddress, run_id: string): Promise<Run> {
+    this.assertReadable();
     const entry = this.entry(ref);
     if (entry.active?.run.run_id === run_id) return entry.active.run;
     const run = isValidId(run_id) ? await this.store.getRun(entry.id, run_id) : undefined;
@@ -561,6 +574,7 @@ export class Runtime {
   }
 
   async listRuns(ref: WorkerAddress, query: ListRunsQuery = {}): Promise<{ runs: Run[]; next_after: string | null }> {
+    this.assertReadable();
     const entry = this.entry(ref);
     const limit = this.pageLimit(query.limit, MAX_RUN_PAGE, 100);
     const all = await this.store.listRuns(entry.id);
@@ -573,6 +587,7 @@ export class Runtime {
   }
 
   async transcript(ref: WorkerAddress, query: TranscriptQuery = {}): Promise<TranscriptPage> {
+    this.assertReadable();
     const entry = this.entry(ref);
     const max = this.limits.max_transcript_projection_items;
     const total = entry.state!.transcript_items;
@@ -608,6 +623,7 @@ export class Runtime {
 
   /** Stored events with id > after (all workers, or one), at most `limit`. */
   async readEvents(cursor: { after?: number; worker_id?: string } = {}, limit?: number): Promise<EventBatch> {
+    this.assertReadable();
     const after = cursor.after ?? 0;
     if (!Number.isSafeInteger(after) || after < 0) {
       throw new RuntimeError("invalid_request", "after must be a non-negative integer event id");
@@ -806,6 +822,11 @@ export class Runtime {
 
   private assertOpen(): void {
     if (this.status !== "running") throw new RuntimeError("runtime_unavailable", `the runtime is ${this.status}`);
+  }
+
+  /** Reads still work while closing (the store is open until the end); once closed the store is gone. */
+  private assertReadable(): void {
+    if (this.status === "closed") throw new RuntimeError("runtime_unavailable", "the runtime is closed");
   }
 
   private reason(reason: unknown): string | undefined {

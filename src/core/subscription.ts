@@ -150,10 +150,17 @@ export class EventSubscription implements AsyncIterableIterator<RuntimeEvent> {
     return this.deliveredId;
   }
 
+  /** Ends the subscription at once, dropping whatever is queued (the consumer is gone). */
   close(): void {
+    this.buffer.length = 0;
+    this.end();
+  }
+
+  /** No more events will come (the runtime is closing); what is already queued is still handed out. */
+  end(): void {
     if (this.finished) return;
     this.finished = true;
-    this.buffer.length = 0;
+    // Held events wait for a replay that will not finish; handing them out would leave a gap.
     this.held.length = 0;
     this.detach(this);
     this.options.signal?.removeEventListener("abort", this.onAbort);
