@@ -597,6 +597,8 @@ export class Runtime {
         throw new RuntimeError("invalid_request", `${key} must be a non-negative integer`);
       }
     }
+    // An empty page would hand back next_start = start, and a pager following it would never end.
+    if (query.limit === 0) throw new RuntimeError("invalid_request", "limit must be a positive integer");
     if (query.tail !== undefined && query.start !== undefined) {
       throw new RuntimeError("invalid_request", "use either start or tail, not both");
     }
