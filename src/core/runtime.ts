@@ -656,6 +656,9 @@ export class Runtime {
       throw new RuntimeError("invalid_request", "after must be a non-negative integer event id");
     }
     if (options.worker_id !== undefined) assertWorkerId(options.worker_id);
+    if (options.queue_limit !== undefined && (!Number.isSafeInteger(options.queue_limit) || options.queue_limit < 1)) {
+      throw new RuntimeError("invalid_request", "queue_limit must be a positive integer");
+    }
     this.checkCursor(after);
     const subscription = new EventSubscription(
       {
@@ -667,6 +670,7 @@ export class Runtime {
       options,
     );
     this.subscribers.add(subscription);
+    subscription.start();
     return subscription;
   }
 

@@ -41,12 +41,17 @@ export class EventSubscription implements AsyncIterableIterator<RuntimeEvent> {
   private queuedId: number;
   /** Highest stored id handed to the consumer: where a resume must start. */
   private deliveredId: number;
-  private waiter: { resolve: (r: IteratorResult<RuntimeEvent>) => void; reject: (e: unknown) => void } | null =
-    null;
+  /** Pending next() calls, oldest first: a consumer may call next() again before the last one settled. */
+  private readonly waiters: Array<{ resolve: (r: IteratorResult<RuntimeEvent>) => void; reject: (e: unknown) => void }> =
+    [];
   private spaceWaiter: (() => void) | null = null;
   private failure: unknown = null;
   private finished = false;
   private readonly limit: number;
+  /** Replay reads at most this many events at a time, so one batch always fits in the queue. */
+  private readonly batchSize: number;
+  /** Replay reads its next batch once the queue is down to this many events. */
+  private readonly resumeAt: number;
   private readonly onAbort = () => this.close();
 
   constructor(
@@ -58,9 +63,18 @@ export class EventSubscription implements AsyncIterableIterator<RuntimeEvent> {
     this.queuedId = after;
     this.deliveredId = after;
     this.limit = options.queue_limit ?? 10_000;
-    options.signal?.addEventListener("abort", this.onAbort, { once: true });
-    if (options.signal?.aborted) this.close();
-    else void this.replay();
+    this.batchSize = Math.min(REPLAY_BATCH, this.limit);
+    this.resumeAt = Math.min(REPLAY_BATCH, this.limit - this.batchSize);
+  }
+
+  /**
+   * Begins the replay. Called by the runtime once this subscription receives live events, so an
+   * already-aborted signal detaches it after it was attached (never before, which would leak it).
+   */
+  start(): void {
+    if (this.options.signal?.aborted) return this.close();
+    this.options.signal?.addEventListener("abort", this.onAbort, { once: true });
+    void this.replay();
   }
 
   /** Called by the runtime for every published event. */
@@ -80,9 +94,8 @@ export class EventSubscription implements AsyncIterableIterator<RuntimeEvent> {
       if (event.id <= this.queuedId) return;
       this.queuedId = event.id;
     }
-    if (this.waiter) {
-      const waiter = this.waiter;
-      this.waiter = null;
+    const waiter = this.waiters.shift();
+    if (waiter) {
       this.markDelivered(event);
       waiter.resolve({ value: event, done: false });
       return;
@@ -95,12 +108,12 @@ export class EventSubscription implements AsyncIterableIterator<RuntimeEvent> {
     try {
       for (;;) {
         this.source.checkCursor(this.queuedId);
-        const batch = await this.source.readEvents(this.queuedId, REPLAY_BATCH, this.options.worker_id);
+        const batch = await this.source.readEvents(this.queuedId, this.batchSize, this.options.worker_id);
         if (this.finished) return;
         for (const event of batch) this.enqueue(event);
-        if (batch.length < REPLAY_BATCH) break;
-        // Back-pressure: read the next batch only once the consumer has taken most of this one.
-        while (this.buffer.length > REPLAY_BATCH && !this.finished) {
+        if (batch.length < this.batchSize) break;
+        // Back-pressure: stored events are pulled as the consumer reads; only live ones can overflow.
+        while (this.buffer.length > this.resumeAt && !this.finished) {
           await new Promise<void>((resolve) => (this.spaceWaiter = resolve));
         }
         if (this.finished) return;
@@ -120,7 +133,7 @@ export class EventSubscription implements AsyncIterableIterator<RuntimeEvent> {
     const event = this.buffer.shift();
     if (event) {
       this.markDelivered(event);
-      if (this.spaceWaiter && this.buffer.length <= REPLAY_BATCH) {
+      if (this.spaceWaiter && this.buffer.length <= this.resumeAt) {
         const wake = this.spaceWaiter;
         this.spaceWaiter = null;
         wake();
@@ -133,7 +146,7 @@ export class EventSubscription implements AsyncIterableIterator<RuntimeEvent> {
       return Promise.reject(failure);
     }
     if (this.finished) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   return(): Promise<IteratorResult<RuntimeEvent>> {
@@ -166,9 +179,7 @@ export class EventSubscription implements AsyncIterableIterator<RuntimeEvent> {
     this.options.signal?.removeEventListener("abort", this.onAbort);
     this.spaceWaiter?.();
     this.spaceWaiter = null;
-    if (this.waiter) {
-      const waiter = this.waiter;
-      this.waiter = null;
+    for (const waiter of this.waiters.splice(0)) {
       if (this.failure) {
         const failure = this.failure;
         this.failure = null;
