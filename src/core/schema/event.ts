@@ -20,7 +20,8 @@ export const EVENT_KINDS = [
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
-export const EventKindSchema = Type.Union(EVENT_KINDS.map((kind) => Type.Literal(kind)));
+/** `Unsafe` pins the static type: Elysia's type mapping reads a union built from an array as `never`. */
+export const EventKindSchema = Type.Unsafe<EventKind>(Type.Union(EVENT_KINDS.map((kind) => Type.Literal(kind))));
 
 /**
  * `id` is null only for ephemeral `run_output_delta` events, which reach live subscribers

@@ -1,0 +1,111 @@
+import { RuntimeError } from "../core/errors.ts";
+import type { RuntimeEvent } from "../core/schema/event.ts";
+import { SubscriptionOverflowError, type EventSubscription } from "../core/subscription.ts";
+import type { RuntimeLogger } from "../core/runtime.ts";
+
+/** Response headers of the event stream (SPEC §6.2): no caching or buffering by proxies. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache, no-transform",
+  "x-accel-buffering": "no",
+});
+
+const encoder = new TextEncoder();
+const OPENED = encoder.encode(": connected\n\n");
+const HEARTBEAT = encoder.encode(": heartbeat\n\n");
+
+/**
+ * One SSE frame per event. Stored events carry `id:` so a client resumes with `Last-Event-ID`;
+ * ephemeral `run_output_delta` events (id null) carry none, which leaves the client's last id
+ * untouched. Every runtime event is a default `message` event; its `kind` is in the JSON.
+ */
+export function eventFrame(event: RuntimeEvent): Uint8Array {
+  const data = JSON.stringify(event);
+  return encoder.encode(event.id === null ? `data: ${data}\n\n` : `id: ${event.id}\ndata: ${data}\n\n`);
+}
+
+/** Sent when the subscriber fell `queue_limit` events behind; the stream then ends. */
+export function overflowFrame(lastEventId: number): Uint8Array {
+  return encoder.encode(`event: overflow\ndata: ${JSON.stringify({ last_event_id: lastEventId })}\n\n`);
+}
+
+/** Sent when the stream fails after it started (e.g. its cursor was pruned during replay). */
+export function streamErrorFrame(error: RuntimeError): Uint8Array {
+  return encoder.encode(`event: stream_error\ndata: ${JSON.stringify({ error: error.toJSON() })}\n\n`);
+}
+
+export interface EventStreamOptions {
+  heartbeat_ms: number;
+  /** Client disconnect: frees the subscription at once even if no read is pending. */
+  signal: AbortSignal;
+  logger: RuntimeLogger;
+}
+
+/**
+ * Streams a subscription as Server-Sent Events. Pull-based: the next event is taken from the
+ * subscription only when the client has consumed the previous one, so a slow client makes the
+ * subscription's bounded queue overflow (it then detaches itself from the runtime) instead of
+ * growing a stream buffer.
+ */
+export function eventStreamResponse(subscription: EventSubscription, options: EventStreamOptions): Response {
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let finished = false;
+  let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+
+  const finish = (closeStream: boolean) => {
+    if (finished) return;
+    finished = true;
+    clearInterval(heartbeat);
+    options.signal.removeEventListener("abort", onAbort);
+    subscription.close();
+    if (closeStream && stream) {
+      try {
+        stream.close();
+      } catch {
+        // Already closed or errored by the consumer.
+      }
+    }
+  };
+  const onAbort = () => finish(true);
+
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      stream = controller;
+      // A first chunk at once lets clients and proxies see the headers without waiting for an event.
+      controller.enqueue(OPENED);
+      heartbeat = setInterval(() => {
+        // Only when the client keeps up: a backed-up stream needs no keep-alive.
+        if (!finished && (controller.desiredSize ?? 0) > 0) controller.enqueue(HEARTBEAT);
+      }, options.heartbeat_ms);
+      (heartbeat as { unref?: () => void }).unref?.();
+      if (options.signal.aborted) finish(true);
+      else options.signal.addEventListener("abort", onAbort, { once: true });
+    },
+    async pull(controller) {
+      if (finished) return;
+      let result: IteratorResult<RuntimeEvent>;
+      try {
+        result = await subscription.next();
+      } catch (error) {
+        if (finished) return;
+        if (error instanceof SubscriptionOverflowError) {
+          controller.enqueue(overflowFrame(error.last_event_id));
+        } else {
+          const failure =
+            error instanceof RuntimeError ? error : new RuntimeError("internal", "the event stream failed");
+          if (!(error instanceof RuntimeError)) options.logger.error("event stream failed", { error: String(error) });
+          controller.enqueue(streamErrorFrame(failure));
+        }
+        finish(true);
+        return;
+      }
+      if (finished) return;
+      if (result.done) finish(true);
+      else controller.enqueue(eventFrame(result.value));
+    },
+    cancel() {
+      finish(false);
+    },
+  });
+  return new Response(body, { status: 200, headers: SSE_HEADERS });
+}
