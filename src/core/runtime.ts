@@ -272,6 +272,7 @@ export class Runtime {
 
   async listWorkers(query: ListWorkersQuery = {}): Promise<{ workers: WorkerSummary[]; next_after: string | null }> {
     this.assertReadable();
+    assertObject(query, "query");
     if (query.status !== undefined) validate(WorkerStatus, query.status, "status");
     const limit = this.pageLimit(query.limit, MAX_WORKER_PAGE, 100);
     const ids = [...this.workers.keys()].sort();
@@ -567,14 +568,17 @@ export class Runtime {
   async getRun(ref: WorkerAddress, run_id: string): Promise<Run> {
     this.assertReadable();
     const entry = this.entry(ref);
+    // Only a well-formed id is looked up or echoed back: anything else may not even convert to a string.
+    if (!isValidId(run_id)) throw new RuntimeError("run_not_found", `worker ${entry.id} has no run with that id`);
     if (entry.active?.run.run_id === run_id) return entry.active.run;
-    const run = isValidId(run_id) ? await this.store.getRun(entry.id, run_id) : undefined;
+    const run = await this.store.getRun(entry.id, run_id);
     if (!run) throw new RuntimeError("run_not_found", `worker ${entry.id} has no run ${run_id}`);
     return run;
   }
 
   async listRuns(ref: WorkerAddress, query: ListRunsQuery = {}): Promise<{ runs: Run[]; next_after: string | null }> {
     this.assertReadable();
+    assertObject(query, "query");
     const entry = this.entry(ref);
     const limit = this.pageLimit(query.limit, MAX_RUN_PAGE, 100);
     const all = await this.store.listRuns(entry.id);
@@ -588,6 +592,7 @@ export class Runtime {
 
   async transcript(ref: WorkerAddress, query: TranscriptQuery = {}): Promise<TranscriptPage> {
     this.assertReadable();
+    assertObject(query, "query");
     const entry = this.entry(ref);
     const max = this.limits.max_transcript_projection_items;
     const total = entry.state!.transcript_items;
@@ -626,6 +631,7 @@ export class Runtime {
   /** Stored events with id > after (all workers, or one), at most `limit`. */
   async readEvents(cursor: { after?: number; worker_id?: string } = {}, limit?: number): Promise<EventBatch> {
     this.assertReadable();
+    assertObject(cursor, "cursor");
     const after = cursor.after ?? 0;
     if (!Number.isSafeInteger(after) || after < 0) {
       throw new RuntimeError("invalid_request", "after must be a non-negative integer event id");
@@ -651,6 +657,10 @@ export class Runtime {
    */
   subscribe(options: SubscribeOptions = {}): EventSubscription {
     this.assertOpen();
+    assertObject(options, "options");
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new RuntimeError("invalid_request", "signal must be an AbortSignal");
+    }
     const after = options.after ?? this.lastEventId;
     if (!Number.isSafeInteger(after) || after < 0) {
       throw new RuntimeError("invalid_request", "after must be a non-negative integer event id");
@@ -802,7 +812,7 @@ export class Runtime {
     let worker_id: unknown = ref;
     if (typeof ref === "object" && ref !== null) {
       if (ref.runtime_id !== this.runtime_id) {
-        throw new RuntimeError("wrong_runtime", `worker_ref names runtime ${String(ref.runtime_id)}; this is ${this.runtime_id}`);
+        throw new RuntimeError("wrong_runtime", `worker_ref names another runtime; this is ${this.runtime_id}`);
       }
       worker_id = ref.worker_id;
     }
@@ -979,9 +989,25 @@ export class Runtime {
   }
 }
 
+/** Query and option arguments may come from untyped callers: anything but a plain object is refused. */
+function assertObject(value: unknown, what: string): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RuntimeError("invalid_request", `${what} must be an object`);
+  }
+}
+
 function backendFailure(error: unknown): { code: string; message: string } {
   if (error && typeof error === "object" && "code" in error && typeof error.code === "string" && error instanceof Error) {
     return { code: error.code, message: error.message };
   }
-  return { code: "backend_error", message: error instanceof Error ? error.message : String(error) };
+  return { code: "backend_error", message: error instanceof Error ? error.message : describeThrown(error) };
+}
+
+/** String() itself throws for some values (e.g. objects without a prototype); a run must still end. */
+function describeThrown(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return "the backend failed with a value that is not an Error";
+  }
 }
