@@ -14,7 +14,7 @@ const SPEC_CODES = [
 
 describe("RuntimeError (§9)", () => {
   test("ERROR_CODES is exactly the SPEC's codes", () => {
-    expect([...ERROR_CODES].sort()).toEqual([...SPEC_CODES].sort());
+    expect([...ERROR_CODES].sort() as string[]).toEqual([...SPEC_CODES].sort());
   });
 
   test("toJSON is {code, message} plus details only when there are some", () => {
