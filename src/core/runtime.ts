@@ -76,6 +76,11 @@ interface WorkerEntry {
   state: WorkerState | null;
   unavailable: string | null;
   active: ActiveRun | null;
+  /**
+   * The last run while its final record is being stored. The worker already takes new input, but
+   * the store still holds the run as `running`, so reads of it must come from here meanwhile.
+   */
+  ending: ActiveRun | null;
   /** Set while a stop is in progress; input is refused meanwhile. */
   stopping: Promise<Ack> | null;
 }
@@ -164,6 +169,7 @@ export class Runtime {
         state: stored.state,
         unavailable: stored.unavailable ?? null,
         active: null,
+        ending: null,
         stopping: null,
       });
     }
@@ -351,7 +357,7 @@ export class Runtime {
       stopped_reason: null,
       updated_at: created_at,
     };
-    const entry: WorkerEntry = { id: worker_id, record, state, unavailable: null, active: null, stopping: null };
+    const entry: WorkerEntry = { id: worker_id, record, state, unavailable: null, active: null, ending: null, stopping: null };
     // Claimed before the first await so a concurrent create of the same id fails `worker_exists`.
     this.workers.set(worker_id, entry);
     const commit: StoreCommit = { createWorker: record, states: [{ worker_id, state }], events: [event] };
@@ -550,8 +556,8 @@ export class Runtime {
       throw new RuntimeError("invalid_request", "timeoutMs must be a non-negative number of milliseconds");
     }
     const entry = this.entry(ref, { allowUnavailable: true });
-    const active = entry.active;
-    if (active && active.run.run_id === run_id && timeoutMs > 0) {
+    const active = this.runInMemory(entry, run_id);
+    if (active && timeoutMs > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       // setTimeout fires at once for delays past its 32-bit range, which would end the wait early.
       const delay = Math.min(timeoutMs, MAX_TIMER_MS);
@@ -570,7 +576,8 @@ export class Runtime {
     const entry = this.entry(ref);
     // Only a well-formed id is looked up or echoed back: anything else may not even convert to a string.
     if (!isValidId(run_id)) throw new RuntimeError("run_not_found", `worker ${entry.id} has no run with that id`);
-    if (entry.active?.run.run_id === run_id) return entry.active.run;
+    const current = this.runInMemory(entry, run_id);
+    if (current) return current.run;
     const run = await this.store.getRun(entry.id, run_id);
     if (!run) throw new RuntimeError("run_not_found", `worker ${entry.id} has no run ${run_id}`);
     return run;
@@ -584,7 +591,7 @@ export class Runtime {
     const all = await this.store.listRuns(entry.id);
     const after = query.after;
     const start = after === undefined ? 0 : all.findIndex((run) => run.run_id > after);
-    const runs = start < 0 ? [] : all.slice(start, start + limit);
+    const runs = start < 0 ? [] : all.slice(start, start + limit).map((run) => this.runInMemory(entry, run.run_id)?.run ?? run);
     const last = runs[runs.length - 1];
     const next_after = last && start + limit < all.length ? last.run_id : null;
     return { runs, next_after };
@@ -775,6 +782,7 @@ export class Runtime {
     }
     active.run = run;
     entry.active = null;
+    entry.ending = active;
     entry.state = {
       ...state,
       status: state.status === "stopped" ? "stopped" : "idle",
@@ -790,6 +798,7 @@ export class Runtime {
     } catch (failure) {
       this.log.error("could not record the end of a run", { run_id: run.run_id, error: String(failure) });
     }
+    if (entry.ending === active) entry.ending = null;
     this.log.debug("run finished", { worker_id: entry.id, run_id: run.run_id, status });
     active.settle(run);
   }
@@ -823,6 +832,13 @@ export class Runtime {
       throw new RuntimeError("store_corrupt", `worker ${id} is unavailable: ${entry.unavailable}`, { worker_id: id });
     }
     return entry;
+  }
+
+  /** The run with this id if it is active or still being recorded: then it is fresher than the store's copy. */
+  private runInMemory(entry: WorkerEntry, run_id: string): ActiveRun | null {
+    if (entry.active?.run.run_id === run_id) return entry.active;
+    if (entry.ending?.run.run_id === run_id) return entry.ending;
+    return null;
   }
 
   private profileOf(entry: WorkerEntry): Profile {

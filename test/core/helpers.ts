@@ -152,3 +152,34 @@ export class SlowStore extends MemoryStore {
     return super.getRun(worker_id, run_id);
   }
 }
+
+/** A MemoryStore whose commits wait while the test holds the gate (commits still apply in order). */
+export class GatedStore extends MemoryStore {
+  private gate: Promise<void> = Promise.resolve();
+  private unblock: (() => void) | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  /** Commits issued while held (they complete only after release()). */
+  pending = 0;
+
+  hold(): void {
+    if (this.unblock) return;
+    this.gate = new Promise((resolve) => (this.unblock = resolve));
+  }
+
+  release(): void {
+    this.unblock?.();
+    this.unblock = null;
+  }
+
+  override commit(commit: StoreCommit): Promise<void> {
+    const gate = this.gate;
+    this.pending++;
+    const applied = this.queue.then(async () => {
+      await gate;
+      await super.commit(commit);
+      this.pending--;
+    });
+    this.queue = applied.catch(() => undefined);
+    return applied;
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MemoryStore, Runtime, RuntimeError, TERMINAL_RUN_STATUSES, type RuntimeEvent } from "../../src/index.ts";
-import { Probe, SlowStore, expectCode, openRuntime, until } from "./helpers.ts";
+import { GatedStore, Probe, SlowStore, expectCode, openRuntime, sleep, until } from "./helpers.ts";
 
 const HOLD = { kind: "named", value: "hold" } as const;
 const SLOW = { kind: "named", value: "slow" } as const;
@@ -260,6 +260,30 @@ describe("runs (§5)", () => {
     // A run id belongs to its worker.
     const other = await runtime.createWorker({});
     await expectCode(runtime.getRun(other.worker_ref, ids[0]!), "run_not_found");
+    await runtime.close();
+  });
+});
+
+describe("runs while the store is still writing (§5)", () => {
+  test("a run whose final record is not yet stored is never reported running by getRun or waitRun", async () => {
+    const store = new GatedStore();
+    const runtime = await openRuntime({ store });
+    const worker = await runtime.createWorker({ profile: SLOW });
+    const ack = await runtime.sendInput(worker.worker_ref, { kind: "user", content: "x" });
+    // The run will end while its final commit is held back.
+    store.hold();
+    await until(() => store.pending > 0, "the run's final commit");
+    expect((await runtime.getWorker(worker.worker_ref)).status).toBe("idle");
+    expect((await runtime.getRun(worker.worker_ref, ack.run_id!)).status).toBe("completed");
+    const waiting = runtime.waitRun(worker.worker_ref, ack.run_id!, 20_000);
+    let settled = false;
+    void waiting.then(() => (settled = true));
+    await sleep(20);
+    // waitRun resolves once the end of the run is stored, not with a stale running record.
+    expect(settled).toBe(false);
+    store.release();
+    expect((await waiting).status).toBe("completed");
+    expect((await runtime.getRun(worker.worker_ref, ack.run_id!)).status).toBe("completed");
     await runtime.close();
   });
 });
