@@ -94,6 +94,47 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   // Hooks and handlers read the finished route table through this, set once the chain is built.
   const self: { app?: { routes: readonly RouteDeclaration[] } } = {};
 
+  const handleError = (context: { error: unknown; code: unknown; request: Request }): Response => {
+    const { error, code, request } = context;
+    const path = pathOf(request.url);
+    let failure: RuntimeError;
+    let headers: Record<string, string> | undefined;
+    if (error instanceof RuntimeError) {
+      failure = error;
+    } else if (code === "VALIDATION") {
+      failure = validationFailure(error);
+    } else if (code === "PARSE") {
+      const cause = (error as { cause?: unknown }).cause;
+      failure = cause instanceof RuntimeError ? cause : new RuntimeError("invalid_json", "the request body is not valid JSON");
+    } else if (code === "NOT_FOUND") {
+      methodsByPath ??= allowedMethods(self.app!.routes);
+      const allowed = methodsByPath(path);
+      if (allowed) {
+        failure = new RuntimeError("method_not_allowed", `${request.method} is not allowed on ${path}`, { allow: allowed });
+        headers = { allow: allowed.join(", ") };
+      } else {
+        failure = new RuntimeError("route_not_found", `no route ${path}`);
+      }
+    } else {
+      // The real cause is logged once; the client learns nothing about internals.
+      logger.error("internal error", {
+        method: request.method,
+        path,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      failure = new RuntimeError("internal", "internal error");
+    }
+    const status = HTTP_STATUS[failure.code];
+    if (logging) {
+      const state = (context as WithState)[REQUEST_STATE];
+      if (state) state.status = status;
+      const fields = { method: request.method, path, status, code: failure.code, message: failure.message };
+      if (status >= 500) logger.error("request failed", fields);
+      else logger.warn("request failed", fields);
+    }
+    return errorResponse(failure, headers);
+  };
+
   const app = new Elysia({ normalize: false })
     // A parser that yields `undefined` makes Elysia re-read the (consumed) body with its own
     // parsers, so an empty body is reported as NO_BODY and turned back into `undefined` by
@@ -108,44 +149,9 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         throw unauthorized();
       }
     })
-    .onError((context) => {
-      const { error, code, request } = context;
-      const path = pathOf(request.url);
-      let failure: RuntimeError;
-      let headers: Record<string, string> | undefined;
-      if (error instanceof RuntimeError) {
-        failure = error;
-      } else if (code === "VALIDATION") {
-        failure = validationFailure(error);
-      } else if (code === "PARSE") {
-        failure = error.cause instanceof RuntimeError ? error.cause : new RuntimeError("invalid_json", "the request body is not valid JSON");
-      } else if (code === "NOT_FOUND") {
-        methodsByPath ??= allowedMethods(self.app!.routes);
-        const allowed = methodsByPath(path);
-        if (allowed) {
-          failure = new RuntimeError("method_not_allowed", `${request.method} is not allowed on ${path}`, { allow: allowed });
-          headers = { allow: allowed.join(", ") };
-        } else {
-          failure = new RuntimeError("route_not_found", `no route ${path}`);
-        }
-      } else {
-        logger.error("internal error", {
-          method: request.method,
-          path,
-          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        });
-        failure = new RuntimeError("internal", "internal error");
-      }
-      const status = HTTP_STATUS[failure.code];
-      if (logging) {
-        const state = (context as WithState)[REQUEST_STATE];
-        if (state) state.status = status;
-        const fields = { method: request.method, path, status, code: failure.code, message: failure.message };
-        if (status >= 500) logger.error("request failed", fields);
-        else logger.warn("request failed", fields);
-      }
-      return errorResponse(failure, headers);
-    })
+    // Typed `undefined`: a `Response` here would join every route's success type in Eden; the
+    // routes declare their error schemas instead.
+    .onError((context) => handleError(context) as unknown as undefined)
     .onAfterResponse((context) => {
       if (!logging) return;
       const state = (context as WithState)[REQUEST_STATE];
@@ -394,9 +400,12 @@ function validationFailure(error: unknown): RuntimeError {
   const failure = error as ValidationFailure;
   const where = failure.type === "params" ? "path parameter" : failure.type === "headers" ? "header" : failure.type ?? "request";
   const path = failure.valueError?.path ?? "";
-  if ((failure.type === "params" || failure.type === "query") && path === "/worker_id") {
+  // A bad worker id gets its own code whatever else is wrong, in a path, a query or a create
+  // request, as the core does (SPEC §9).
+  const value = failure.value;
+  if (typeof value === "object" && value !== null && "worker_id" in value && value.worker_id !== undefined) {
     try {
-      assertWorkerId((failure.value as Record<string, unknown> | undefined)?.worker_id);
+      assertWorkerId(value.worker_id);
     } catch (invalid) {
       if (invalid instanceof RuntimeError) return invalid;
     }
