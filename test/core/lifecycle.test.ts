@@ -288,6 +288,76 @@ describe("runs while the store is still writing (§5)", () => {
   });
 });
 
+describe("operations racing an input whose commit is still pending (§5)", () => {
+  async function pendingInput(profile: typeof HOLD | typeof SLOW = HOLD) {
+    const store = new GatedStore();
+    const probe = new Probe();
+    const runtime = await openRuntime({ store, probe });
+    const worker = await runtime.createWorker({ profile });
+    store.hold();
+    const input = runtime.sendInput(worker.worker_ref, { kind: "user", content: "x" });
+    await until(() => store.pending > 0, "the input commit");
+    const { active_run_id } = await runtime.getWorker(worker.worker_ref);
+    expect(active_run_id).not.toBeNull();
+    return { store, probe, runtime, ref: worker.worker_ref, input, run_id: active_run_id! };
+  }
+
+  test("cancel waits for the run to start and end, then reports it cancelled", async () => {
+    const { store, runtime, ref, input, run_id } = await pendingInput();
+    const cancel = runtime.cancelRun(ref);
+    store.release();
+    expect((await input).run_id).toBe(run_id);
+    expect((await cancel).cancelled_run_id).toBe(run_id);
+    expect((await runtime.getRun(ref, run_id)).status).toBe("cancelled");
+    expect((await runtime.getWorker(ref)).status).toBe("idle");
+    await runtime.close();
+  });
+
+  test("stop cancels the run and leaves the worker stopped", async () => {
+    const { store, runtime, ref, input, run_id } = await pendingInput();
+    const stop = runtime.stopWorker(ref);
+    store.release();
+    await input;
+    expect(await stop).toMatchObject({ status: "stopped", cancelled_run_id: run_id });
+    expect((await runtime.getWorker(ref)).status).toBe("stopped");
+    await runtime.close();
+  });
+
+  test("close interrupts the run", async () => {
+    const { store, runtime, ref, input, run_id } = await pendingInput();
+    const waiting = runtime.waitRun(ref, run_id, 20_000);
+    const closing = runtime.close();
+    store.release();
+    await input;
+    await closing;
+    expect((await waiting).status).toBe("interrupted");
+  });
+
+  test("delete is refused while the input is pending", async () => {
+    const { store, runtime, ref, input, run_id } = await pendingInput();
+    const err = await expectCode(runtime.deleteWorker(ref), "worker_busy");
+    expect(err.details).toEqual({ active_run_id: run_id });
+    store.release();
+    await input;
+    await runtime.cancelRun(ref);
+    await runtime.close();
+  });
+
+  test("concurrent system inputs get distinct, dense sequences stored in order", async () => {
+    const runtime = await openRuntime({ store: new SlowStore(3) });
+    const { worker_ref } = await runtime.createWorker({});
+    const acks = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => runtime.sendInput(worker_ref, { kind: "system", content: `s${i}` })),
+    );
+    expect(acks.map((a) => a.transcript_sequence)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    const page = await runtime.transcript(worker_ref, { limit: 256 });
+    expect(page.items.map((e) => [e.sequence, e.content])).toEqual(acks.map((_, i) => [i, `s${i}`]));
+    const ids = page.items.map((e) => e.event_id);
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    await runtime.close();
+  });
+});
+
 describe("cancel (§5)", () => {
   test("cancel with no active run succeeds with cancelled_run_id null", async () => {
     const runtime = await openRuntime();
