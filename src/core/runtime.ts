@@ -312,7 +312,8 @@ export class Runtime {
     // A bad id gets its own code (§9), whatever else is wrong with the request.
     const requested_id = (input as { worker_id?: unknown } | null)?.worker_id;
     if (requested_id !== undefined) assertWorkerId(requested_id);
-    const request = validate(CreateWorkerRequest, input, "create request");
+    // A copy: the record must not change when the caller later reuses or edits its request object.
+    const request = structuredClone(validate(CreateWorkerRequest, input, "create request"));
     const worker_id = request.worker_id ?? newWorkerId();
     if (this.workers.has(worker_id)) {
       throw new RuntimeError("worker_exists", `worker ${worker_id} already exists`, { worker_id });

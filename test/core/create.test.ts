@@ -165,6 +165,25 @@ describe("createWorker (§4)", () => {
     await runtime.close();
   });
 
+  test("the worker keeps what was requested even if the caller later changes its request object", async () => {
+    const runtime = await openRuntime();
+    const template = {
+      intent: { kind: "task" as const, objective: "first" },
+      requested_capabilities: [{ name: "web" }],
+      workspace_refs: [{ name: "repo", reference: "one" }],
+      profile: { kind: "named" as const, value: "web" },
+    };
+    const first = await runtime.createWorker(template);
+    template.intent.objective = "second";
+    template.requested_capabilities.push({ name: "files" });
+    template.workspace_refs[0]!.reference = "two";
+    const again = await runtime.getWorker(first.worker_ref);
+    expect(again.intent).toEqual({ kind: "task", objective: "first" });
+    expect(again.requested_capabilities).toEqual([{ name: "web" }]);
+    expect(again.workspace_refs).toEqual([{ name: "repo", reference: "one" }]);
+    await runtime.close();
+  });
+
   test("worker_created is emitted with the worker_ref", async () => {
     const runtime = await openRuntime();
     const worker = await runtime.createWorker({ worker_id: "w1", display_name: "One" });

@@ -530,6 +530,37 @@ describe("stop, restore, delete (§5)", () => {
   });
 });
 
+describe("summary (§3)", () => {
+  test("counts workers by status and active runs", async () => {
+    const runtime = await openRuntime({ runtime_id: "rt-sum", display_name: "Summary", version: "9.9.9" });
+    await runtime.createWorker({ worker_id: "idle" });
+    await runtime.createWorker({ worker_id: "busy1", profile: HOLD });
+    await runtime.createWorker({ worker_id: "busy2", profile: HOLD });
+    await runtime.createWorker({ worker_id: "off" });
+    await runtime.sendInput("busy1", { kind: "user", content: "x" });
+    await runtime.sendInput("busy2", { kind: "user", content: "x" });
+    await runtime.stopWorker("off");
+    const summary = await runtime.summary();
+    expect(summary).toMatchObject({
+      id: "rt-sum",
+      runtime_id: "rt-sum",
+      display_name: "Summary",
+      store: "memory",
+      status: "running",
+      version: "9.9.9",
+      workers: { total: 4, idle: 1, running: 2, stopped: 1, unavailable: 0 },
+      active_runs: 2,
+      default_profile: "echo",
+    });
+    expect(summary.limits.max_workers).toBe(10_000);
+    expect(summary.last_event_id).toBe((await runtime.readEvents({}, 256)).next_after);
+    await runtime.cancelRun("busy1");
+    expect((await runtime.summary()).active_runs).toBe(1);
+    await runtime.close();
+    expect((await runtime.summary()).status).toBe("closed");
+  });
+});
+
 describe("close and reopen (§3, §5)", () => {
   test("close interrupts active runs, is idempotent, and later calls fail runtime_unavailable", async () => {
     const probe = new Probe();
