@@ -434,7 +434,11 @@ export class Runtime {
   async restoreWorker(ref: WorkerAddress): Promise<Ack> {
     this.assertOpen();
     const entry = this.entry(ref);
-    if (entry.stopping) await entry.stopping.catch(() => undefined);
+    if (entry.stopping) {
+      await entry.stopping.catch(() => undefined);
+      // The runtime may have begun closing meanwhile; nothing is recorded after runtime_stopped.
+      this.assertOpen();
+    }
     if (entry.state!.status !== "stopped") return this.ack(entry, { run_id: null, event_id: null });
     const event = this.event("worker_restored", this.refOf(entry.id), null, {});
     entry.state = { ...entry.state!, status: "idle", stopped_reason: null, last_event_id: event.id, updated_at: now() };

@@ -603,6 +603,23 @@ describe("close and reopen (§3, §5)", () => {
     for (const call of calls) await expectCode(call, "runtime_unavailable");
   });
 
+  test("a restore waiting for a stop when close begins records nothing after runtime_stopped", async () => {
+    const store = new MemoryStore();
+    const runtime = await openRuntime({ store });
+    await runtime.createWorker({ worker_id: "w1", profile: HOLD });
+    await runtime.sendInput("w1", { kind: "user", content: "x" });
+    const stop = runtime.stopWorker("w1");
+    const restore = runtime.restoreWorker("w1");
+    await runtime.close();
+    await stop;
+    await expectCode(restore, "runtime_unavailable");
+    const reopened = await openRuntime({ store });
+    const kinds = (await reopened.readEvents({}, 256)).events.map((e) => e.kind);
+    expect(kinds.slice(-3)).toEqual(["worker_stopped", "runtime_stopped", "runtime_started"]);
+    expect((await reopened.getWorker("w1")).status).toBe("stopped");
+    await reopened.close();
+  });
+
   test("reopening the same store restores workers, runs and transcripts and continues event ids", async () => {
     const store = new MemoryStore();
     const first = await openRuntime({ store, runtime_id: "rt-a" });
