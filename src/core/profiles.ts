@@ -26,7 +26,8 @@ export const BUILTIN_PROFILE = "echo";
 export const CommonProfileKeys = Type.Object({
   backend: Type.String({ minLength: 1 }),
   capabilities: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 64 })),
-  timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  // At most ~24.8 days: a longer delay overflows setTimeout, which would then fire at once.
+  timeout_s: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 2_147_483 })),
 });
 
 /**

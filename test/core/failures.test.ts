@@ -122,6 +122,15 @@ describe("failing runs (§5)", () => {
     await runtime.close();
   });
 
+  test("a timeout_s beyond the timer range is refused rather than firing at once", async () => {
+    await expectCode(openRuntime({ profiles: { long: { backend: "echo", timeout_s: 3_000_000 } } }), "invalid_request");
+    const runtime = await openRuntime({ profiles: { long: { backend: "echo", delay_ms: 50, timeout_s: 2_000_000 } } });
+    const { worker_ref } = await runtime.createWorker({ profile: { kind: "named", value: "long" } });
+    const ack = await runtime.sendInput(worker_ref, { kind: "user", content: "x" });
+    expect((await runtime.waitRun(worker_ref, ack.run_id!, 20_000)).status).toBe("completed");
+    await runtime.close();
+  });
+
   test("an abort error thrown by the backend on cancel ends the run cancelled, not failed", async () => {
     const runtime = await runtimeWith(async function* ({ signal }) {
       yield { type: "delta", text: "x" };
