@@ -596,7 +596,8 @@ export class Runtime {
     const all = await this.store.listRuns(entry.id);
     const after = query.after;
     const start = after === undefined ? 0 : all.findIndex((run) => run.run_id > after);
-    const runs = start < 0 ? [] : all.slice(start, start + limit).map((run) => this.runInMemory(entry, run.run_id)?.run ?? run);
+    const page = start < 0 ? [] : all.slice(start, start + limit);
+    const runs = page.map((run) => this.runInMemory(entry, run.run_id)?.run ?? run);
     const last = runs[runs.length - 1];
     const next_after = last && start + limit < all.length ? last.run_id : null;
     return { runs, next_after };
