@@ -7,7 +7,8 @@ import { CreateWorkerRequest } from "../core/schema/worker.ts";
 import { firstError } from "../core/validate.ts";
 import { Type, type TSchema } from "@sinclair/typebox";
 import { VERSION } from "../version.ts";
-import { bearerCheck, forbiddenOrigin, pathOf, unauthorized } from "./auth.ts";
+import { bearerCheck, forbiddenOrigin, unauthorized } from "./auth.ts";
+import { pathOf } from "./url-path.ts";
 import { ErrorBody, errorResponse, errorResponses } from "./error-body.ts";
 import { HTTP_STATUS } from "./error-status.ts";
 import {
@@ -61,6 +62,8 @@ const STRICT_JSON = "strictJson";
 
 /** Error codes every authenticated route can answer with, whatever it does. */
 const GUARDED = ["unauthorized", "forbidden_origin", "internal"] as const satisfies readonly ErrorCode[];
+/** Codes of every route that reads through the core: it may be closed, its store may fail. */
+const READ = [...GUARDED, "runtime_unavailable", "store_io"] as const satisfies readonly ErrorCode[];
 /** Codes of reading a JSON body (SPEC §10). */
 const BODY = ["invalid_json", "invalid_request", "payload_too_large", "unsupported_media_type"] as const satisfies readonly ErrorCode[];
 /** Codes of addressing one worker. */
@@ -186,7 +189,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       {
         query: ListWorkersQuery,
         transform: strictQuery(ListWorkersQuery),
-        response: { 200: WorkerListResponse, ...errorResponses([...GUARDED, "invalid_request", "limit_too_large"]) },
+        response: { 200: WorkerListResponse, ...errorResponses([...READ, "invalid_request", "limit_too_large"]) },
         detail: { operationId: "listWorkers", summary: "List workers, optionally by status, paged by worker_id", tags: ["workers"] },
       },
     )
@@ -211,7 +214,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     })
     .get("/v1/workers/:worker_id", async ({ params }) => ({ worker: await runtime.getWorker(params.worker_id) }), {
       params: WorkerParams,
-      response: { 200: WorkerResponse, ...errorResponses([...GUARDED, "invalid_worker_id", "worker_not_found"]) },
+      response: { 200: WorkerResponse, ...errorResponses([...READ, "invalid_worker_id", "worker_not_found"]) },
       detail: { operationId: "getWorker", summary: "A worker's detail", tags: ["workers"] },
     })
     .delete("/v1/workers/:worker_id", async ({ params }) => runtime.deleteWorker(params.worker_id), {
@@ -309,7 +312,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         params: WorkerParams,
         query: TranscriptQuery,
         transform: strictQuery(TranscriptQuery),
-        response: { 200: TranscriptResponse, ...errorResponses([...GUARDED, ...WORKER, "invalid_request", "limit_too_large"]) },
+        response: { 200: TranscriptResponse, ...errorResponses([...READ, ...WORKER, "invalid_request", "limit_too_large"]) },
         detail: { operationId: "getTranscript", summary: "A page of the transcript (start/limit, or tail)", tags: ["observation"] },
       },
     )
@@ -320,7 +323,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         params: WorkerParams,
         query: ListRunsQuery,
         transform: strictQuery(ListRunsQuery),
-        response: { 200: RunListResponse, ...errorResponses([...GUARDED, ...WORKER, "invalid_request", "limit_too_large"]) },
+        response: { 200: RunListResponse, ...errorResponses([...READ, ...WORKER, "invalid_request", "limit_too_large"]) },
         detail: { operationId: "listRuns", summary: "A page of the worker's runs", tags: ["observation"] },
       },
     )
@@ -336,7 +339,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         params: RunParams,
         query: RunQuery,
         transform: strictQuery(RunQuery),
-        response: { 200: RunResponse, ...errorResponses([...GUARDED, ...WORKER, "invalid_request", "run_not_found"]) },
+        response: { 200: RunResponse, ...errorResponses([...READ, ...WORKER, "invalid_request", "run_not_found"]) },
         detail: { operationId: "getRun", summary: "A run; `?wait=<s>` waits for it to end first", tags: ["observation"] },
       },
     )
@@ -348,7 +351,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         transform: strictQuery(EventsQuery),
         response: {
           200: EventsResponse,
-          ...errorResponses([...GUARDED, "invalid_request", "invalid_worker_id", "limit_too_large", "cursor_expired", "store_io"]),
+          ...errorResponses([...READ, "invalid_request", "invalid_worker_id", "limit_too_large", "cursor_expired"]),
         },
         detail: { operationId: "listEvents", summary: "Poll stored events after a cursor (SPEC §6.2)", tags: ["observation"] },
       },
@@ -379,7 +382,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       },
     )
     .get("/v1/diagnostics", async () => ({ diagnostics: await runtime.diagnostics() }), {
-      response: { 200: DiagnosticsResponse, ...errorResponses([...GUARDED, "store_io"]) },
+      response: { 200: DiagnosticsResponse, ...errorResponses(READ) },
       detail: { operationId: "listDiagnostics", summary: "Recent diagnostics (warnings and errors the runtime recorded)", tags: ["runtime"] },
     });
 

@@ -6,3 +6,4 @@ export { createApp, openApiDocument, type App, type CreateAppOptions } from "./a
 export { HTTP_STATUS, httpStatusOf } from "./error-status.ts";
 export { ErrorBody } from "./error-body.ts";
 export { SSE_HEADERS } from "./sse.ts";
+export { isLongLived } from "./long-lived.ts";

@@ -35,9 +35,17 @@ describe("runtime, health, diagnostics", () => {
     expect(result.body.diagnostics.map((d: { code: string }) => d.code)).toContain("config_bundle_unresolved");
   });
 
-  test("a closed runtime answers 503 runtime_unavailable", async () => {
+  test("a closed runtime answers 503 runtime_unavailable; its summary says closed", async () => {
+    await createWorker(h.app, { worker_id: "w" });
     await h.close();
     errorOf(await call(h.app, "POST", "/v1/workers", { json: {} }), 503, "runtime_unavailable");
+    errorOf(await call(h.app, "GET", "/v1/workers/w"), 503, "runtime_unavailable");
+    errorOf(await call(h.app, "POST", "/v1/workers/w/input", { json: { kind: "user", content: "x" } }), 503, "runtime_unavailable");
+    errorOf(await call(h.app, "GET", "/v1/events/stream"), 503, "runtime_unavailable");
+    const summary = await call(h.app, "GET", "/v1/runtime");
+    expect(summary.status).toBe(200);
+    expect(summary.body.runtime.status).toBe("closed");
+    expect((await call(h.app, "GET", "/healthz")).status).toBe(200);
   });
 });
 
