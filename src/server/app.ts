@@ -1,3 +1,4 @@
+import { Type, type TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
 import { RuntimeError, type ErrorCode } from "../core/errors.ts";
 import { assertWorkerId } from "../core/ids.ts";
@@ -5,7 +6,6 @@ import type { Runtime, RuntimeLogger } from "../core/runtime.ts";
 import { InputRequest, ReasonRequest } from "../core/schema/interaction.ts";
 import { CreateWorkerRequest } from "../core/schema/worker.ts";
 import { firstError } from "../core/validate.ts";
-import { Type, type TSchema } from "@sinclair/typebox";
 import { VERSION } from "../version.ts";
 import { bearerCheck, forbiddenOrigin, unauthorized } from "./auth.ts";
 import { pathOf } from "./url-path.ts";
@@ -103,13 +103,14 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     const path = pathOf(request.url);
     let failure: RuntimeError;
     let headers: Record<string, string> | undefined;
+    let cause: string | undefined;
     if (error instanceof RuntimeError) {
       failure = error;
     } else if (code === "VALIDATION") {
       failure = validationFailure(error);
     } else if (code === "PARSE") {
-      const cause = (error as { cause?: unknown }).cause;
-      failure = cause instanceof RuntimeError ? cause : new RuntimeError("invalid_json", "the request body is not valid JSON");
+      const parsed = (error as { cause?: unknown }).cause;
+      failure = parsed instanceof RuntimeError ? parsed : new RuntimeError("invalid_json", "the request body is not valid JSON");
     } else if (code === "NOT_FOUND") {
       methodsByPath ??= allowedMethods(self.app!.routes);
       const allowed = methodsByPath(path);
@@ -120,19 +121,16 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         failure = new RuntimeError("route_not_found", `no route ${path}`);
       }
     } else {
-      // The real cause is logged once; the client learns nothing about internals.
-      logger.error("internal error", {
-        method: request.method,
-        path,
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      });
+      // The real cause goes to the log (once); the client learns nothing about internals.
+      cause = error instanceof Error ? (error.stack ?? error.message) : String(error);
       failure = new RuntimeError("internal", "internal error");
     }
     const status = HTTP_STATUS[failure.code];
     if (logging) {
       const state = states.get(request);
       if (state) state.status = status;
-      const fields = { method: request.method, path, status, code: failure.code, message: failure.message };
+      const fields: Record<string, unknown> = { method: request.method, path, status, code: failure.code, message: failure.message };
+      if (cause !== undefined) fields.error = cause;
       if (status >= 500) logger.error("request failed", fields);
       else logger.warn("request failed", fields);
     }
@@ -406,10 +404,12 @@ function validationFailure(error: unknown): RuntimeError {
   const failure = error as ValidationFailure;
   const where = failure.type === "params" ? "path parameter" : failure.type === "headers" ? "header" : failure.type ?? "request";
   const path = failure.valueError?.path ?? "";
+  const schema = failure.validator?.schema ?? (failure.validator as TSchema | undefined);
   // A bad worker id gets its own code whatever else is wrong, in a path, a query or a create
-  // request, as the core does (SPEC §9).
+  // request, as the core does (SPEC §9) — where `worker_id` is a field of the schema at all.
   const value = failure.value;
-  if (typeof value === "object" && value !== null && "worker_id" in value && value.worker_id !== undefined) {
+  const hasWorkerId = typeof schema?.properties === "object" && schema.properties !== null && "worker_id" in schema.properties;
+  if (hasWorkerId && typeof value === "object" && value !== null && "worker_id" in value && value.worker_id !== undefined) {
     try {
       assertWorkerId(value.worker_id);
     } catch (invalid) {
@@ -419,7 +419,6 @@ function validationFailure(error: unknown): RuntimeError {
   if (failure.type === "body" && failure.value === undefined) {
     return new RuntimeError("invalid_request", "this route requires a JSON request body");
   }
-  const schema = failure.validator?.schema ?? (failure.validator as TSchema | undefined);
   const first = schema ? firstError(schema, failure.value) : null;
   const detail = first ?? `${path || "/"}: ${failure.valueError?.message ?? "invalid value"}`;
   return new RuntimeError("invalid_request", `invalid ${where}: ${detail}`);

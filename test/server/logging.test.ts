@@ -77,10 +77,10 @@ describe("unexpected failures", () => {
       const error = errorOf(result, 500, "internal");
       expect(error.message).toBe("internal error");
       expect(result.text).not.toContain("secret");
-      const internal = lines.filter((l) => l.message === "internal error");
-      expect(internal).toHaveLength(1);
-      expect(String(internal[0]!.fields!.error)).toContain("disk on fire");
-      expect(internal[0]!.level).toBe("error");
+      const errors = lines.filter((l) => l.level === "error");
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.fields!.code).toBe("internal");
+      expect(String(errors[0]!.fields!.error)).toContain("disk on fire");
     } finally {
       await runtime.close();
     }

@@ -176,6 +176,8 @@ describe("path and query values", () => {
       errorOf(await call(h.app, "GET", `/v1/events?worker_id=${encodeURIComponent(id)}`), 400, "invalid_worker_id");
     }
     errorOf(await call(h.app, "POST", "/v1/workers", { json: { worker_id: 7 } }), 400, "invalid_worker_id");
+    // Where worker_id is no field, it is only an unknown one.
+    errorOf(await input(JSON.stringify({ kind: "user", content: "x", worker_id: ".." })), 400, "invalid_request");
   });
 
   test("numbers in queries are plain decimal integers", async () => {
