@@ -1,0 +1,28 @@
+#!/usr/bin/env bun
+/**
+ * The `yoi-runtime` command (SPEC §11): `serve` (the default), `config`, `openapi`. Runs under
+ * Bun (`bun cli.ts`, `bunx yoi-runtime`, the compiled binary) and Deno (`deno run -A cli.ts`).
+ * Commands live in src/cli/; this file only assembles them.
+ */
+import { defineCommand } from "citty";
+import { configCommand } from "./src/cli/config-command.ts";
+import { main, PROGRAM } from "./src/cli/main.ts";
+import { openapiCommand } from "./src/cli/openapi-command.ts";
+import { serveCommand } from "./src/cli/serve.ts";
+import { commandLineArgs, exit } from "./src/platform/index.ts";
+import { VERSION } from "./src/version.ts";
+
+const root = defineCommand({
+  meta: {
+    name: PROGRAM,
+    version: VERSION,
+    description: "Runtime for LLM agent workers: a REST command API over an embeddable core",
+  },
+  subCommands: {
+    serve: serveCommand,
+    config: configCommand,
+    openapi: openapiCommand,
+  },
+});
+
+await exit(await main(root, commandLineArgs()));

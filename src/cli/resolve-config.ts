@@ -1,0 +1,39 @@
+import { checkBindPolicy } from "../config/bind-policy.ts";
+import { checkLayer } from "../config/check-layer.ts";
+import { loadConfig } from "../config/load.ts";
+import type { ResolvedConfig } from "../config/resolved.ts";
+import { resolveToken } from "../config/token.ts";
+import { builtinBackends } from "../execution/index.ts";
+import { environment, isTerminal, workingDirectory } from "../platform/index.ts";
+import { flagName, flagsLayer, type ServeArgs } from "./flags.ts";
+
+export interface ServeSetup {
+  config: ResolvedConfig;
+  /** Never logged or printed. */
+  token: string | null;
+  allowInsecureRemote: boolean;
+}
+
+/**
+ * Everything `serve` needs before it opens anything, checked in full: flags, config files,
+ * environment, token, bind rule. `config` runs exactly this, so it prints what `serve` would run
+ * with and refuses what `serve` would refuse. Throws `ConfigError`.
+ */
+export function resolveServeSetup(args: ServeArgs): ServeSetup {
+  const backends = builtinBackends;
+  const flags = checkLayer(flagsLayer(args), backends, "", flagName);
+  const env = environment();
+  const config = loadConfig({
+    flags,
+    flagName,
+    configFile: args.config,
+    env,
+    cwd: workingDirectory(),
+    backends,
+    logIsTTY: isTerminal("stderr"),
+  });
+  const token = resolveToken(config.auth, env);
+  const allowInsecureRemote = args["allow-insecure-remote"] === true;
+  checkBindPolicy(config, token, allowInsecureRemote);
+  return { config, token, allowInsecureRemote };
+}

@@ -1,0 +1,127 @@
+import { defineCommand } from "citty";
+import { CONFIG_EXIT_CODE } from "../config/errors.ts";
+import { RuntimeError } from "../core/errors.ts";
+import { Runtime, type RuntimeLogger } from "../core/runtime.ts";
+import { builtinBackends } from "../execution/index.ts";
+import { exit, listen, ListenError, onShutdownSignal, type Listener } from "../platform/index.ts";
+import { createApp } from "../server/app.ts";
+import { isLongLived } from "../server/long-lived.ts";
+import { VERSION } from "../version.ts";
+import { serveFlags, type ServeArgs } from "./flags.ts";
+import { createLogger } from "./logger.ts";
+import { createStore } from "./open-store.ts";
+import { resolveServeSetup } from "./resolve-config.ts";
+
+/** SPEC §11 allows 5 s from the signal to the exit; what is still running after this is cut. */
+export const SHUTDOWN_DEADLINE_MS = 4_500;
+/** How long in-flight responses (a `?wait=` answered by the shutdown) get to be sent once the runtime closed. */
+const DRAIN_MS = 500;
+
+/** Core failures that mean the configuration is wrong rather than the environment. */
+const CONFIG_CODES = new Set(["invalid_request", "unknown_profile"]);
+
+export const serveCommand = defineCommand({
+  meta: { name: "serve", description: "Run the runtime and serve its HTTP API (the default command)" },
+  args: serveFlags,
+  run: async ({ args }) => {
+    process.exitCode = await serve(args as ServeArgs);
+  },
+});
+
+/**
+ * Runs until SIGINT/SIGTERM; resolves with the exit status. A refused configuration throws
+ * `ConfigError` before anything is opened; a failure to start (store locked or of another
+ * runtime, port in use) is logged as one line and resolves 1.
+ */
+export async function serve(args: ServeArgs): Promise<number> {
+  const { config, token } = resolveServeSetup(args);
+  const logger = createLogger(config.log);
+
+  const store = createStore(config.store);
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.open({
+      store,
+      backends: builtinBackends,
+      runtime_id: config.runtime_id ?? undefined,
+      display_name: config.display_name,
+      profiles: config.profiles,
+      default_profile: config.default_profile,
+      limits: config.limits,
+      version: VERSION,
+      logger,
+    });
+  } catch (error) {
+    return startFailed(logger, "cannot open the runtime", error, error instanceof RuntimeError && CONFIG_CODES.has(error.code) ? CONFIG_EXIT_CODE : 1);
+  }
+
+  const app = createApp(runtime, { token, logger });
+  let listener: Listener;
+  try {
+    listener = await listen(app.fetch, { ...config.server.address, isLongLived });
+  } catch (error) {
+    await runtime.close().catch(() => {});
+    return startFailed(logger, "cannot start the HTTP server", error, 1);
+  }
+
+  logger.info(`listening on ${listener.url}`, {
+    url: listener.url,
+    runtime_id: runtime.runtime_id,
+    store: config.store.kind,
+    ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
+    auth: token === null ? "none" : "bearer token",
+    version: VERSION,
+  });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const removeHandlers = onShutdownSignal((signal) => {
+      if (stopping) {
+        logger.warn("second signal: exiting without waiting", { signal });
+        void exit(1);
+        return;
+      }
+      stopping = true;
+      logger.info("shutting down", { signal });
+      const deadline = setTimeout(() => {
+        logger.error(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
+        void exit(1);
+      }, SHUTDOWN_DEADLINE_MS);
+      void shutdown(listener, runtime, logger).then((code) => {
+        clearTimeout(deadline);
+        removeHandlers();
+        resolve(code);
+      });
+    });
+  });
+}
+
+/** Stop accepting, interrupt active runs and flush the store, then cut what is left. */
+async function shutdown(listener: Listener, runtime: Runtime, logger: RuntimeLogger): Promise<number> {
+  const drained = listener.stop(false);
+  let code = 0;
+  try {
+    await runtime.close();
+  } catch (error) {
+    logger.error("closing the runtime failed", { error: describe(error) });
+    code = 1;
+  }
+  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
+  await listener.stop(true);
+  logger.info("stopped");
+  return code;
+}
+
+function startFailed(logger: RuntimeLogger, what: string, error: unknown, code: number): number {
+  const fields: Record<string, unknown> = {};
+  if (error instanceof RuntimeError) {
+    fields.code = error.code;
+    if (error.details) Object.assign(fields, error.details);
+  } else if (error instanceof ListenError && error.code) {
+    fields.code = error.code;
+  }
+  logger.error(`${what}: ${describe(error)}`, fields);
+  return code;
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,0 +1,106 @@
+import type { TSchema } from "@sinclair/typebox";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { profileProblem, type ProfileConfig } from "../core/profiles.ts";
+import type { BackendDefinition } from "../execution/backend.ts";
+import { ConfigError } from "./errors.ts";
+import { ConfigLayer, PROFILE_NAME_PATTERN } from "./schema.ts";
+
+/** Names a key for error messages: `server.bind` in a file, `--bind` on the command line. */
+export type KeyNamer = (key: string) => string;
+
+let compiled: TypeCheck<typeof ConfigLayer> | null = null;
+const PROFILE_NAME = new RegExp(PROFILE_NAME_PATTERN);
+
+/**
+ * Checks one layer (a parsed TOML document or the flags) against the config schema and every
+ * profile against its backend's settings schema. Throws `ConfigError` for the first problem,
+ * named by `name` and prefixed with `where` (the file, or nothing for flags).
+ */
+export function checkLayer(
+  value: Record<string, unknown>,
+  backends: readonly BackendDefinition<any>[],
+  where: string,
+  name: KeyNamer = (key) => key,
+): ConfigLayer {
+  const fail = (key: string, message: string): never => {
+    throw new ConfigError(`${where}${name(key)}: ${message}`);
+  };
+  const unknown = unknownKey(ConfigLayer, value, "");
+  if (unknown) fail(unknown.key, `unknown key${unknown.known.length > 0 ? ` (known here: ${unknown.known.join(", ")})` : ""}`);
+  compiled ??= TypeCompiler.Compile(ConfigLayer);
+  const error = compiled.Errors(value).First();
+  if (error) {
+    const key = error.path.slice(1).split("/").join(".");
+    fail(key, explain(error.schema, error.value, error.message));
+  }
+  const layer = value as ConfigLayer;
+  for (const [profile, table] of Object.entries(layer.profiles ?? {})) {
+    if (profile.length > 128 || !PROFILE_NAME.test(profile)) {
+      fail(`profiles.${profile}`, `a profile name must be 1-128 characters matching ${PROFILE_NAME_PATTERN}`);
+    }
+    const problem = profileProblem(profile, table as ProfileConfig, backends);
+    if (problem) {
+      const colon = problem.indexOf(": ");
+      fail(problem.slice(0, colon), lowerFirst(problem.slice(colon + 2)));
+    }
+  }
+  return layer;
+}
+
+/** The first key (dotted path) the schema does not define, with the keys it does define there. */
+function unknownKey(schema: TSchema, value: unknown, prefix: string): { key: string; known: string[] } | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  if (schema.type !== "object" || !schema.properties) return null;
+  const properties = schema.properties as Record<string, TSchema>;
+  for (const [key, child] of Object.entries(value)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const property = properties[key];
+    if (!property) {
+      if (schema.additionalProperties === false) return { key: path, known: Object.keys(properties) };
+      continue;
+    }
+    const nested = unknownKey(property, child, path);
+    if (nested) return nested;
+  }
+  return null;
+}
+
+function explain(schema: TSchema, value: unknown, fallback: string): string {
+  const got = describe(value);
+  if (value === undefined) return "required";
+  if (Array.isArray(schema.anyOf) && schema.anyOf.every((option: TSchema) => typeof option.const === "string")) {
+    return `must be one of ${schema.anyOf.map((option: TSchema) => JSON.stringify(option.const)).join(", ")} (got ${got})`;
+  }
+  if (schema.type === "string") {
+    if (typeof value !== "string") return `must be a string (got ${got})`;
+    if (typeof schema.minLength === "number" && value.length < schema.minLength) return "must not be empty";
+    if (typeof schema.maxLength === "number" && value.length > schema.maxLength) {
+      return `must be at most ${schema.maxLength} characters`;
+    }
+    if (typeof schema.pattern === "string") return `must match ${schema.pattern} (got ${got})`;
+  }
+  if (schema.type === "integer" || schema.type === "number") {
+    const kind = schema.type === "integer" ? "an integer" : "a number";
+    if (typeof value !== "number" || (schema.type === "integer" && !Number.isInteger(value))) {
+      return `must be ${kind} (got ${got})`;
+    }
+    if (typeof schema.minimum === "number" && value < schema.minimum) return `must be ${kind} >= ${schema.minimum} (got ${got})`;
+    if (typeof schema.maximum === "number" && value > schema.maximum) return `must be ${kind} <= ${schema.maximum} (got ${got})`;
+  }
+  if (schema.type === "object" && (typeof value !== "object" || value === null || Array.isArray(value))) {
+    return `must be a table (got ${got})`;
+  }
+  return `${lowerFirst(fallback)} (got ${got})`;
+}
+
+/** A value as the operator wrote it, for "got …" in messages. */
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Date) return "a date";
+  if (typeof value === "object" && value !== null) return "a table";
+  return String(value);
+}
+
+const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);

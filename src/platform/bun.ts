@@ -1,0 +1,41 @@
+import { listenFailure, urlOf, type FetchHandler, type ListenOptions, type Listener } from "./listener.ts";
+
+/**
+ * Seconds a connection may stay silent. Bun's default (10 s) would cut long-lived requests, which
+ * get no timeout at all instead (`server.timeout(request, 0)`); everything else keeps one, so an
+ * idle keep-alive connection does not hold resources forever.
+ */
+const IDLE_TIMEOUT_S = 60;
+
+export async function listenBun(fetch: FetchHandler, options: ListenOptions): Promise<Listener> {
+  const isLongLived = options.isLongLived;
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      hostname: options.hostname,
+      port: options.port,
+      idleTimeout: IDLE_TIMEOUT_S,
+      // Bun answers a throwing handler with its own error page; the app has its own error
+      // handling, so this only runs for failures outside it and must not leak details either.
+      error: () => new Response(JSON.stringify({ error: { code: "internal", message: "internal error" } }), {
+        status: 500,
+        headers: { "content-type": "application/json" },
+      }),
+      fetch: isLongLived
+        ? (request, self) => {
+            if (isLongLived(request)) self.timeout(request, 0);
+            return fetch(request);
+          }
+        : (request) => fetch(request),
+    });
+  } catch (error) {
+    throw listenFailure(options.hostname, options.port, error);
+  }
+  const port = server.port ?? options.port;
+  return {
+    url: urlOf(options.hostname, port),
+    hostname: options.hostname,
+    port,
+    stop: (force = false) => server.stop(force),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The only module that knows which JavaScript runtime the process runs on (SPEC §1 layer 6).
+ * Everything else uses these functions, or node:* modules that Bun and Deno both provide.
+ */
+import { listenBun } from "./bun.ts";
+import { listenDeno } from "./deno.ts";
+import type { FetchHandler, ListenOptions, Listener } from "./listener.ts";
+
+export { ListenError, type FetchHandler, type ListenOptions, type Listener } from "./listener.ts";
+
+export type RuntimeName = "bun" | "deno" | "node";
+
+export function runtimeName(): RuntimeName {
+  if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") return "bun";
+  if (typeof (globalThis as { Deno?: unknown }).Deno !== "undefined") return "deno";
+  return "node";
+}
+
+/** Serves `fetch` on `hostname:port` (port 0: any free port). Throws `ListenError`. */
+export function listen(fetch: FetchHandler, options: ListenOptions): Promise<Listener> {
+  switch (runtimeName()) {
+    case "bun":
+      return listenBun(fetch, options);
+    case "deno":
+      return listenDeno(fetch, options);
+    default:
+      return Promise.reject(new Error("serving HTTP needs Bun or Deno (run `bun cli.ts` or `deno run -A cli.ts`)"));
+  }
+}
+
+/** Command-line arguments after the program (and script) name, however the process was started. */
+export function commandLineArgs(): string[] {
+  return process.argv.slice(2);
+}
+
+export function environment(): Record<string, string | undefined> {
+  return process.env;
+}
+
+export function workingDirectory(): string {
+  return process.cwd();
+}
+
+/** Whether a stream is an interactive terminal (logs are pretty there, JSON elsewhere). */
+export function isTerminal(stream: "stdout" | "stderr"): boolean {
+  return Boolean(process[stream].isTTY);
+}
+
+export type ShutdownSignal = "SIGINT" | "SIGTERM";
+
+/**
+ * Calls `handler` on SIGINT/SIGTERM (each time, so a second signal can force the exit).
+ * Returns a function that removes the handlers.
+ */
+export function onShutdownSignal(handler: (signal: ShutdownSignal) => void): () => void {
+  const signals: ShutdownSignal[] = ["SIGINT", "SIGTERM"];
+  const listeners = signals.map((signal) => {
+    const listener = () => handler(signal);
+    process.on(signal, listener);
+    return [signal, listener] as const;
+  });
+  return () => {
+    for (const [signal, listener] of listeners) process.off(signal, listener);
+  };
+}
+
+/** Writes to stdout/stderr and waits until the text is handed to the OS, so an exit right after loses nothing. */
+export function write(stream: "stdout" | "stderr", text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process[stream].write(text)) resolve();
+    else process[stream].once("drain", () => resolve());
+  });
+}
+
+/** Ends the process with `code` once pending output is flushed. */
+export async function exit(code: number): Promise<never> {
+  await Promise.all([write("stdout", ""), write("stderr", "")]);
+  process.exit(code);
+}
