@@ -49,6 +49,7 @@ export function loadConfig(options: LoadConfigOptions): ResolvedConfig {
   fileLayer(LOCAL_CONFIG_FILE, LOCAL_CONFIG_FILE, true);
   const fromEnv = options.env[CONFIG_ENV];
   if (fromEnv !== undefined && fromEnv !== "") fileLayer(fromEnv, `$${CONFIG_ENV}`, false);
+  if (options.configFile === "") throw new ConfigError("--config: must not be empty");
   if (options.configFile !== undefined) fileLayer(options.configFile, "--config", false);
   layers.push({ source: "flags", layer: options.flags, name: options.flagName });
 
