@@ -1,0 +1,93 @@
+/**
+ * Start-to-first-healthy-response time of the CLI, median of N runs, and the binary's size.
+ *
+ *   bun run build && bun scripts/bench/startup.ts [--runs 10] [--store memory|fs] [--all]
+ *
+ * Each run spawns `serve --bind 127.0.0.1:0`, reads the bound address from the log as soon as it
+ * is written, and sends GET /healthz; the time is from spawn to that 200. The binary is measured
+ * by default; `--all` adds `bun cli.ts` and `deno run -A cli.ts`. With `--store fs` every run
+ * gets a fresh data directory.
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+const root = resolve(import.meta.dir, "../..");
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    runs: { type: "string", default: "10" },
+    store: { type: "string", default: "memory" },
+    all: { type: "boolean", default: false },
+  },
+  strict: true,
+});
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a positive integer");
+
+const binary = join(root, "dist/yoi-runtime");
+const targets: { name: string; command: string[] }[] = [];
+try {
+  statSync(binary);
+  targets.push({ name: "binary (dist/yoi-runtime)", command: [binary] });
+} catch {
+  console.error("dist/yoi-runtime not found: run `bun run build` first (measuring the other targets only)");
+}
+if (values.all || targets.length === 0) {
+  targets.push({ name: "bun cli.ts", command: [process.execPath, join(root, "cli.ts")] });
+  targets.push({ name: "deno run -A cli.ts", command: [join(root, "node_modules/.bin/deno"), "run", "-A", join(root, "cli.ts")] });
+}
+
+async function once(command: string[]): Promise<number> {
+  const dataDir = mkdtempSync(join(tmpdir(), "yoi-startup-"));
+  const started = performance.now();
+  const proc = Bun.spawn(
+    [...command, "serve", "--bind", "127.0.0.1:0", "--store", values.store!, "--data-dir", dataDir, "--log-format", "json"],
+    { stdout: "ignore", stderr: "pipe", stdin: "ignore" },
+  );
+  try {
+    const reader = proc.stderr.getReader();
+    const decoder = new TextDecoder();
+    let log = "";
+    let url: string | undefined;
+    while (!url) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`exited before listening:\n${log}`);
+      log += decoder.decode(value, { stream: true });
+      url = /listening on (http:\/\/[^\s"]+)/.exec(log)?.[1];
+    }
+    const response = await fetch(`${url}/healthz`);
+    if (response.status !== 200) throw new Error(`healthz answered ${response.status}`);
+    await response.arrayBuffer();
+    const elapsed = performance.now() - started;
+    reader.releaseLock();
+    return elapsed;
+  } finally {
+    proc.kill("SIGTERM");
+    const code = await proc.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+    if (code !== 0) console.error(`warning: exit status ${code} after SIGTERM`);
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+console.log(`start → first healthy response, ${runs} runs each, --store ${values.store}`);
+for (const target of targets) {
+  // One unmeasured run warms the page cache (and Deno's module cache).
+  await once(target.command);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await once(target.command));
+  const min = Math.min(...times);
+  const max = Math.max(...times);
+  console.log(`${target.name.padEnd(28)} median ${median(times).toFixed(1)} ms (min ${min.toFixed(1)}, max ${max.toFixed(1)})`);
+}
+try {
+  const size = statSync(binary).size;
+  console.log(`binary size: ${size} bytes (${(size / 1024 / 1024).toFixed(1)} MiB)`);
+} catch {}
