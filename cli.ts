@@ -16,7 +16,7 @@ const root = defineCommand({
   meta: {
     name: PROGRAM,
     version: VERSION,
-    description: "Runtime for LLM agent workers: a REST command API over an embeddable core",
+    description: "Runtime for LLM agent workers: a REST command API over an embeddable core. Without a command, runs `serve`",
   },
   subCommands: {
     serve: serveCommand,

@@ -1,6 +1,7 @@
 import { createConsola, LogLevels, type ConsolaInstance, type ConsolaReporter, type LogObject } from "consola";
 import type { RuntimeLogger } from "../core/runtime.ts";
 import type { LogFormat, LogLevel } from "../config/schema.ts";
+import { write as writeOut } from "../platform/index.ts";
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -26,7 +27,7 @@ const LEVEL_OF_TYPE: Record<string, Level> = { fatal: "error", error: "error", w
  * logs anything the caller did not pass: the server and core never pass tokens or input content.
  */
 export function createLogger(options: LoggerOptions): RuntimeLogger {
-  const write = options.write ?? ((line: string) => void process.stderr.write(line));
+  const write = options.write ?? ((line: string) => void writeOut("stderr", line));
   // `fancy` exists on consola's Node build, which Bun and Deno load; TypeScript's bundler
   // resolution sees the browser build's types, hence the widened options type.
   const consola = createConsola({

@@ -64,15 +64,30 @@ export function onShutdownSignal(handler: (signal: ShutdownSignal) => void): () 
   };
 }
 
-/** Writes to stdout/stderr and waits until the text is handed to the OS, so an exit right after loses nothing. */
+const guarded = new Set<"stdout" | "stderr">();
+
+/**
+ * Writes to stdout/stderr and resolves once the text (and everything written before it: write
+ * callbacks run in order) is handed to the OS, so an exit right after loses nothing.
+ */
 export function write(stream: "stdout" | "stderr", text: string): Promise<void> {
+  const target = process[stream];
+  if (!guarded.has(stream)) {
+    guarded.add(stream);
+    // The reader went away (EPIPE, e.g. `| head`): nothing more can be written, which is not
+    // this program's failure, and must not surface as an uncaught error.
+    target.on("error", () => {});
+  }
   return new Promise((resolve) => {
-    if (process[stream].write(text)) resolve();
-    else process[stream].once("drain", () => resolve());
+    try {
+      target.write(text, () => resolve());
+    } catch {
+      resolve();
+    }
   });
 }
 
-/** Ends the process with `code` once pending output is flushed. */
+/** Ends the process with `code` once pending output (e.g. the last log lines) is flushed. */
 export async function exit(code: number): Promise<never> {
   await Promise.all([write("stdout", ""), write("stderr", "")]);
   process.exit(code);
