@@ -76,7 +76,7 @@ export function loadConfig(options: LoadConfigOptions): ResolvedConfig {
     throw new ConfigError(`${nameOf(`profiles.${BUILTIN_PROFILE}`)}: the builtin "echo" profile cannot use another backend`);
   }
   const default_profile = merged.default_profile ?? BUILTIN_PROFILE;
-  if (default_profile !== BUILTIN_PROFILE && !(default_profile in profiles)) {
+  if (default_profile !== BUILTIN_PROFILE && !Object.hasOwn(profiles, default_profile)) {
     const known = [BUILTIN_PROFILE, ...Object.keys(profiles).filter((name) => name !== BUILTIN_PROFILE)];
     throw new ConfigError(`${nameOf("default_profile")}: no profile "${default_profile}" (configured: ${known.join(", ")})`);
   }
