@@ -708,7 +708,7 @@ export class Runtime {
     const { run, controller } = active;
     let output = "";
     let usage: Usage | null = null;
-    let failure: { code: string; message: string } | null = null;
+    let failure: Run["error"] = null;
     const timer =
       profile.timeout_ms === null
         ? null
@@ -1018,9 +1018,12 @@ function assertObject(value: unknown, what: string): void {
   }
 }
 
-function backendFailure(error: unknown): { code: string; message: string } {
+function backendFailure(error: unknown): NonNullable<Run["error"]> {
   if (error && typeof error === "object" && "code" in error && typeof error.code === "string" && error instanceof Error) {
-    return { code: error.code, message: error.message };
+    const details = (error as { details?: unknown }).details;
+    return typeof details === "object" && details !== null && !Array.isArray(details)
+      ? { code: error.code, message: error.message, details: details as Record<string, unknown> }
+      : { code: error.code, message: error.message };
   }
   return { code: "backend_error", message: error instanceof Error ? error.message : describeThrown(error) };
 }

@@ -18,5 +18,10 @@ export const WorkerRef = Type.Object(
 );
 export type WorkerRef = Static<typeof WorkerRef>;
 
-export const ErrorInfo = Type.Object({ code: Type.String(), message: Type.String() });
+export const ErrorInfo = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  /** Machine-readable specifics a backend reported (e.g. `exit_code`, provider `status`). */
+  details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+});
 export type ErrorInfo = Static<typeof ErrorInfo>;
