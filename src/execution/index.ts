@@ -1,8 +1,12 @@
 import type { BackendDefinition } from "./backend.ts";
+import { commandBackend } from "./command.ts";
 import { echoBackend } from "./echo.ts";
+import { openaiBackend } from "./openai.ts";
 
 export * from "./backend.ts";
 export { echoBackend } from "./echo.ts";
+export { commandBackend, CommandSettings } from "./command.ts";
+export { openaiBackend, OpenAiSettings } from "./openai.ts";
 
 /** Every backend kind this package ships, for `Runtime.open({ backends })`. */
-export const builtinBackends: readonly BackendDefinition<any>[] = [echoBackend];
+export const builtinBackends: readonly BackendDefinition<any>[] = [echoBackend, commandBackend, openaiBackend];

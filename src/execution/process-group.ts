@@ -1,0 +1,189 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
+import type { Readable } from "node:stream";
+
+export interface ExitStatus {
+  /** The exit status, or null when a signal ended the process. */
+  code: number | null;
+  signal: string | null;
+}
+
+export interface GroupOptions {
+  cwd: string;
+  env: Record<string, string>;
+  /** Written to the child's stdin, which is then closed; null gives the child no stdin (/dev/null). */
+  stdin: string | null;
+}
+
+/** The program could not be started at all (not found, not executable, bad argument). */
+export class SpawnError extends Error {
+  constructor(
+    readonly program: string,
+    readonly errno: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SpawnError";
+  }
+}
+
+/** How long SIGKILLed processes get to disappear; past it they are stuck in the kernel and waiting cannot help. */
+const KILL_WAIT_MS = 5_000;
+const POLL_MIN_MS = 1;
+const POLL_MAX_MS = 25;
+
+/**
+ * A child process started as the leader of its own process group (`detached`: setsid), so that
+ * every process it starts — unless it deliberately leaves the group with setsid/setpgid — can be
+ * signalled at once with `kill(-pgid)`, and its end can be observed.
+ */
+export class ProcessGroup {
+  readonly exited: Promise<ExitStatus>;
+  private terminating: Promise<void> | null = null;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly pid: number,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  /** Starts `argv` (no shell). Throws SpawnError when the program cannot be started. */
+  static async start(argv: readonly string[], options: GroupOptions): Promise<ProcessGroup> {
+    const [program, ...args] = argv as [string, ...string[]];
+    let child: ChildProcess;
+    try {
+      child = spawn(program, args, {
+        cwd: options.cwd,
+        env: options.env,
+        detached: true,
+        stdio: [options.stdin === null ? "ignore" : "pipe", "pipe", "pipe"],
+        windowsHide: true,
+      });
+    } catch (error) {
+      // Invalid arguments (e.g. a NUL byte in an argument) are refused synchronously.
+      throw new SpawnError(program, errnoOf(error), `could not start ${JSON.stringify(program)}: ${messageOf(error)}`);
+    }
+    const failed = new Promise<unknown>((resolve) => child.once("error", resolve));
+    // Later errors (a failed kill) must not crash the process as unhandled "error" events.
+    child.on("error", () => {});
+    if (child.pid === undefined) {
+      const error = await failed;
+      const errno = errnoOf(error);
+      const reason =
+        errno === "ENOENT"
+          ? "no such file or directory"
+          : errno === "EACCES"
+            ? "permission denied (is it executable?)"
+            : messageOf(error);
+      throw new SpawnError(program, errno, `could not start ${JSON.stringify(program)}: ${reason}`);
+    }
+    const group = new ProcessGroup(child, child.pid);
+    if (options.stdin !== null) {
+      // A child that exits without reading its input closes the pipe: EPIPE is not a failure of the run.
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(options.stdin);
+    }
+    return group;
+  }
+
+  get stdout(): Readable {
+    return this.child.stdout!;
+  }
+
+  get stderr(): Readable {
+    return this.child.stderr!;
+  }
+
+  /**
+   * Ends every process of the group: SIGTERM, then SIGKILL once `graceMs` passed, and resolves
+   * when none of them runs any more. Idempotent: later calls share the first one's work.
+   */
+  terminate(graceMs: number): Promise<void> {
+    this.terminating ??= (async () => {
+      if (!signalGroup(this.pid, "SIGTERM")) return;
+      if (await waitGone(this.pid, graceMs)) return;
+      signalGroup(this.pid, "SIGKILL");
+      await waitGone(this.pid, KILL_WAIT_MS);
+    })();
+    return this.terminating;
+  }
+}
+
+/** Sends `signal` to every process of group `pgid`; false when the group has no process left. */
+function signalGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (error) {
+    if (errnoOf(error) === "ESRCH") return false;
+    // EPERM: a member changed its credentials (setuid); it exists but cannot be signalled.
+    return true;
+  }
+}
+
+/** Polls until no process of the group runs; false if some still does after `ms`. */
+async function waitGone(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  let pause = POLL_MIN_MS;
+  for (;;) {
+    if (!(await groupRunning(pgid))) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(1, deadline - Date.now()))));
+    pause = Math.min(pause * 2, POLL_MAX_MS);
+  }
+}
+
+/**
+ * Whether some process of the group still runs. A member that exited but was not yet reaped (a
+ * zombie: an orphaned grandchild waits for init, which may reap only now and then) runs nothing
+ * and counts as gone; that is only visible in /proc (Linux). Elsewhere the group counts as
+ * running until the kernel reports it empty.
+ */
+export async function groupRunning(pgid: number): Promise<boolean> {
+  try {
+    process.kill(-pgid, 0);
+  } catch (error) {
+    if (errnoOf(error) === "ESRCH") return false;
+  }
+  let entries: string[];
+  try {
+    entries = await readdir("/proc");
+  } catch {
+    return true;
+  }
+  if (entries.length === 0) return true;
+  for (const name of entries) {
+    const code = name.charCodeAt(0);
+    if (code < 48 || code > 57) continue;
+    const stat = await procStat(name);
+    if (!stat || stat.pgrp !== pgid) continue;
+    if (stat.state !== "Z" && stat.state !== "X") return true;
+  }
+  // Every member left is a zombie, or the last ones vanished while /proc was read.
+  return false;
+}
+
+/** State and process group of `/proc/<pid>/stat`, or null when the process is gone. */
+async function procStat(pid: string): Promise<{ state: string; pgrp: number } | null> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  // The command name may contain spaces and parentheses: the fields start after the last ") ".
+  const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ");
+  return { state: fields[0] ?? "", pgrp: Number(fields[2]) };
+}
+
+function errnoOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "unknown";
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
