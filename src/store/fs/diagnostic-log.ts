@@ -1,0 +1,96 @@
+import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync } from "node:fs";
+import { Diagnostic } from "../../core/schema/diagnostic.ts";
+import type { Diagnostic as DiagnosticType } from "../../core/schema/diagnostic.ts";
+import { firstError } from "../../core/validate.ts";
+import type { BatchPlan } from "./batch-plan.ts";
+import { completeLines, readAtSync, tryParse } from "./lines.ts";
+import { numberedName, type StorePaths } from "./paths.ts";
+import type { Repairs } from "./repairs.ts";
+
+/** Diagnostics kept, as the memory store keeps them. */
+export const MAX_DIAGNOSTICS = 1000;
+
+interface Generation {
+  number: number;
+  path: string;
+  bytes: number;
+  count: number;
+}
+
+/**
+ * Diagnostics, bounded: diagnostics/<generation>.jsonl files of up to MAX_DIAGNOSTICS lines; a new
+ * generation starts when the current one is full and only the newest two are kept, so the last
+ * MAX_DIAGNOSTICS are always on disk. The list itself is kept in memory.
+ */
+export class DiagnosticLog {
+  private generations: Generation[] = [];
+  private recent: DiagnosticType[] = [];
+
+  constructor(private readonly paths: StorePaths) {}
+
+  load(repairs: Repairs): void {
+    const numbers = readdirSync(this.paths.abs("diagnostics"))
+      .map((name) => numberedName(name))
+      .filter((n): n is number => n !== null)
+      .sort((a, b) => a - b);
+    const all: DiagnosticType[] = [];
+    for (const number of numbers) {
+      const path = this.paths.diagnostics(number);
+      const fd = openSync(this.paths.abs(path), "r+");
+      try {
+        const size = fstatSync(fd).size;
+        const buffer = readAtSync(fd, 0, size);
+        const { lines, rest } = completeLines(buffer);
+        let bytes = size;
+        let count = 0;
+        for (let i = 0; i < lines.length; i++) {
+          const [start, end] = lines[i]!;
+          const value = tryParse(buffer.toString("utf8", start, end));
+          if (firstError(Diagnostic, value) === null) {
+            all.push(value as DiagnosticType);
+            count++;
+          } else if (i === lines.length - 1 && rest === size) {
+            bytes = start;
+          }
+          // An unreadable line in the middle is skipped: it is still on disk for whoever looks.
+        }
+        if (rest < size) bytes = Math.min(bytes, rest);
+        if (bytes < size) {
+          ftruncateSync(fd, bytes);
+          repairs.repaired(path, `the last line was torn; cut ${size - bytes} bytes at byte ${bytes}`);
+        }
+        this.generations.push({ number, path, bytes, count });
+      } finally {
+        closeSync(fd);
+      }
+    }
+    this.recent = all.slice(-MAX_DIAGNOSTICS);
+  }
+
+  /** Plans appending `diagnostics`; a full generation starts the next, and only the newest two stay. */
+  plan(diagnostics: readonly DiagnosticType[], plan: BatchPlan): void {
+    for (const diagnostic of diagnostics) {
+      let current = this.generations[this.generations.length - 1];
+      if (!current || current.count >= MAX_DIAGNOSTICS) {
+        const number = (current?.number ?? 0) + 1;
+        current = { number, path: this.paths.diagnostics(number), bytes: 0, count: 0 };
+        this.generations.push(current);
+      }
+      plan.append(current.path, current.bytes, `${JSON.stringify(diagnostic)}\n`);
+      current.bytes = plan.endOf(current.path, current.bytes);
+      current.count++;
+      plan.diagnostics.push(diagnostic);
+    }
+    while (this.generations.length > 2) plan.remove(this.generations.shift()!.path);
+  }
+
+  published(diagnostics: readonly DiagnosticType[]): void {
+    if (diagnostics.length === 0) return;
+    this.recent.push(...diagnostics);
+    if (this.recent.length > 2 * MAX_DIAGNOSTICS) this.recent = this.recent.slice(-MAX_DIAGNOSTICS);
+  }
+
+  list(): DiagnosticType[] {
+    return this.recent.slice(-MAX_DIAGNOSTICS);
+  }
+}

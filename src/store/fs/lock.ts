@@ -1,0 +1,98 @@
+import { open, readFile, rename, unlink } from "node:fs/promises";
+import { RuntimeError } from "../../core/errors.ts";
+
+/** Roots locked by stores of this process: the pid in LOCK cannot tell them apart. */
+const heldHere = new Set<string>();
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function parsePid(content: string): number | null {
+  const text = content.trim();
+  if (!/^[1-9][0-9]{0,9}$/.test(text)) return null;
+  return Number(text);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else, which still makes it the owner.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function readLock(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
+function locked(file: string, why: string): RuntimeError {
+  return new RuntimeError("store_locked", `the store is locked: ${why} (${file}); stop that process or use another data directory`, {
+    lock_file: file,
+  });
+}
+
+/**
+ * Takes `file` (the store's LOCK) for this process: created exclusively, holding our pid. A lock
+ * whose pid no longer runs is stale and taken over; its pid is returned so the caller can warn.
+ */
+export async function acquireLock(file: string, root: string): Promise<{ stale_pid: number | null }> {
+  if (heldHere.has(root)) throw locked(file, "another store in this process has it open");
+  let stale_pid: number | null = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const handle = await open(file, "wx", 0o644);
+      try {
+        await handle.writeFile(`${process.pid}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      heldHere.add(root);
+      return { stale_pid };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    let content = await readLock(file);
+    if (content === null) continue;
+    let pid = parsePid(content);
+    if (pid === null) {
+      // The owner creates the file first and writes its pid right after: give it a moment.
+      await sleep(100);
+      content = await readLock(file);
+      if (content === null) continue;
+      pid = parsePid(content);
+      if (pid === null) throw locked(file, "LOCK exists but holds no pid");
+    }
+    if (pid !== process.pid && isAlive(pid)) throw locked(file, `process ${pid} owns it`);
+    // Stale. Move it aside and check that what moved is the lock we judged, not a fresh one
+    // another process took meanwhile; only then is it ours to replace.
+    const aside = `${file}.stale-${process.pid}`;
+    try {
+      await rename(file, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw error;
+    }
+    const moved = await readLock(aside);
+    if (moved === null || parsePid(moved) !== pid) {
+      await rename(aside, file).catch(() => undefined);
+      throw locked(file, "another process took it over while this one started");
+    }
+    await unlink(aside);
+    stale_pid = pid;
+  }
+  throw locked(file, "it kept changing while this process tried to take it");
+}
+
+/** Removes LOCK if it is still ours. */
+export async function releaseLock(file: string, root: string): Promise<void> {
+  heldHere.delete(root);
+  const content = await readLock(file);
+  if (content !== null && parsePid(content) === process.pid) await unlink(file).catch(() => undefined);
+}

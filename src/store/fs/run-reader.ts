@@ -1,0 +1,78 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { RuntimeError } from "../../core/errors.ts";
+import type { Run } from "../../core/schema/run.ts";
+import { completeLines, NEWLINE, readAt, tryParse } from "./lines.ts";
+
+const CHUNK = 64 * 1024;
+
+async function withFile<T>(file: string, fallback: T, use: (handle: FileHandle) => Promise<T>): Promise<T> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return fallback;
+    throw error;
+  }
+  try {
+    return await use(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseRun(text: string, path: string, offset: number): Run {
+  const run = tryParse(text) as Run | undefined;
+  if (!run || typeof run.run_id !== "string") {
+    throw new RuntimeError("store_corrupt", `${path} is damaged at byte ${offset}: it does not hold a run record`);
+  }
+  return run;
+}
+
+/** Every run of runs.jsonl (first `bytes`), in creation order, latest record per run. */
+export function readRuns(file: string, path: string, bytes: number): Promise<Run[]> {
+  return withFile(file, [], async (handle) => {
+    const buffer = await readAt(handle, 0, bytes);
+    const runs = new Map<string, Run>();
+    for (const [start, end] of completeLines(buffer).lines) {
+      const run = parseRun(buffer.toString("utf8", start, end), path, start);
+      runs.set(run.run_id, run);
+    }
+    return [...runs.values()];
+  });
+}
+
+/**
+ * The latest record of one run, reading runs.jsonl backwards from `bytes`: the last record of a
+ * run is the one that counts, and recent runs — the ones asked about — are near the end.
+ */
+export function findRun(file: string, path: string, bytes: number, run_id: string): Promise<Run | undefined> {
+  const needle = Buffer.from(`"run_id":${JSON.stringify(run_id)}`);
+  return withFile(file, undefined, async (handle) => {
+    let position = bytes;
+    // Bytes after `position` that belong to a line whose start has not been read yet.
+    let carry: Buffer = Buffer.alloc(0);
+    while (position > 0) {
+      const from = Math.max(0, position - CHUNK);
+      const chunk = await readAt(handle, from, position - from);
+      position = from;
+      const buffer = carry.length > 0 ? Buffer.concat([chunk, carry]) : chunk;
+      // `buffer` ends with a line's newline; walk its lines from the last.
+      let end = buffer.length - 1;
+      for (;;) {
+        const previous = end > 0 ? buffer.lastIndexOf(NEWLINE, end - 1) : -1;
+        if (previous < 0 && position > 0) {
+          carry = buffer.subarray(0, end + 1);
+          break;
+        }
+        const line = buffer.subarray(previous + 1, end);
+        if (line.indexOf(needle) >= 0) {
+          const run = parseRun(line.toString("utf8"), path, position + previous + 1);
+          if (run.run_id === run_id) return run;
+        }
+        if (previous < 0) return undefined;
+        end = previous;
+      }
+    }
+    return undefined;
+  });
+}

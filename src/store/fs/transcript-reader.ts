@@ -1,0 +1,149 @@
+import { open, type FileHandle } from "node:fs/promises";
+import { RuntimeError } from "../../core/errors.ts";
+import type { TranscriptEntry } from "../../core/schema/transcript.ts";
+import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAt, tryParse } from "./lines.ts";
+import { addAnchor, type FsWorker } from "./worker.ts";
+
+const SEQUENCE = keyPrefix("sequence");
+/** Below this many bytes between the bounds, scanning forward beats probing. */
+const SCAN_WINDOW = 64 * 1024;
+const PROBE = 4096;
+
+/** Serialised with `sequence` first, so a line's sequence is read from its first bytes. */
+export function transcriptLine(entry: TranscriptEntry): string {
+  const { sequence, ...rest } = entry;
+  return `${JSON.stringify({ sequence, ...rest })}\n`;
+}
+
+/**
+ * Entries `start <= sequence < start + count` of a worker's transcript.jsonl, reading only byte
+ * ranges: sequences are dense and lines are in sequence order, so the first line is found by
+ * bisecting the file on line starts (each probe reads a few KiB and the `{"sequence":N` prefix),
+ * starting from the closest remembered line starts; then the page is read in one pass.
+ * No index is built and the file is never parsed whole.
+ */
+export async function readTranscriptPage(file: string, path: string, worker: FsWorker, start: number, count: number): Promise<TranscriptEntry[]> {
+  const bytes = worker.transcript_bytes;
+  const total = worker.transcript_count;
+  if (count <= 0 || start >= total) return [];
+  let handle: FileHandle;
+  try {
+    handle = await open(file, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  try {
+    const from = await locate(handle, path, worker, start, bytes, total);
+    const wanted = Math.min(count, total - start);
+    const { entries, next } = await readForward(handle, path, from.offset, from.sequence, start, wanted, bytes);
+    if (start + entries.length < total) addAnchor(worker, start + entries.length, next);
+    return entries;
+  } finally {
+    await handle.close();
+  }
+}
+
+interface Position {
+  offset: number;
+  sequence: number;
+}
+
+/** A line start at or before the line of `target`, close enough to scan from. */
+async function locate(handle: FileHandle, path: string, worker: FsWorker, target: number, bytes: number, total: number): Promise<Position> {
+  let lo: Position = { offset: 0, sequence: 0 };
+  let hi = bytes;
+  for (const anchor of worker.anchors) {
+    if (anchor.offset > bytes || anchor.sequence >= total) continue;
+    if (anchor.sequence <= target && anchor.sequence > lo.sequence) lo = anchor;
+    if (anchor.sequence > target && anchor.offset < hi) hi = anchor.offset;
+  }
+  while (hi - lo.offset > SCAN_WINDOW && lo.sequence !== target) {
+    const mid = lo.offset + Math.floor((hi - lo.offset) / 2);
+    const line = await nextLineStart(handle, mid, hi);
+    if (line === null) {
+      // No line starts in (mid, hi): the target's line starts at or before mid.
+      hi = mid + 1;
+      continue;
+    }
+    const sequence = await sequenceAt(handle, path, line);
+    if (sequence <= target) lo = { offset: line, sequence };
+    else hi = line;
+  }
+  return lo;
+}
+
+/** Offset of the first line start in (from, limit), or null. */
+async function nextLineStart(handle: FileHandle, from: number, limit: number): Promise<number | null> {
+  let position = from;
+  while (position < limit) {
+    const chunk = await readAt(handle, position, Math.min(PROBE, limit - position));
+    if (chunk.length === 0) return null;
+    const index = chunk.indexOf(NEWLINE);
+    if (index >= 0) return position + index + 1 < limit ? position + index + 1 : null;
+    position += chunk.length;
+  }
+  return null;
+}
+
+async function sequenceAt(handle: FileHandle, path: string, offset: number): Promise<number> {
+  const head = await readAt(handle, offset, 32);
+  const fast = leadingInteger(head, 0, head.length, SEQUENCE);
+  if (fast !== null) return fast;
+  // Not the shape this store writes (edited by hand?): parse the whole line.
+  let length = 4096;
+  for (;;) {
+    const chunk = await readAt(handle, offset, length);
+    const end = chunk.indexOf(NEWLINE);
+    if (end >= 0 || chunk.length < length) {
+      const value = tryParse(chunk.toString("utf8", 0, end >= 0 ? end : chunk.length)) as { sequence?: unknown } | undefined;
+      if (value && Number.isSafeInteger(value.sequence)) return value.sequence as number;
+      throw corrupt(path, offset);
+    }
+    length *= 4;
+  }
+}
+
+/** Reads lines from `offset` (the line of `sequence`), skipping to `start`, until `count` entries. */
+async function readForward(
+  handle: FileHandle,
+  path: string,
+  offset: number,
+  sequence: number,
+  start: number,
+  count: number,
+  bytes: number,
+): Promise<{ entries: TranscriptEntry[]; next: number }> {
+  const out: TranscriptEntry[] = [];
+  let position = offset;
+  let current = sequence;
+  let chunkSize = SCAN_WINDOW;
+  while (out.length < count && position < bytes) {
+    const chunk = await readAt(handle, position, Math.min(chunkSize, bytes - position));
+    const { lines, rest } = completeLines(chunk);
+    if (lines.length === 0) {
+      if (chunk.length < chunkSize) throw corrupt(path, position);
+      chunkSize *= 4;
+      continue;
+    }
+    for (const [from, to] of lines) {
+      if (current >= start) {
+        const entry = tryParse(chunk.toString("utf8", from, to)) as TranscriptEntry | undefined;
+        if (!entry || entry.sequence !== current) throw corrupt(path, position + from);
+        out.push(entry);
+        if (out.length === count) {
+          position += to + 1;
+          break;
+        }
+      }
+      current++;
+    }
+    if (out.length < count) position += rest;
+  }
+  if (out.length < count) throw corrupt(path, position);
+  return { entries: out, next: position };
+}
+
+function corrupt(path: string, offset: number): RuntimeError {
+  return new RuntimeError("store_corrupt", `${path} is damaged near byte ${offset}: it does not hold the expected transcript entry`);
+}

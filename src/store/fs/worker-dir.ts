@@ -1,0 +1,64 @@
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { renameSync } from "node:fs";
+import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
+import { fsyncDir } from "./atomic.ts";
+import type { StorePaths } from "./paths.ts";
+import { recordFile, stateFile } from "./worker.ts";
+
+async function writeNew(path: string, data: string, durable: boolean): Promise<void> {
+  const handle = await open(path, "wx", 0o644);
+  try {
+    if (data.length > 0) await handle.writeFile(data);
+    if (durable && data.length > 0) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Creates workers/<id>/ whole or not at all: it is assembled under tmp/ (worker.json, state.json,
+ * empty logs, work/), synced, and renamed into place, so a crash never leaves half a worker.
+ */
+export async function createWorkerDir(
+  paths: StorePaths,
+  record: WorkerRecord,
+  state: WorkerState,
+  batch: number,
+  durable: boolean,
+): Promise<void> {
+  const id = record.worker_ref.worker_id;
+  const target = paths.abs(paths.workerDir(id));
+  const staging = paths.abs(paths.temporary(`create-${id}`));
+  await mkdir(staging);
+  try {
+    await mkdir(`${staging}/work`);
+    await Promise.all([
+      writeNew(`${staging}/worker.json`, recordFile(record), durable),
+      writeNew(`${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), durable),
+      writeNew(`${staging}/transcript.jsonl`, "", durable),
+      writeNew(`${staging}/runs.jsonl`, "", durable),
+    ]);
+    if (durable) await fsyncDir(staging);
+    await rename(staging, target);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  if (durable) await fsyncDir(paths.abs("workers"));
+}
+
+/**
+ * Moves workers/<id>/ aside (one atomic rename) and returns the removal of what was moved, which
+ * may finish in the background: the worker is gone from the layout the moment this returns.
+ * Returns null when there was no such directory.
+ */
+export function moveWorkerDirAside(paths: StorePaths, id: string): Promise<void> | null {
+  const aside = paths.abs(paths.temporary(`deleted-${id}`));
+  try {
+    renameSync(paths.abs(paths.workerDir(id)), aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+  return rm(aside, { recursive: true, force: true });
+}

@@ -1,0 +1,243 @@
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync } from "node:fs";
+import { Run } from "../../core/schema/run.ts";
+import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
+import type { Run as RunType } from "../../core/schema/run.ts";
+import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
+import { firstError } from "../../core/validate.ts";
+import { completeLines, lineStartBeforeSync, NEWLINE, readAtSync, tryParse } from "./lines.ts";
+import type { StorePaths } from "./paths.ts";
+import type { Repairs } from "./repairs.ts";
+import { addAnchor, Checkpoint, newWorker, stateOf, type FsWorker } from "./worker.ts";
+
+type Json = { value: unknown; problem?: undefined } | { problem: string };
+
+function readJson(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { problem: code === "ENOENT" ? "is missing" : `cannot be read (${code})` };
+  }
+  const value = tryParse(text);
+  return value === undefined ? { problem: "is not valid JSON" } : { value };
+}
+
+export interface LoadedWorker {
+  worker: FsWorker;
+  /** Batch of the state.json it was loaded from (0 when unknown). */
+  batch: number;
+  /** The state differs from state.json (the logs went further, or were repaired): checkpoint it. */
+  dirty: boolean;
+  /** Highest event id the worker's files mention. */
+  last_event_id: number;
+}
+
+/** Line of a log as read at open: where it starts and what it parsed to (undefined: not valid). */
+interface Line {
+  start: number;
+  value: unknown;
+}
+
+/** What reconciling one log found; `problem` makes the worker unavailable. */
+type LogResult = { size: number; lines: Line[]; problem?: undefined } | { problem: string };
+
+/**
+ * Reads a worker's metadata (worker.json, state.json) and reconciles its counters with what its
+ * logs hold past state.json's checkpoint: after a crash the logs can be ahead of state.json
+ * (whose writes are deferred to checkpoints), and the snapshot must tell the truth. A torn last
+ * line is cut (store_repaired); anything else wrong makes only this worker unavailable.
+ */
+export function loadWorker(paths: StorePaths, runtime_id: string, id: string, repairs: Repairs): LoadedWorker {
+  const worker = newWorker(id, null, null);
+  worker.on_disk = true;
+  const result: LoadedWorker = { worker, batch: 0, dirty: false, last_event_id: 0 };
+  const unavailable = (file: string, problem: string): LoadedWorker => {
+    worker.unavailable = `${paths.workerFile(id, file as "worker.json")} ${problem}`;
+    return result;
+  };
+
+  const record = readJson(paths.abs(paths.workerFile(id, "worker.json")));
+  if (record.problem !== undefined) return unavailable("worker.json", record.problem);
+  const recordProblem = firstError(WorkerRecord, record.value);
+  if (recordProblem) return unavailable("worker.json", `does not hold a worker record (${recordProblem})`);
+  const workerRecord = record.value as WorkerRecord;
+  if (workerRecord.worker_ref.worker_id !== id) {
+    return unavailable("worker.json", `names worker ${workerRecord.worker_ref.worker_id}, not ${id}`);
+  }
+  if (workerRecord.worker_ref.runtime_id !== runtime_id) {
+    return unavailable("worker.json", `belongs to runtime ${workerRecord.worker_ref.runtime_id}, not ${runtime_id}`);
+  }
+  worker.record = workerRecord;
+
+  const stateJson = readJson(paths.abs(paths.workerFile(id, "state.json")));
+  if (stateJson.problem !== undefined) return unavailable("state.json", stateJson.problem);
+  const stateProblem = firstError(WorkerState, stateJson.value);
+  if (stateProblem) return unavailable("state.json", `does not hold a worker state (${stateProblem})`);
+  const raw = stateJson.value as Record<string, unknown>;
+  const stored = stateOf(raw);
+  if (stored.status === "unavailable") return unavailable("state.json", "records the status unavailable, which is never stored");
+  const checkpoint = firstError(Checkpoint, raw.checkpoint) === null ? (raw.checkpoint as Checkpoint) : null;
+  result.batch = checkpoint?.batch ?? 0;
+  result.last_event_id = stored.last_event_id;
+
+  const state: WorkerStateType = { ...stored };
+  const transcriptFile = paths.workerFile(id, "transcript.jsonl");
+  const transcript = reconcileLog(paths, transcriptFile, checkpoint?.transcript_bytes ?? null, stored.transcript_items, repairs, id, (value, index, lines) => {
+    // Past the checkpoint, entries must continue the sequence; without one, the last line says where it stands.
+    if (!isEntry(value)) return false;
+    return checkpoint ? value.sequence === stored.transcript_items + index : true;
+  });
+  if (transcript.problem !== undefined) return unavailable("transcript.jsonl", transcript.problem);
+  const runsFile = paths.workerFile(id, "runs.jsonl");
+  const runs = reconcileLog(paths, runsFile, checkpoint?.runs_bytes ?? null, stored.run_count, repairs, id, (value) => isRun(value, id));
+  if (runs.problem !== undefined) return unavailable("runs.jsonl", runs.problem);
+
+  const usable = checkpoint !== null;
+  // Transcript: entries past the checkpoint continue the count; without one the last entry gives it.
+  const lastEntry = transcript.lines[transcript.lines.length - 1];
+  if (usable && transcript.size >= checkpoint.transcript_bytes) {
+    state.transcript_items = stored.transcript_items + transcript.lines.length;
+  } else {
+    state.transcript_items = lastEntry ? (lastEntry.value as { sequence: number }).sequence + 1 : 0;
+  }
+  for (const line of transcript.lines) {
+    const entry = line.value as { event_id: number; created_at: string };
+    state.last_event_id = Math.max(state.last_event_id, entry.event_id);
+    if (entry.created_at > state.updated_at) state.updated_at = entry.created_at;
+  }
+  if (lastEntry) addAnchor(worker, state.transcript_items - 1, lastEntry.start);
+
+  // Runs: a run's first record is `running`; the last record says whether one is still active.
+  const runLines = runs.lines.map((line) => line.value as RunType);
+  if (usable && runs.size >= checkpoint.runs_bytes) {
+    state.run_count = stored.run_count + runLines.filter((run) => run.status === "running").length;
+  } else {
+    state.run_count = new Set(runLines.map((run) => run.run_id)).size;
+  }
+  const lastRun = runLines[runLines.length - 1];
+  if (lastRun) {
+    const stopped = stored.status === "stopped";
+    if (lastRun.status === "running") {
+      state.active_run_id = lastRun.run_id;
+      state.status = stopped ? "stopped" : "running";
+    } else {
+      state.active_run_id = null;
+      state.status = stopped ? "stopped" : "idle";
+    }
+    const at = lastRun.finished_at ?? lastRun.started_at;
+    if (at > state.updated_at) state.updated_at = at;
+  }
+
+  worker.state = state;
+  worker.transcript_bytes = transcript.size;
+  worker.transcript_count = state.transcript_items;
+  worker.runs_bytes = runs.size;
+  result.last_event_id = state.last_event_id;
+  result.dirty = JSON.stringify(state) !== JSON.stringify(stored) || !usable || transcript.size !== checkpoint.transcript_bytes || runs.size !== checkpoint.runs_bytes;
+  return result;
+}
+
+function isEntry(value: unknown): value is { sequence: number; event_id: number; created_at: string } {
+  if (typeof value !== "object" || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(entry.sequence) &&
+    Number.isSafeInteger(entry.event_id) &&
+    typeof entry.created_at === "string" &&
+    typeof entry.content === "string"
+  );
+}
+
+function isRun(value: unknown, worker_id: string): value is RunType {
+  return firstError(Run, value) === null && (value as RunType).worker_ref.worker_id === worker_id;
+}
+
+/**
+ * Brings one log in line with state.json: with a checkpoint, only the bytes past it are read
+ * (nothing, after a clean shutdown); without one, or when the file is shorter than the
+ * checkpoint says, the file is the truth — its last line for the transcript, every line for runs.
+ * Returns the lines read (past the checkpoint, or the whole-file truth) and the final size.
+ */
+function reconcileLog(
+  paths: StorePaths,
+  file: string,
+  checkpointBytes: number | null,
+  storedCount: number,
+  repairs: Repairs,
+  worker_id: string,
+  valid: (value: unknown, index: number, lines: Line[]) => boolean,
+): LogResult {
+  let fd: number;
+  try {
+    fd = openSync(paths.abs(file), "r+");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    if (storedCount === 0 && !checkpointBytes) return { size: 0, lines: [] };
+    return { problem: `is missing, but state.json counts ${storedCount} records in it` };
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const cut = (at: number, why: string) => {
+      ftruncateSync(fd, at);
+      repairs.repaired(file, `${why}; cut ${size - at} bytes at byte ${at}`, worker_id, { offset: at, removed_bytes: size - at });
+    };
+    if (checkpointBytes !== null && size >= checkpointBytes) {
+      if (size === checkpointBytes) return { size, lines: [] };
+      const tail = readAtSync(fd, checkpointBytes, size - checkpointBytes);
+      const { lines, rest } = completeLines(tail);
+      const out: Line[] = [];
+      for (let i = 0; i < lines.length; i++) {
+        const [start, end] = lines[i]!;
+        const value = tryParse(tail.toString("utf8", start, end));
+        if (!valid(value, out.length, out)) {
+          if (i === lines.length - 1 && rest === tail.length) {
+            cut(checkpointBytes + start, "the last line is not a valid record (a torn write)");
+            return { size: checkpointBytes + start, lines: out };
+          }
+          return { problem: `holds an invalid record at byte ${checkpointBytes + start}` };
+        }
+        out.push({ start: checkpointBytes + start, value });
+      }
+      if (rest < tail.length) {
+        cut(checkpointBytes + rest, "the last line was cut short by a crash (a torn write)");
+        return { size: checkpointBytes + rest, lines: out };
+      }
+      return { size, lines: out };
+    }
+
+    // No usable checkpoint: repair the end, then take the file as the truth.
+    let end = size;
+    if (end > 0 && readAtSync(fd, end - 1, 1)[0] !== NEWLINE) {
+      const start = lineStartBeforeSync(fd, end);
+      cut(start, "the last line was cut short (a torn write)");
+      end = start;
+    } else if (end > 0) {
+      const start = lineStartBeforeSync(fd, end - 1);
+      if (!valid(tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8")), 0, [])) {
+        cut(start, "the last line is not a valid record (a torn write)");
+        end = start;
+      }
+    }
+    if (checkpointBytes !== null) {
+      repairs.repaired(file, `is shorter than state.json recorded (${end} < ${checkpointBytes} bytes); counters follow the file`, worker_id);
+    }
+    if (end === 0) return { size: 0, lines: [] };
+    if (file.endsWith("transcript.jsonl")) {
+      const start = lineStartBeforeSync(fd, end - 1);
+      const value = tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8"));
+      if (!valid(value, 0, [])) return { problem: `holds an invalid record at byte ${start}` };
+      return { size: end, lines: [{ start, value }] };
+    }
+    const whole = readAtSync(fd, 0, end);
+    const out: Line[] = [];
+    for (const [start, stop] of completeLines(whole).lines) {
+      const value = tryParse(whole.toString("utf8", start, stop));
+      if (!valid(value, out.length, out)) return { problem: `holds an invalid record at byte ${start}` };
+      out.push({ start, value });
+    }
+    return { size: end, lines: out };
+  } finally {
+    closeSync(fd);
+  }
+}
