@@ -1,14 +1,15 @@
 import type { ResolvedConfig } from "../config/resolved.ts";
-import { ConfigError } from "../config/errors.ts";
+import type { RuntimeLogger } from "../core/runtime.ts";
+import { FsStore } from "../store/fs-store.ts";
 import { MemoryStore } from "../store/memory-store.ts";
 import type { RuntimeStore } from "../store/store.ts";
 
 /** The store `[store]` asks for. Opening it (and its LOCK, runtime id check) is `Runtime.open`'s job. */
-export function createStore(store: ResolvedConfig["store"]): RuntimeStore {
+export function createStore(store: ResolvedConfig["store"], logger?: RuntimeLogger): RuntimeStore {
   switch (store.kind) {
     case "memory":
       return new MemoryStore();
     case "fs":
-      throw new ConfigError("--store / store.kind: the fs store is not part of this build yet; use --store memory");
+      return new FsStore({ root: store.root, durability: store.durability, logger });
   }
 }

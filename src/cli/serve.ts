@@ -37,7 +37,7 @@ export async function serve(args: ServeArgs): Promise<number> {
   const { config, token } = resolveServeSetup(args);
   const logger = createLogger(config.log);
 
-  const store = createStore(config.store);
+  const store = createStore(config.store, logger);
   let runtime: Runtime;
   try {
     runtime = await Runtime.open({

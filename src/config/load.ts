@@ -16,8 +16,7 @@ import {
 } from "./resolved.ts";
 import type { ConfigLayer, StoreKind } from "./schema.ts";
 
-// SPEC §11 default is `fs`; `memory` until FsStore lands (issue 3).
-export const DEFAULT_STORE_KIND: StoreKind = "memory";
+export const DEFAULT_STORE_KIND: StoreKind = "fs";
 
 export interface LoadConfigOptions {
   /** The command-line flags as a layer (see `flagsLayer`), already checked. */

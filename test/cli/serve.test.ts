@@ -157,6 +157,52 @@ describe("serve (a real process)", () => {
   });
 });
 
+describe("serve with the fs store (the default)", () => {
+  test("keeps its data under ./.yoi/runtime and restores it after a restart, with the same runtime id", async () => {
+    const cwd = scratchDir();
+    const first = await startServer([], { cwd });
+    const listening = jsonLines(first.lines()).find((line) => String(line.msg).startsWith("listening on"))!;
+    expect(listening).toMatchObject({ store: "fs", data_dir: join(cwd, ".yoi/runtime") });
+    expect((await fetch(`${first.url}/v1/workers`, json({ worker_id: "kept" }))).status).toBe(201);
+    const input = await fetch(`${first.url}/v1/workers/kept/input?wait=10`, json({ kind: "user", content: "remember me" }));
+    expect(((await input.json()) as any).run.status).toBe("completed");
+    expect((await first.stop()).code).toBe(0);
+    expect(existsSync(join(cwd, ".yoi/runtime/runtime.json"))).toBe(true);
+    expect(existsSync(join(cwd, ".yoi/runtime/LOCK"))).toBe(false);
+
+    const second = await startServer([], { cwd });
+    const again = jsonLines(second.lines()).find((line) => String(line.msg).startsWith("listening on"))!;
+    expect(again.runtime_id).toBe(listening.runtime_id);
+    const transcript = (await (await fetch(`${second.url}/v1/workers/kept/transcript`)).json()) as any;
+    expect(transcript.transcript.items.map((item: any) => item.content)).toEqual(["remember me", "remember me"]);
+    expect((await second.stop()).code).toBe(0);
+  });
+
+  test("a store locked by a running process: one error line, exit 1", async () => {
+    const cwd = scratchDir();
+    const owner = await startServer(["--data-dir", "data"], { cwd });
+    const second = await runCli(["--bind", "127.0.0.1:0", "--data-dir", "data"], { cwd });
+    expect(second.code).toBe(1);
+    const lines = second.stderr.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", code: "store_locked" });
+    expect(lines[0]).toContain(join(cwd, "data"));
+    expect((await owner.stop()).code).toBe(0);
+  });
+
+  test("a store of another runtime id: one error line naming both ids, exit 1", async () => {
+    const cwd = scratchDir();
+    expect((await (await startServer(["--runtime-id", "rt-first"], { cwd })).stop()).code).toBe(0);
+    const other = await runCli(["--bind", "127.0.0.1:0", "--runtime-id", "rt-second"], { cwd });
+    expect(other.code).toBe(1);
+    const lines = other.stderr.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", code: "store_runtime_mismatch" });
+    expect(lines[0]).toContain("rt-first");
+    expect(lines[0]).toContain("rt-second");
+  });
+});
+
 const deno = join(REPO, "node_modules/.bin/deno");
 
 describe.skipIf(!existsSync(deno))("serve under Deno (`deno run -A cli.ts`)", () => {
