@@ -1,14 +1,24 @@
 // Smoke test of one way of running yoi-runtime (the compiled binary, Deno, the packed bin):
-//   node .ci/smoke.mjs LABEL -- COMMAND [ARGS...]
-// Starts `COMMAND serve --bind 127.0.0.1:0 --store memory --log-format json`, reads the bound
-// address from the log, drives the API over HTTP, sends SIGTERM and expects exit 0. Prints one
-// `ok - ...` / `not ok - ...` line per check and, last, `SMOKE <passed> <failed>`.
-// Plain Node (no Bun, no dependencies), so it judges the runtime under test from outside.
+//   node .ci/smoke.mjs LABEL [--store memory|fs] -- COMMAND [ARGS...]
+// Starts `COMMAND serve --bind 127.0.0.1:0 --store KIND --log-format json` in the working
+// directory, reads the bound address from the log, drives the API over HTTP, sends SIGTERM and
+// expects exit 0. With `--store fs` it then starts again on the same data and expects the
+// worker and its transcript back. Prints one `ok - ...` / `not ok - ...` line per check and,
+// last, `SMOKE <passed> <failed>`. Plain Node (no Bun, no dependencies), so it judges the
+// runtime under test from outside.
 import { spawn } from "node:child_process";
 
-const [label, separator, ...command] = process.argv.slice(2);
-if (!label || separator !== "--" || command.length === 0) {
-  console.error("usage: node .ci/smoke.mjs LABEL -- COMMAND [ARGS...]");
+const argv = process.argv.slice(2);
+const label = argv.shift();
+let store = "memory";
+if (argv[0] === "--store") {
+  argv.shift();
+  store = argv.shift();
+}
+const separator = argv.shift();
+const command = argv;
+if (!label || separator !== "--" || command.length === 0 || !["memory", "fs"].includes(store)) {
+  console.error("usage: node .ci/smoke.mjs LABEL [--store memory|fs] -- COMMAND [ARGS...]");
   process.exit(2);
 }
 
@@ -38,58 +48,72 @@ async function call(url, method, path, body) {
   return { status: response.status, json, text };
 }
 
-const child = spawn(command[0], [...command.slice(1), "serve", "--bind", "127.0.0.1:0", "--store", "memory", "--log-format", "json"], {
-  stdio: ["ignore", "pipe", "pipe"],
-});
-let log = "";
-child.stderr.on("data", (chunk) => (log += chunk));
-child.stdout.on("data", (chunk) => (log += chunk));
-const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-
-const url = await new Promise((resolve) => {
-  const deadline = setTimeout(() => resolve(null), START_TIMEOUT_MS);
-  const poll = setInterval(() => {
-    const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
-    if (match) {
+/** Starts the server, runs `drive(url)`, stops it with SIGTERM; every step is a check. */
+async function session(name, drive) {
+  const child = spawn(command[0], [...command.slice(1), "serve", "--bind", "127.0.0.1:0", "--store", store, "--log-format", "json"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  child.stderr.on("data", (chunk) => (log += chunk));
+  child.stdout.on("data", (chunk) => (log += chunk));
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const url = await new Promise((resolve) => {
+    const deadline = setTimeout(() => resolve(null), START_TIMEOUT_MS);
+    const poll = setInterval(() => {
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
+      if (match) {
+        clearInterval(poll);
+        clearTimeout(deadline);
+        resolve(match[1]);
+      }
+    }, 25);
+    exited.then(() => {
       clearInterval(poll);
       clearTimeout(deadline);
-      resolve(match[1]);
-    }
-  }, 25);
-  exited.then(() => {
-    clearInterval(poll);
-    clearTimeout(deadline);
-    resolve(null);
+      resolve(null);
+    });
   });
-});
-
-if (check("starts and logs the bound address", url !== null, log.trim().split("\n").slice(-3).join(" | "))) {
-  try {
-    const health = await call(url, "GET", "/healthz");
-    check("GET /healthz", health.status === 200 && health.json?.ok === true, `${health.status} ${health.text}`);
-    const created = await call(url, "POST", "/v1/workers", { worker_id: "smoke", display_name: "smoke test" });
-    check("POST /v1/workers", created.status === 201 && created.json?.worker?.worker_ref?.worker_id === "smoke", `${created.status} ${created.text}`);
-    const input = await call(url, "POST", "/v1/workers/smoke/input?wait=5", { kind: "user", content: "hello from CI" });
-    check("POST input ?wait=5 completes the run", input.status === 200 && input.json?.run?.status === "completed", `${input.status} ${input.text}`);
-    const transcript = await call(url, "GET", "/v1/workers/smoke/transcript");
-    const items = transcript.json?.transcript?.items ?? [];
-    check(
-      "GET transcript has the input and the reply",
-      transcript.status === 200 && items.length === 2 && items[1].role === "assistant" && items[1].content === "hello from CI",
-      `${transcript.status} ${transcript.text}`,
-    );
-    const missing = await call(url, "GET", "/v1/workers/nobody");
-    check("errors are uniform (404 worker_not_found)", missing.status === 404 && missing.json?.error?.code === "worker_not_found", `${missing.status} ${missing.text}`);
-  } catch (error) {
-    check("HTTP requests", false, String(error));
+  if (check(`${name}starts and logs the bound address`, url !== null, log.trim().split("\n").slice(-3).join(" | "))) {
+    try {
+      await drive(url);
+    } catch (error) {
+      check(`${name}HTTP requests`, false, String(error));
+    }
   }
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  const result = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(null), EXIT_TIMEOUT_MS))]);
+  if (result === null) child.kill("SIGKILL");
+  check(`${name}SIGTERM exits 0`, result !== null && result.code === 0, result === null ? "still running after 10 s" : `code ${result.code} signal ${result.signal}`);
+  check(`${name}log says stopped`, /"msg":"stopped"/.test(log), log.trim().split("\n").slice(-2).join(" | "));
 }
 
-if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-const result = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(null), EXIT_TIMEOUT_MS))]);
-if (result === null) child.kill("SIGKILL");
-check("SIGTERM exits 0", result !== null && result.code === 0, result === null ? "still running after 10 s" : `code ${result.code} signal ${result.signal}`);
-check("log says stopped", /"msg":"stopped"/.test(log), log.trim().split("\n").slice(-2).join(" | "));
+await session("", async (url) => {
+  const health = await call(url, "GET", "/healthz");
+  check("GET /healthz", health.status === 200 && health.json?.ok === true, `${health.status} ${health.text}`);
+  const runtime = await call(url, "GET", "/v1/runtime");
+  check(`GET /v1/runtime (store ${store})`, runtime.status === 200 && runtime.json?.runtime?.store === store, `${runtime.status} ${runtime.text}`);
+  const created = await call(url, "POST", "/v1/workers", { worker_id: "smoke", display_name: "smoke test" });
+  check("POST /v1/workers", created.status === 201 && created.json?.worker?.worker_ref?.worker_id === "smoke", `${created.status} ${created.text}`);
+  const input = await call(url, "POST", "/v1/workers/smoke/input?wait=5", { kind: "user", content: "hello from CI" });
+  check("POST input ?wait=5 completes the run", input.status === 200 && input.json?.run?.status === "completed", `${input.status} ${input.text}`);
+  const transcript = await call(url, "GET", "/v1/workers/smoke/transcript");
+  const items = transcript.json?.transcript?.items ?? [];
+  check(
+    "GET transcript has the input and the reply",
+    transcript.status === 200 && items.length === 2 && items[1].role === "assistant" && items[1].content === "hello from CI",
+    `${transcript.status} ${transcript.text}`,
+  );
+  const missing = await call(url, "GET", "/v1/workers/nobody");
+  check("errors are uniform (404 worker_not_found)", missing.status === 404 && missing.json?.error?.code === "worker_not_found", `${missing.status} ${missing.text}`);
+});
+
+if (store === "fs") {
+  await session("restart: ", async (url) => {
+    const transcript = await call(url, "GET", "/v1/workers/smoke/transcript");
+    const items = transcript.json?.transcript?.items ?? [];
+    check("restart: the worker and its transcript are back", transcript.status === 200 && items.length === 2 && items[0].content === "hello from CI", `${transcript.status} ${transcript.text}`);
+  });
+}
 
 console.log(`SMOKE ${passed} ${failed}`);
 process.exit(failed === 0 ? 0 : 1);
