@@ -12,6 +12,13 @@ const ERROR_DETAIL_CHARS = 1_000;
 /** A key shorter than this is not searched for in messages: redacting it would garble them. */
 const MIN_REDACTED_KEY_LENGTH = 8;
 
+/**
+ * Bun's fetch fails a request that stays silent for 5 minutes; a local model evaluating a long
+ * prompt on a CPU sends nothing for longer than that. The run's `timeout_s` is the deadline
+ * instead. Other runtimes ignore the option.
+ */
+const NO_IDLE_TIMEOUT = { timeout: false } as RequestInit;
+
 export const OpenAiSettings = Type.Object(
   {
     base_url: Type.String({ pattern: "^https?://[^\\s]+$", maxLength: 2_048 }),
@@ -93,7 +100,7 @@ class OpenAiBackend implements ExecutionBackend {
 
     let response: Response;
     try {
-      response = await fetch(this.endpoint, { method: "POST", headers: this.headers(), body, signal });
+      response = await fetch(this.endpoint, { method: "POST", headers: this.headers(), body, signal, ...NO_IDLE_TIMEOUT });
     } catch (error) {
       if (signal.aborted) return;
       throw new BackendError("network_error", this.redact(`could not reach the provider at ${this.endpoint}: ${messageOf(error)}`));
