@@ -124,9 +124,9 @@ export class FsStore implements RuntimeStore {
     }
     await mkdir(this.root, { recursive: true });
     const lockFile = this.paths.abs("LOCK");
-    const { stale_pid } = await acquireLock(lockFile, this.root);
+    const { taken_over } = await acquireLock(lockFile, this.root);
     try {
-      const snapshot = await this.load(options, stale_pid);
+      const snapshot = await this.load(options, taken_over);
       this.status = "open";
       this.closing = null;
       return snapshot;
@@ -139,7 +139,7 @@ export class FsStore implements RuntimeStore {
     }
   }
 
-  private async load(options: StoreOpenOptions, stale_pid: number | null): Promise<StoreSnapshot> {
+  private async load(options: StoreOpenOptions, taken_over: { pid: number | null } | null): Promise<StoreSnapshot> {
     this.workers = new Map();
     this.dirtyWorkers = new Set();
     this.dirtyFiles = new Set();
@@ -156,13 +156,14 @@ export class FsStore implements RuntimeStore {
     const runtime = await this.openRuntimeRecord(options);
 
     const repairs = new Repairs(runtime.runtime_id);
-    if (stale_pid !== null) {
+    if (taken_over !== null) {
+      const owner = taken_over.pid === null ? "LOCK held no pid" : `LOCK named process ${taken_over.pid}, which no longer runs`;
       repairs.add(
         "warning",
         "store_lock_taken_over",
-        `LOCK named process ${stale_pid}, which no longer runs (it did not shut down cleanly); this process took the store over`,
+        `${owner} (the last owner did not shut down cleanly); this process took the store over`,
         null,
-        { file: "LOCK", stale_pid },
+        { file: "LOCK", stale_pid: taken_over.pid },
       );
     }
     const replay = await replayJournal(this.paths, this.durable, repairs);
@@ -438,11 +439,12 @@ export class FsStore implements RuntimeStore {
   // ---------------------------------------------------------------- checkpoints
 
   private scheduleCheckpoint(): void {
+    if (this.status !== "open") return;
     if (this.checkpointDue) {
       this.queue.kick();
       return;
     }
-    if (this.checkpointTimer || this.status !== "open") return;
+    if (this.checkpointTimer) return;
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = null;
       this.checkpointDue = true;
@@ -454,7 +456,8 @@ export class FsStore implements RuntimeStore {
   /** Between batches: starts a due checkpoint; the next batch goes to a fresh journal file. */
   private async between(): Promise<void> {
     if (this.checkpointError !== null) throw this.checkpointError;
-    if (!this.checkpointDue || this.checkpointing) return;
+    // Closing runs the last checkpoint itself.
+    if (!this.checkpointDue || this.checkpointing || this.status !== "open") return;
     this.checkpointDue = false;
     const work = this.capture();
     const retired = this.journal.number;

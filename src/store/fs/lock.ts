@@ -41,9 +41,9 @@ function locked(file: string, why: string): RuntimeError {
  * Takes `file` (the store's LOCK) for this process: created exclusively, holding our pid. A lock
  * whose pid no longer runs is stale and taken over; its pid is returned so the caller can warn.
  */
-export async function acquireLock(file: string, root: string): Promise<{ stale_pid: number | null }> {
+export async function acquireLock(file: string, root: string): Promise<{ taken_over: { pid: number | null } | null }> {
   if (heldHere.has(root)) throw locked(file, "another store in this process has it open");
-  let stale_pid: number | null = null;
+  let taken_over: { pid: number | null } | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const handle = await open(file, "wx", 0o644);
@@ -54,7 +54,7 @@ export async function acquireLock(file: string, root: string): Promise<{ stale_p
         await handle.close();
       }
       heldHere.add(root);
-      return { stale_pid };
+      return { taken_over };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
@@ -62,14 +62,14 @@ export async function acquireLock(file: string, root: string): Promise<{ stale_p
     if (content === null) continue;
     let pid = parsePid(content);
     if (pid === null) {
-      // The owner creates the file first and writes its pid right after: give it a moment.
-      await sleep(100);
+      // The owner creates the file first and writes its pid right after: give it a moment. Still
+      // without a pid after that, its owner died between the two (or it is not a lock): stale.
+      await sleep(200);
       content = await readLock(file);
       if (content === null) continue;
       pid = parsePid(content);
-      if (pid === null) throw locked(file, "LOCK exists but holds no pid");
     }
-    if (pid !== process.pid && isAlive(pid)) throw locked(file, `process ${pid} owns it`);
+    if (pid !== null && pid !== process.pid && isAlive(pid)) throw locked(file, `process ${pid} owns it`);
     // Stale. Move it aside and check that what moved is the lock we judged, not a fresh one
     // another process took meanwhile; only then is it ours to replace.
     const aside = `${file}.stale-${process.pid}`;
@@ -80,12 +80,12 @@ export async function acquireLock(file: string, root: string): Promise<{ stale_p
       throw error;
     }
     const moved = await readLock(aside);
-    if (moved === null || parsePid(moved) !== pid) {
+    if (moved === null || moved !== content) {
       await rename(aside, file).catch(() => undefined);
       throw locked(file, "another process took it over while this one started");
     }
     await unlink(aside);
-    stale_pid = pid;
+    taken_over = { pid };
   }
   throw locked(file, "it kept changing while this process tried to take it");
 }
