@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, realpath, rm, unlink } from "node:fs/promises";
 import { RuntimeError } from "../core/errors.ts";
 import { isValidId } from "../core/ids.ts";
 import type { RuntimeLogger } from "../core/runtime.ts";
@@ -80,6 +80,7 @@ export class FsStore implements RuntimeStore {
   private readonly perSegment: number | undefined;
   private status: "new" | "open" | "closing" | "closed" = "new";
   private closing: Promise<void> | null = null;
+  private realRoot = "";
   private workers = new Map<string, FsWorker>();
   private events!: EventLog;
   private diagnosticLog!: DiagnosticLog;
@@ -124,16 +125,19 @@ export class FsStore implements RuntimeStore {
     }
     await mkdir(this.root, { recursive: true });
     const lockFile = this.paths.abs("LOCK");
-    const { taken_over } = await acquireLock(lockFile, this.root);
+    // Keyed by the real path, so two names for one directory are one store.
+    const real = await realpath(this.root);
+    const { taken_over } = await acquireLock(lockFile, real);
     try {
       const snapshot = await this.load(options, taken_over);
+      this.realRoot = real;
       this.status = "open";
       this.closing = null;
       return snapshot;
     } catch (error) {
       this.files?.closeAll();
       await this.journal?.close().catch(() => undefined);
-      await releaseLock(lockFile, this.root);
+      await releaseLock(lockFile, real);
       if (error instanceof RuntimeError) throw error;
       throw new RuntimeError("store_io", `cannot open the store at ${this.root}: ${messageOf(error)}`);
     }
@@ -180,13 +184,16 @@ export class FsStore implements RuntimeStore {
     const workers: StoredWorker[] = [];
     const entries = readdirSync(this.paths.abs("workers"), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
     for (const entry of entries) {
-      if (!isValidId(entry.name) || !entry.isDirectory()) {
+      if (!isValidId(entry.name)) {
         repairs.add("warning", "store_unexpected_entry", `workers/${entry.name} is not a worker directory; it is left as it is`, null, {
           file: `workers/${entry.name}`,
         });
         continue;
       }
-      const loaded = loadWorker(this.paths, runtime.runtime_id, entry.name, repairs);
+      // A name that is a worker id but not a directory (a symlink, a file) still claims that id.
+      const loaded = entry.isDirectory()
+        ? loadWorker(this.paths, runtime.runtime_id, entry.name, repairs)
+        : notADirectory(entry.name);
       const worker = loaded.worker;
       this.workers.set(worker.id, worker);
       batch = Math.max(batch, loaded.batch);
@@ -585,12 +592,19 @@ export class FsStore implements RuntimeStore {
         await Promise.all(this.removals);
       } finally {
         this.files.closeAll();
-        await releaseLock(this.paths.abs("LOCK"), this.root);
+        await releaseLock(this.paths.abs("LOCK"), this.realRoot);
         this.status = "closed";
       }
     })();
     return this.closing;
   }
+}
+
+function notADirectory(id: string): { worker: FsWorker; batch: number; dirty: boolean; last_event_id: number } {
+  const worker = newWorker(id, null, null);
+  worker.on_disk = true;
+  worker.unavailable = `workers/${id} is not a directory (a symlink or a file); it is left as it is`;
+  return { worker, batch: 0, dirty: false, last_event_id: 0 };
 }
 
 async function inParallel<T>(items: readonly T[], run: (item: T) => Promise<void>): Promise<void> {

@@ -1,4 +1,5 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { isValidId } from "../../core/ids.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { firstError } from "../../core/validate.ts";
 import { writeFileAtomic } from "./atomic.ts";
@@ -64,6 +65,17 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
   }
   if (steps.length === 0) return result;
 
+  // Anything naming a worker by an invalid id is damage, not a path to follow.
+  const sane = steps.filter(({ op }) => {
+    const id = (op as { worker_id?: unknown }).worker_id;
+    if (op.op !== "create" && op.op !== "delete" && op.op !== "state") return true;
+    if (isValidId(id)) return true;
+    repairs.add("error", "store_corrupt_journal", `the journal names a worker by an invalid id: ${String(id).slice(0, 200)}`, null, {});
+    return false;
+  });
+  steps.length = 0;
+  steps.push(...sane);
+
   const lastStructural = new Map<string, number>();
   const lastRemoval = new Map<string, number>();
   const lastState = new Map<string, number>();
@@ -96,7 +108,11 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
         break;
       }
       case "remove": {
-        if (lastRemoval.get(op.path) !== index || !paths.parseTarget(op.path)) break;
+        if (!paths.parseTarget(op.path)) {
+          repairs.add("error", "store_corrupt_journal", `the journal names a file this store never writes: ${String(op.path).slice(0, 200)}`, null, {});
+          break;
+        }
+        if (lastRemoval.get(op.path) !== index) break;
         const target = paths.parseTarget(op.path)!;
         if (target.kind === "worker") break;
         try {

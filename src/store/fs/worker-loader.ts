@@ -84,9 +84,9 @@ export function loadWorker(paths: StorePaths, runtime_id: string, id: string, re
   const state: WorkerStateType = { ...stored };
   const transcriptFile = paths.workerFile(id, "transcript.jsonl");
   const transcript = reconcileLog(paths, transcriptFile, checkpoint?.transcript_bytes ?? null, stored.transcript_items, repairs, id, (value, index, lines) => {
-    // Past the checkpoint, entries must continue the sequence; without one, the last line says where it stands.
+    // Past the checkpoint, entries must continue the sequence (index -1: a last line read on its own).
     if (!isEntry(value)) return false;
-    return checkpoint ? value.sequence === stored.transcript_items + index : true;
+    return index < 0 || !checkpoint || value.sequence === stored.transcript_items + index;
   });
   if (transcript.problem !== undefined) return unavailable("transcript.jsonl", transcript.problem);
   const runsFile = paths.workerFile(id, "runs.jsonl");
@@ -214,7 +214,7 @@ function reconcileLog(
       end = start;
     } else if (end > 0) {
       const start = lineStartBeforeSync(fd, end - 1);
-      if (!valid(tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8")), 0, [])) {
+      if (!valid(tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8")), -1, [])) {
         cut(start, "the last line is not a valid record (a torn write)");
         end = start;
       }
@@ -226,7 +226,7 @@ function reconcileLog(
     if (file.endsWith("transcript.jsonl")) {
       const start = lineStartBeforeSync(fd, end - 1);
       const value = tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8"));
-      if (!valid(value, 0, [])) return { problem: `holds an invalid record at byte ${start}` };
+      if (!valid(value, -1, [])) return { problem: `holds an invalid record at byte ${start}` };
       return { size: end, lines: [{ start, value }] };
     }
     const whole = readAtSync(fd, 0, end);
