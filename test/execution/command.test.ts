@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MemoryStore, RuntimeError, type Runtime, type RuntimeStore } from "../../src/index.ts";
+import { FsStore, MemoryStore, RuntimeError, type Runtime, type RuntimeStore } from "../../src/index.ts";
 import { DeltaLog, Scratch, finish, isRunning, lastAssistant, openRuntime, sleep, startRun, until, withEnv } from "./helpers.ts";
 
 let s: Scratch;
@@ -373,6 +373,15 @@ describe("command backend: environment and working directory", () => {
     runtime = null;
     // The store owns that directory: closing the backend leaves it.
     expect(existsSync(expected)).toBe(true);
+  });
+
+  test("with the fs store the cwd is workers/<worker_id>/work under its root", async () => {
+    const root = s.path("fs-root");
+    runtime = await openRuntime({ cmd: { backend: "command", command: ["/bin/pwd"] } }, { store: new FsStore({ root, durability: "none" }) });
+    const { worker_ref, run_id } = await startRun(runtime);
+    expect((await finish(runtime, worker_ref, run_id)).status).toBe("completed");
+    const expected = join(realpathSync(root), "workers", worker_ref.worker_id, "work");
+    expect((await lastAssistant(runtime, worker_ref))!.content.trim()).toBe(expected);
   });
 
   test("a configured cwd is used as it is; a missing one fails the run clearly", async () => {
