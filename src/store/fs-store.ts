@@ -15,7 +15,7 @@ import { BatchPlan } from "./fs/batch-plan.ts";
 import { ensureDateTimeFormat } from "./fs/date-time-format.ts";
 import { DiagnosticLog } from "./fs/diagnostic-log.ts";
 import { EventLog } from "./fs/event-log.ts";
-import { AppendFiles } from "./fs/fd-cache.ts";
+import { AppendFiles } from "./fs/append-files.ts";
 import { GroupCommit } from "./fs/group-commit.ts";
 import { JournalWriter, type JournalOp } from "./fs/journal.ts";
 import { tryParse } from "./fs/lines.ts";
@@ -175,7 +175,8 @@ export class FsStore implements RuntimeStore {
 
     const maxRetained = options.max_retained_events;
     const perSegment = this.perSegment ?? Math.min(10_000, Math.max(1, Math.ceil(maxRetained / 10)));
-    this.events = new EventLog(this.paths, perSegment, maxRetained);
+    this.files = new AppendFiles((relative) => this.paths.abs(relative));
+    this.events = new EventLog(this.paths, perSegment, maxRetained, (path) => this.files.writeback(path));
     let last_event_id = this.events.load(repairs);
     this.diagnosticLog = new DiagnosticLog(this.paths);
     this.diagnosticLog.load(repairs);
@@ -207,7 +208,6 @@ export class FsStore implements RuntimeStore {
     }
     this.batch = batch;
 
-    this.files = new AppendFiles((relative) => this.paths.abs(relative));
     this.journal = new JournalWriter(this.paths, this.durable);
     this.queue = new GroupCommit<StoreCommit>(
       (commits) => this.flush(commits),
@@ -318,9 +318,10 @@ export class FsStore implements RuntimeStore {
     // A checkpoint in flight writes into worker directories: let it finish before any moves.
     if (plan.hasStructural && this.checkpointing) await this.checkpointing;
 
-    this.journal.write(plan.record(states));
+    const { ops, payload, writes } = plan.finish(states);
+    this.journal.write(plan.batch, ops, payload);
     for (const id of plan.removeDirs) {
-      this.files.closeUnder(this.paths.workerDir(id));
+      this.files.discardUnder(this.paths.workerDir(id));
       const removal = moveWorkerDirAside(this.paths, id);
       if (removal) this.track(removal);
     }
@@ -330,19 +331,16 @@ export class FsStore implements RuntimeStore {
         worker.on_disk = true;
       }),
     );
-    for (const [path, data] of plan.writes()) {
-      if (data.length === 0) continue;
-      this.files.append(path, data);
-    }
+    for (const [path, data] of writes) this.files.append(path, data);
     for (const path of plan.removedPaths()) {
-      this.files.closeUnder(path);
+      this.files.discardUnder(path);
       try {
         unlinkSync(this.paths.abs(path));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
     }
-    // Written: readers of transcripts and runs may see it (events wait for the sync below).
+    // Applied: readers of transcripts and runs may see it (events wait for the sync below).
     for (const worker of plan.touched) {
       worker.transcript_bytes = plan.endOf(this.paths.workerFile(worker.id, "transcript.jsonl"), worker.transcript_bytes);
       worker.runs_bytes = plan.endOf(this.paths.workerFile(worker.id, "runs.jsonl"), worker.runs_bytes);
@@ -393,7 +391,8 @@ export class FsStore implements RuntimeStore {
       if (!worker) continue;
       plan.append(this.paths.workerFile(worker.id, "runs.jsonl"), worker.runs_bytes, `${JSON.stringify(run)}\n`);
       plan.touched.add(worker);
-      this.cacheRun(worker.id, run);
+      worker.last_run = run;
+      if (this.runCache.size > 0 && this.runCache.has(`${worker.id}/${run.run_id}`)) this.cacheRun(worker.id, run);
     }
     for (const entry of commit.transcript ?? []) this.planEntry(plan, counts, entry);
     if (commit.deleteWorker !== undefined) this.planDelete(plan, commit.deleteWorker);
@@ -483,6 +482,7 @@ export class FsStore implements RuntimeStore {
 
   /** What is written so far and not yet checkpointed; taken between batches. */
   private capture(): CheckpointWork {
+    this.files.writebackAll();
     const workers: CheckpointWork["workers"] = [];
     for (const worker of this.dirtyWorkers) {
       if (worker.unavailable !== null || !worker.state || !worker.on_disk || this.workers.get(worker.id) !== worker) continue;
@@ -526,15 +526,18 @@ export class FsStore implements RuntimeStore {
     const worker = this.available(this.checkedId(worker_id));
     if (!worker) return [];
     const path = this.paths.workerFile(worker.id, "runs.jsonl");
+    this.files.writeback(path);
     return readRuns(this.paths.abs(path), path, worker.runs_bytes);
   }
 
   async getRun(worker_id: string, run_id: string): Promise<Run | undefined> {
     const worker = this.available(this.checkedId(worker_id));
     if (!worker || typeof run_id !== "string") return undefined;
+    if (worker.last_run?.run_id === run_id) return worker.last_run;
     const cached = this.runCache.get(`${worker.id}/${run_id}`);
     if (cached) return cached;
     const path = this.paths.workerFile(worker.id, "runs.jsonl");
+    this.files.writeback(path);
     const run = await findRun(this.paths.abs(path), path, worker.runs_bytes, run_id);
     if (run && this.workers.get(worker.id) === worker) this.cacheRun(worker.id, run);
     return run;
@@ -544,6 +547,7 @@ export class FsStore implements RuntimeStore {
     const worker = this.available(this.checkedId(worker_id));
     if (!worker) return [];
     const path = this.paths.workerFile(worker.id, "transcript.jsonl");
+    this.files.writeback(path);
     return readTranscriptPage(this.paths.abs(path), path, worker, start, limit);
   }
 

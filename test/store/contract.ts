@@ -92,7 +92,7 @@ export function storeContract(make: () => StoreHarness): void {
       expect(kinds).toContain("runtime_stopped");
       expect(kinds.lastIndexOf("runtime_started")).toBeGreaterThan(kinds.indexOf("runtime_stopped"));
       expect(all.find((e) => e.kind === "runtime_stopped")!.id).toBe(lastBefore + 1);
-      expect((await second.summary()).last_event_id).toBe(ids[ids.length - 1]);
+      expect((await second.summary()).last_event_id).toBe(ids[ids.length - 1]!);
       // Filter by worker after the restart too.
       const mine = (await second.readEvents({ after: 0, worker_id: "w" }, 256)).events;
       expect(mine.length).toBeGreaterThan(0);

@@ -26,7 +26,12 @@ async function serve(dir: string): Promise<Server> {
   let log = "";
   const decoder = new TextDecoder();
   void (async () => {
-    for await (const chunk of proc.stderr) log += decoder.decode(chunk, { stream: true });
+    const reader = proc.stderr.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      log += decoder.decode(value, { stream: true });
+    }
   })();
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -100,6 +105,8 @@ describe("FsStore crash safety (real process, SIGKILL mid-load)", () => {
     async () => {
       const dir = scratchDir("crash-data");
       const acked: Acked = { workers: new Set(), entries: new Map(), completed: [] };
+      // Rounds whose restart had to finish writes from the journal: the replay path was taken.
+      let recovered = 0;
       for (let round = 0; round < ROUNDS; round++) {
         const server = await serve(dir);
         // Once the load has built up, kill right behind an acknowledgement (its batch is the
@@ -124,6 +131,7 @@ describe("FsStore crash safety (real process, SIGKILL mid-load)", () => {
         try {
           const diagnostics = (await getJson(`${after.url}/v1/diagnostics`)).diagnostics as Array<{ code: string }>;
           expect(diagnostics.some((d) => d.code === "store_lock_taken_over")).toBe(true);
+          if (diagnostics.some((d) => d.code === "store_recovered")) recovered++;
           for (const worker of acked.workers) {
             const detail = (await getJson(`${after.url}/v1/workers/${worker}`)).worker;
             expect(detail.status).not.toBe("unavailable");
@@ -160,6 +168,7 @@ describe("FsStore crash safety (real process, SIGKILL mid-load)", () => {
         parseAll(dir);
       }
       expect(acked.completed.length).toBeGreaterThan(ROUNDS * 16);
+      expect(recovered).toBeGreaterThan(0);
     },
     180_000,
   );

@@ -68,17 +68,18 @@ describe("FsStore path safety", () => {
     const outer = scratchDir("paths");
     const root = join(outer, "store");
     await (await Runtime.open(runtimeOptions(new FsStore({ root }), { runtime_id: "rt-paths" }))).close();
-    const hostile = {
+    const header = {
       batch: 1,
       ops: [
-        { op: "append", path: "../evil.jsonl", offset: 0, data: "x\n" },
-        { op: "append", path: "workers/../../evil/transcript.jsonl", offset: 0, data: "x\n" },
-        { op: "append", path: "/tmp/evil.jsonl", offset: 0, data: "x\n" },
+        { op: "append", path: "../evil.jsonl", offset: 0, bytes: 2 },
+        { op: "append", path: "workers/../../evil/transcript.jsonl", offset: 0, bytes: 2 },
+        { op: "append", path: "/tmp/evil.jsonl", offset: 0, bytes: 2 },
         { op: "remove", path: "../store/runtime.json" },
         { op: "delete", worker_id: "../store" },
       ],
+      payload: 6,
     };
-    writeFileSync(join(root, "wal", "1.jsonl"), `${JSON.stringify(hostile)}\n`);
+    writeFileSync(join(root, "wal", "1.jsonl"), `${JSON.stringify(header)}\nx\nx\nx\n\n`);
     const runtime = await Runtime.open(runtimeOptions(new FsStore({ root })));
     try {
       expect(runtime.runtime_id).toBe("rt-paths");

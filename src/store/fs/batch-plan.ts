@@ -1,7 +1,7 @@
 import type { Diagnostic } from "../../core/schema/diagnostic.ts";
 import type { StoredEvent } from "../../core/schema/event.ts";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
-import type { JournalOp, JournalRecord } from "./journal.ts";
+import type { JournalOp } from "./journal.ts";
 import type { FsWorker } from "./worker.ts";
 
 interface PlannedAppend {
@@ -74,11 +74,6 @@ export class BatchPlan {
     return this.structural.length > 0;
   }
 
-  /** Appends to write, one buffer per file. */
-  *writes(): Iterable<[string, Buffer]> {
-    for (const [path, planned] of this.appends) yield [path, Buffer.from(dataOf(planned))];
-  }
-
   appendedPaths(): Iterable<string> {
     return this.appends.keys();
   }
@@ -87,12 +82,23 @@ export class BatchPlan {
     return this.removed;
   }
 
-  /** The journal line: structure first, then appends, states, removals — the order replay needs. */
-  record(states: JournalOp[]): JournalRecord {
+  /**
+   * The journal record — structure first, then appends, states, removals: the order replay
+   * needs — with the appended bytes as its payload, and the same bytes per file to write.
+   */
+  finish(states: JournalOp[]): { ops: JournalOp[]; payload: Buffer[]; writes: Array<[string, Buffer]> } {
     const ops: JournalOp[] = [...this.structural];
-    for (const [path, planned] of this.appends) ops.push({ op: "append", path, offset: planned.offset, data: dataOf(planned) });
+    const payload: Buffer[] = [];
+    const writes: Array<[string, Buffer]> = [];
+    for (const [path, planned] of this.appends) {
+      const data = Buffer.from(dataOf(planned));
+      if (data.length === 0) continue;
+      ops.push({ op: "append", path, offset: planned.offset, bytes: data.length });
+      payload.push(data);
+      writes.push([path, data]);
+    }
     ops.push(...states);
     for (const path of this.removed) ops.push({ op: "remove", path });
-    return { batch: this.batch, ops };
+    return { ops, payload, writes };
   }
 }

@@ -25,6 +25,8 @@ interface Segment {
 
 /** Serialised with `id` first so an index is built from line prefixes, without parsing events. */
 function lineOf(event: StoredEvent): string {
+  const text = JSON.stringify(event);
+  if (text.startsWith('{"id":')) return `${text}\n`;
   const { id, ...rest } = event;
   return `${JSON.stringify({ id, ...rest })}\n`;
 }
@@ -46,6 +48,8 @@ export class EventLog {
     private readonly paths: StorePaths,
     private readonly perSegment: number,
     private readonly maxRetained: number,
+    /** Writes what still waits for a segment, before it is read. */
+    private readonly beforeRead: (path: string) => void,
   ) {}
 
   /**
@@ -224,6 +228,7 @@ export class EventLog {
   }
 
   private async readRange(segment: Segment, position: number, length: number, after: number): Promise<Buffer> {
+    this.beforeRead(segment.path);
     let handle;
     try {
       handle = await open(this.paths.abs(segment.path), "r");
@@ -241,6 +246,7 @@ export class EventLog {
   /** Builds a segment's index from its file on first read; false when retention removed it meanwhile. */
   private async ensureIndex(segment: Segment): Promise<boolean> {
     if (segment.ids) return true;
+    this.beforeRead(segment.path);
     let handle;
     try {
       handle = await open(this.paths.abs(segment.path), "r");

@@ -2,32 +2,35 @@ import { readFileSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
-import { completeLines, tryParse } from "./lines.ts";
+import { NEWLINE, tryParse } from "./lines.ts";
 import type { StorePaths } from "./paths.ts";
 
 /**
  * One step of a batch. Appends name the byte offset they were written at, so replay can tell
- * whether a file already holds them. `state` is a worker's state after the batch, with the sizes
- * of its logs at that point.
+ * whether a file already holds them; their bytes follow the record as its payload. `state` is a
+ * worker's state after the batch, with the sizes of its logs at that point.
  */
 export type JournalOp =
   | { op: "create"; worker_id: string; record: WorkerRecord; state: WorkerState }
   | { op: "delete"; worker_id: string }
-  | { op: "append"; path: string; offset: number; data: string }
+  | { op: "append"; path: string; offset: number; bytes: number }
   | { op: "remove"; path: string }
   | { op: "state"; worker_id: string; state: WorkerState; transcript_bytes: number; runs_bytes: number };
 
-/** Everything one group commit writes: one line of `wal/<n>.jsonl`. */
+/** A record read back: appends carry their bytes. */
+export type ReplayOp = Exclude<JournalOp, { op: "append" }> | { op: "append"; path: string; offset: number; data: Buffer };
+
 export interface JournalRecord {
   batch: number;
-  ops: JournalOp[];
+  ops: ReplayOp[];
 }
 
 /**
- * The write-ahead journal. Each batch is written here first, then applied to the layout's files,
- * then this one file is fdatasynced: one sync makes the whole batch durable however many worker
- * files it touched, and replay on open finishes any batch a crash cut short. Checkpoints sync the
- * layout's files and retire journal files.
+ * The write-ahead journal, wal/<n>.jsonl. Each batch is written here first — a JSON header line
+ * `{"batch","ops","payload"}` followed by `payload` bytes (the appended lines, in op order) and
+ * a newline — then applied to the layout's files, then this one file is fdatasynced: one sync
+ * makes the whole batch durable however many files it touched, and replay on open finishes any
+ * batch a crash cut short. Checkpoints sync the layout's files and retire journal files.
  */
 export class JournalWriter {
   private handle: FileHandle | null = null;
@@ -48,25 +51,26 @@ export class JournalWriter {
     this.bytes = 0;
   }
 
-  write(record: JournalRecord): void {
+  write(batch: number, ops: JournalOp[], payload: Buffer[]): void {
     if (!this.handle) throw new Error("the journal is not open");
-    const line = Buffer.from(`${JSON.stringify(record)}\n`);
+    let size = 0;
+    for (const chunk of payload) size += chunk.length;
+    const header = Buffer.from(`${JSON.stringify({ batch, ops, payload: size })}\n`);
+    const record = Buffer.concat([header, ...payload, NEWLINE_BUFFER], header.length + size + 1);
     let written = 0;
-    while (written < line.length) written += writeSync(this.handle.fd, line, written, line.length - written);
-    this.bytes += line.length;
+    while (written < record.length) written += writeSync(this.handle.fd, record, written, record.length - written);
+    this.bytes += record.length;
   }
 
   async sync(): Promise<void> {
     if (this.durable && this.handle) await this.handle.datasync();
   }
 
-  /** Switches to the next file; returns the number of the one left behind (complete and synced). */
-  async rotate(): Promise<number> {
-    const previous = this.number;
+  /** Switches to the next file; the one left behind is complete and synced. */
+  async rotate(): Promise<void> {
     const old = this.handle;
-    await this.start(previous + 1);
+    await this.start(this.number + 1);
     await old?.close();
-    return previous;
   }
 
   async close(): Promise<void> {
@@ -76,35 +80,66 @@ export class JournalWriter {
   }
 }
 
+const NEWLINE_BUFFER = Buffer.from("\n");
+
 export interface ReadJournal {
   records: JournalRecord[];
-  /** Byte offset of a final line cut short by a crash, if any. */
+  /** Byte offset of a record cut short by a crash (it runs to the end of the file), if any. */
   torn_at: number | null;
-  /** Byte offset of a complete line that is not a journal record; nothing after it is used. */
+  /** Byte offset of a complete record that does not read back; nothing after it is used. */
   corrupt_at: number | null;
   size: number;
 }
 
-function isRecord(value: unknown): value is JournalRecord {
+interface Header {
+  batch: number;
+  ops: JournalOp[];
+  payload: number;
+}
+
+function isHeader(value: unknown): value is Header {
   if (typeof value !== "object" || value === null) return false;
-  const record = value as { batch?: unknown; ops?: unknown };
-  return Number.isSafeInteger(record.batch) && Array.isArray(record.ops);
+  const header = value as Partial<Header>;
+  return Number.isSafeInteger(header.batch) && Array.isArray(header.ops) && Number.isSafeInteger(header.payload) && header.payload! >= 0;
+}
+
+/** Attaches each append's bytes, in op order; null when they do not add up to the payload. */
+function withData(ops: JournalOp[], payload: Buffer): ReplayOp[] | null {
+  const out: ReplayOp[] = [];
+  let at = 0;
+  for (const op of ops) {
+    if (typeof op !== "object" || op === null) return null;
+    if (op.op !== "append") {
+      out.push(op);
+      continue;
+    }
+    if (!Number.isSafeInteger(op.bytes) || op.bytes < 0 || at + op.bytes > payload.length) return null;
+    out.push({ op: "append", path: op.path, offset: op.offset, data: payload.subarray(at, at + op.bytes) });
+    at += op.bytes;
+  }
+  return at === payload.length ? out : null;
 }
 
 export function readJournal(path: string): ReadJournal {
   const buffer = readFileSync(path);
-  const { lines, rest } = completeLines(buffer);
   const records: JournalRecord[] = [];
-  for (const [start, end] of lines) {
-    const value = tryParse(buffer.toString("utf8", start, end));
-    if (!isRecord(value)) {
-      // A bad final line is a torn write like any other; one followed by more lines is damage.
-      const last = end + 1 === buffer.length;
-      return last
-        ? { records, torn_at: start, corrupt_at: null, size: buffer.length }
-        : { records, torn_at: null, corrupt_at: start, size: buffer.length };
+  let position = 0;
+  while (position < buffer.length) {
+    const end = buffer.indexOf(NEWLINE, position);
+    // A record that does not finish before the end of the file is one a crash cut short.
+    if (end < 0) return { records, torn_at: position, corrupt_at: null, size: buffer.length };
+    const header = tryParse(buffer.toString("utf8", position, end));
+    if (!isHeader(header)) {
+      return end + 1 === buffer.length
+        ? { records, torn_at: position, corrupt_at: null, size: buffer.length }
+        : { records, torn_at: null, corrupt_at: position, size: buffer.length };
     }
-    records.push(value);
+    const payloadEnd = end + 1 + header.payload;
+    if (payloadEnd + 1 > buffer.length) return { records, torn_at: position, corrupt_at: null, size: buffer.length };
+    const ops = withData(header.ops, buffer.subarray(end + 1, payloadEnd));
+    if (!ops || buffer[payloadEnd] !== NEWLINE) return { records, torn_at: null, corrupt_at: position, size: buffer.length };
+    records.push({ batch: header.batch, ops });
+    position = payloadEnd + 1;
   }
-  return { records, torn_at: rest < buffer.length ? rest : null, corrupt_at: null, size: buffer.length };
+  return { records, torn_at: null, corrupt_at: null, size: buffer.length };
 }

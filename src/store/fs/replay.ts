@@ -3,7 +3,7 @@ import { isValidId } from "../../core/ids.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { firstError } from "../../core/validate.ts";
 import { writeFileAtomic } from "./atomic.ts";
-import { readJournal, type JournalOp } from "./journal.ts";
+import { readJournal, type ReplayOp } from "./journal.ts";
 import { readAtSync, tryParse } from "./lines.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
@@ -23,7 +23,7 @@ export interface ReplayResult {
 
 interface Step {
   batch: number;
-  op: JournalOp;
+  op: ReplayOp;
 }
 
 /**
@@ -124,7 +124,7 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
       }
       case "append": {
         const target = paths.parseTarget(op.path);
-        if (!target || typeof op.data !== "string" || !Number.isSafeInteger(op.offset) || op.offset < 0) {
+        if (!target || !Number.isSafeInteger(op.offset) || op.offset < 0) {
           repairs.add("error", "store_corrupt_journal", `the journal names a file this store never writes: ${String(op.path).slice(0, 200)}`, null, {});
           break;
         }
@@ -161,7 +161,7 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
   return result;
 }
 
-function validCreate(op: Extract<JournalOp, { op: "create" }>): boolean {
+function validCreate(op: Extract<ReplayOp, { op: "create" }>): boolean {
   return firstError(WorkerRecord, op.record) === null && firstError(WorkerState, op.state) === null && op.record.worker_ref.worker_id === op.worker_id;
 }
 
@@ -189,8 +189,7 @@ function checkpointBatch(file: string): number {
  * Makes `path` hold `data` at `offset`. Returns true when something had to be written: the bytes
  * were missing (lost with the crash) or differed (a torn tail, reported as store_repaired).
  */
-function applyAppend(paths: StorePaths, path: string, offset: number, data: string, repairs: Repairs, worker_id: string | null): boolean {
-  const bytes = Buffer.from(data);
+function applyAppend(paths: StorePaths, path: string, offset: number, bytes: Buffer, repairs: Repairs, worker_id: string | null): boolean {
   const file = paths.abs(path);
   closeSync(openSync(file, "a", 0o644));
   const fd = openSync(file, "r+");

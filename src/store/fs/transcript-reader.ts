@@ -11,6 +11,8 @@ const PROBE = 4096;
 
 /** Serialised with `sequence` first, so a line's sequence is read from its first bytes. */
 export function transcriptLine(entry: TranscriptEntry): string {
+  const text = JSON.stringify(entry);
+  if (text.startsWith('{"sequence":')) return `${text}\n`;
   const { sequence, ...rest } = entry;
   return `${JSON.stringify({ sequence, ...rest })}\n`;
 }

@@ -1,4 +1,5 @@
 import { Type } from "@sinclair/typebox";
+import type { Run } from "../../core/schema/run.ts";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 
 /** A worker as the fs store tracks it. Sizes and counts cover what is written to its files. */
@@ -13,6 +14,8 @@ export interface FsWorker {
   /** Entries in transcript.jsonl: the next sequence. */
   transcript_count: number;
   runs_bytes: number;
+  /** The latest run record appended: the run asked about most. */
+  last_run: Run | null;
   /** Known line starts in transcript.jsonl (sequence → byte offset), so nearby reads skip the search. */
   anchors: Array<{ sequence: number; offset: number }>;
 }
@@ -27,6 +30,7 @@ export function newWorker(id: string, record: WorkerRecord | null, state: Worker
     transcript_bytes: 0,
     transcript_count: 0,
     runs_bytes: 0,
+    last_run: null,
     anchors: [],
   };
 }

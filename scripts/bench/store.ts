@@ -1,0 +1,364 @@
+/**
+ * FsStore benchmark (issue 3). Not a test: prints a markdown table. Everything on 127.0.0.1, all
+ * data under one scratch directory on the disk of `--dir` (default: the system temp dir).
+ *
+ *   bun scripts/bench/store.ts [--seconds 5] [--dir DIR] [--keep]
+ *
+ * (a) Acknowledged durable inputs/s: `bun cli.ts serve --store fs` (durability fsync) in a child
+ *     process, 64 HTTP clients on 64 echo workers, each sending its next input as soon as the
+ *     last was answered (`POST /v1/workers/:id/input?wait=30` → 200 once the input and the run's
+ *     end are durable). Side by side, on the same disk: a serial loop that appends one line and
+ *     fdatasyncs it, the best a store without group commit could do per acknowledgement. Also the
+ *     same load through the Runtime API in this process.
+ * (b) Start-up with 10,000 workers holding 1,000,000 transcript entries (files generated in the
+ *     §8 layout): spawn-to-first-200 of GET /healthz, the server's RSS then, and Runtime.open in
+ *     this process; an empty store's spawn-to-healthy for comparison. Page cache warm.
+ * (c) Transcript page latency: one worker with a 1,000,000-entry transcript, pages of 100 at
+ *     random offsets through Runtime.transcript, p50/p99/max; the first read after open included.
+ */
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { FsStore, Runtime, builtinBackends, type Run, type TranscriptEntry, type WorkerRecord, type WorkerState } from "../../src/index.ts";
+import { transcriptLine } from "../../src/store/fs/transcript-reader.ts";
+import { recordFile, stateFile } from "../../src/store/fs/worker.ts";
+
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: {
+    seconds: { type: "string", default: "5" },
+    dir: { type: "string", default: tmpdir() },
+    keep: { type: "boolean", default: false },
+  },
+  strict: true,
+});
+const seconds = Number(values.seconds);
+if (!(seconds > 0)) throw new Error("--seconds must be > 0");
+const REPO = resolve(import.meta.dir, "../..");
+const CLI = join(REPO, "cli.ts");
+const scratch = mkdtempSync(join(values.dir!, "yoi-bench-store-"));
+const RUNTIME_ID = "rt-bench";
+const CLIENTS = 64;
+
+const rows: string[][] = [];
+const row = (...cells: (string | number)[]) => rows.push(cells.map(String));
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+// ---------------------------------------------------------------- helpers
+
+interface Server {
+  url: string;
+  pid: number;
+  startedMs: number;
+  stop(): Promise<void>;
+}
+
+/** Spawns `serve` on the fs store at `dir`; resolves once GET /healthz answered 200. */
+async function serve(dir: string): Promise<Server> {
+  const started = performance.now();
+  const proc = Bun.spawn(
+    [process.execPath, CLI, "serve", "--store", "fs", "--data-dir", dir, "--bind", "127.0.0.1:0", "--runtime-id", RUNTIME_ID, "--log-format", "json"],
+    { cwd: scratch, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, YOI_RUNTIME_CONFIG: undefined } },
+  );
+  let log = "";
+  const decoder = new TextDecoder();
+  void (async () => {
+    const reader = proc.stderr.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      log += decoder.decode(value, { stream: true });
+    }
+  })();
+  let url: string | null = null;
+  while (!url) {
+    url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1] ?? null;
+    if (proc.exitCode !== null) throw new Error(`serve exited ${proc.exitCode}:\n${log}`);
+    if (!url) await Bun.sleep(1);
+  }
+  const health = await fetch(`${url}/healthz`);
+  if (health.status !== 200) throw new Error(`healthz answered ${health.status}`);
+  const startedMs = performance.now() - started;
+  return {
+    url,
+    pid: proc.pid,
+    startedMs,
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
+
+function rssMiB(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function post(url: string, body: unknown): Promise<Response> {
+  return fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+// ---------------------------------------------------------------- (a) throughput
+
+async function throughput(): Promise<void> {
+  const content = "hello from a benchmark client, a sentence of ordinary length";
+
+  // The disk's baseline: append one line, fdatasync, repeat.
+  const rawFile = join(scratch, "fdatasync-loop.jsonl");
+  const line = Buffer.from(`${JSON.stringify({ sequence: 0, content, created_at: new Date().toISOString() })}\n`);
+  const fd = openSync(rawFile, "a");
+  let raw = 0;
+  const rawStart = performance.now();
+  while (performance.now() - rawStart < seconds * 1000) {
+    writeSync(fd, line);
+    fdatasyncSync(fd);
+    raw++;
+  }
+  const rawPerSecond = raw / ((performance.now() - rawStart) / 1000);
+  closeSync(fd);
+
+  // Over HTTP, server in its own process.
+  const dir = join(scratch, "throughput-http");
+  const server = await serve(dir);
+  const workers = Array.from({ length: CLIENTS }, (_, i) => `bench-${i}`);
+  for (const worker_id of workers) {
+    const response = await post(`${server.url}/v1/workers`, { worker_id });
+    if (response.status !== 201) throw new Error(`create answered ${response.status}`);
+  }
+  const httpLoop = async (duration: number) => {
+    let acks = 0;
+    const deadline = performance.now() + duration;
+    const started = performance.now();
+    await Promise.all(
+      workers.map(async (worker) => {
+        while (performance.now() < deadline) {
+          const response = await post(`${server.url}/v1/workers/${worker}/input?wait=30`, { kind: "user", content });
+          if (response.status !== 200) throw new Error(`input answered ${response.status}: ${await response.text()}`);
+          await response.arrayBuffer();
+          acks++;
+        }
+      }),
+    );
+    return acks / ((performance.now() - started) / 1000);
+  };
+  await httpLoop(1000);
+  const httpPerSecond = await httpLoop(seconds * 1000);
+  await server.stop();
+
+  // In this process, through the Runtime API.
+  const runtime = await Runtime.open({ store: new FsStore({ root: join(scratch, "throughput-api") }), backends: builtinBackends });
+  for (const worker_id of workers) await runtime.createWorker({ worker_id });
+  const apiLoop = async (duration: number) => {
+    let acks = 0;
+    const deadline = performance.now() + duration;
+    const started = performance.now();
+    await Promise.all(
+      workers.map(async (worker) => {
+        while (performance.now() < deadline) {
+          const ack = await runtime.sendInput(worker, { kind: "user", content });
+          acks++;
+          await runtime.waitRun(worker, ack.run_id!, 30_000);
+        }
+      }),
+    );
+    return acks / ((performance.now() - started) / 1000);
+  };
+  await apiLoop(1000);
+  const apiPerSecond = await apiLoop(seconds * 1000);
+  await runtime.close();
+
+  row("(a) serial append + fdatasync loop (same disk)", `${fmt(rawPerSecond)} /s`, "baseline", "");
+  row(
+    `(a) durable inputs acknowledged, HTTP, ${CLIENTS} clients / ${CLIENTS} echo workers`,
+    `${fmt(httpPerSecond)} /s`,
+    `${fmt(httpPerSecond / rawPerSecond, 1)}× the loop`,
+    `≥ 5,000 /s and ≥ 1.5× → ${httpPerSecond >= 5000 && httpPerSecond >= 1.5 * rawPerSecond ? "met" : "NOT met"}`,
+  );
+  row(
+    `(a) same load through the Runtime API in process`,
+    `${fmt(apiPerSecond)} /s`,
+    `${fmt(apiPerSecond / rawPerSecond, 1)}× the loop`,
+    "",
+  );
+}
+
+// ---------------------------------------------------------------- dataset generation
+
+const ref = (worker_id: string) => ({ runtime_id: RUNTIME_ID, worker_id });
+const at = new Date("2026-01-01T00:00:00.000Z").toISOString();
+
+function writeRuntime(root: string): void {
+  for (const dir of ["workers", "events", "diagnostics", "wal", "tmp"]) mkdirSync(join(root, dir), { recursive: true });
+  writeFileSync(join(root, "runtime.json"), JSON.stringify({ runtime_id: RUNTIME_ID, display_name: null, created_at: at, format_version: 1 }));
+}
+
+/** A worker of `entries` transcript entries (user/assistant pairs, one run each); returns its last event id. */
+function writeWorker(root: string, worker_id: string, entries: number, firstEvent: number): number {
+  const dir = join(root, "workers", worker_id);
+  mkdirSync(join(dir, "work"), { recursive: true });
+  const record: WorkerRecord = {
+    worker_ref: ref(worker_id),
+    display_name: null,
+    intent: { kind: "assistant" },
+    profile: { name: "echo", backend: "echo" },
+    config_bundle: null,
+    requested_capabilities: [],
+    workspace_refs: [],
+    mount_refs: [],
+    created_at: at,
+  };
+  let event = firstEvent;
+  const transcript: string[] = [];
+  const runs: string[] = [];
+  for (let sequence = 0; sequence < entries; sequence += 2) {
+    const run_id = `r-${worker_id}-${sequence / 2}`;
+    const content = `message ${sequence} of ${worker_id}: ${"lorem ipsum dolor sit amet ".repeat(1 + (sequence % 7))}`;
+    const running: Run = {
+      run_id,
+      worker_ref: ref(worker_id),
+      status: "running",
+      profile: "echo",
+      input_sequence: sequence,
+      output_sequence: null,
+      partial: false,
+      started_at: at,
+      finished_at: null,
+      error: null,
+      usage: null,
+    };
+    const user: TranscriptEntry = { sequence, worker_ref: ref(worker_id), role: "user", content, run_id, partial: false, event_id: event, created_at: at };
+    transcript.push(transcriptLine(user));
+    event += 2;
+    if (sequence + 1 < entries) {
+      transcript.push(transcriptLine({ ...user, sequence: sequence + 1, role: "assistant", event_id: event }));
+      event += 1;
+      runs.push(`${JSON.stringify(running)}\n`, `${JSON.stringify({ ...running, status: "completed", output_sequence: sequence + 1, finished_at: at })}\n`);
+    } else {
+      runs.push(`${JSON.stringify({ ...running, status: "completed", finished_at: at })}\n`);
+    }
+  }
+  const transcriptText = transcript.join("");
+  const runsText = runs.join("");
+  writeFileSync(join(dir, "transcript.jsonl"), transcriptText);
+  writeFileSync(join(dir, "runs.jsonl"), runsText);
+  writeFileSync(join(dir, "worker.json"), recordFile(record));
+  const state: WorkerState = {
+    status: "idle",
+    active_run_id: null,
+    transcript_items: entries,
+    run_count: Math.ceil(entries / 2),
+    last_event_id: event - 1,
+    stopped_reason: null,
+    updated_at: at,
+  };
+  writeFileSync(
+    join(dir, "state.json"),
+    stateFile(state, { batch: 0, transcript_bytes: Buffer.byteLength(transcriptText), runs_bytes: Buffer.byteLength(runsText) }),
+  );
+  return event - 1;
+}
+
+/** The newest `count` events (ids up to `last`) in segments of 10,000, as retention leaves them. */
+function writeEvents(root: string, last: number, count: number): void {
+  const first = Math.max(1, last - count + 1);
+  for (let start = first; start <= last; start += 10_000) {
+    const lines: string[] = [];
+    for (let id = start; id < Math.min(start + 10_000, last + 1); id++) {
+      lines.push(`${JSON.stringify({ id, kind: "worker_input_accepted", worker_ref: ref(`w-${id % 10_000}`), run_id: null, created_at: at, data: { role: "user" } })}\n`);
+    }
+    writeFileSync(join(root, "events", `${start}.jsonl`), lines.join(""));
+  }
+}
+
+// ---------------------------------------------------------------- (b) start-up
+
+async function startup(): Promise<void> {
+  const empty = join(scratch, "startup-empty");
+  const emptyServer = await serve(empty);
+  await emptyServer.stop();
+  const emptyAgain = await serve(empty);
+  const emptyMs = emptyAgain.startedMs;
+  const emptyRss = rssMiB(emptyAgain.pid);
+  await emptyAgain.stop();
+
+  const root = join(scratch, "startup-10k");
+  writeRuntime(root);
+  const generated = performance.now();
+  let event = 1;
+  for (let i = 0; i < 10_000; i++) event = writeWorker(root, `w-${String(i).padStart(5, "0")}`, 100, event + 1);
+  writeEvents(root, event, 100_000);
+  const generateMs = performance.now() - generated;
+
+  const server = await serve(root);
+  const memory = rssMiB(server.pid);
+  const ready = await fetch(`${server.url}/v1/runtime`).then((r) => r.json());
+  if (ready.runtime.workers.total !== 10_000) throw new Error(`expected 10,000 workers, got ${ready.runtime.workers.total}`);
+  const page = await fetch(`${server.url}/v1/workers/w-09999/transcript?start=50&limit=10`).then((r) => r.json());
+  if (page.transcript.items[0]?.sequence !== 50) throw new Error("transcript of a generated worker did not read back");
+  await server.stop();
+
+  const opened = performance.now();
+  const runtime = await Runtime.open({ store: new FsStore({ root }), backends: builtinBackends, runtime_id: RUNTIME_ID });
+  const openMs = performance.now() - opened;
+  const openRss = process.memoryUsage().rss / 2 ** 20;
+  await runtime.close();
+
+  row("(b) spawn to first 200 of /healthz, empty store", `${fmt(emptyMs)} ms`, `RSS ${fmt(emptyRss.rss)} MiB`, "");
+  row(
+    "(b) spawn to first 200 of /healthz, 10,000 workers / 1,000,000 entries",
+    `${fmt(server.startedMs)} ms`,
+    `RSS ${fmt(memory.rss)} MiB (peak ${fmt(memory.peak)})`,
+    `≤ 1 s and ≤ 250 MB → ${server.startedMs <= 1000 && memory.peak * 1.048576 <= 250 ? "met" : "NOT met"}`,
+  );
+  row("(b) Runtime.open in process, same store", `${fmt(openMs)} ms`, `bench process RSS ${fmt(openRss)} MiB`, `(generating it took ${fmt(generateMs / 1000, 1)} s)`);
+}
+
+// ---------------------------------------------------------------- (c) transcript pages
+
+async function pages(): Promise<void> {
+  const root = join(scratch, "pages-1m");
+  writeRuntime(root);
+  const last = writeWorker(root, "long", 1_000_000, 1);
+  writeEvents(root, last, 10_000);
+  const size = Bun.file(join(root, "workers/long/transcript.jsonl")).size;
+  const runtime = await Runtime.open({ store: new FsStore({ root }), backends: builtinBackends, runtime_id: RUNTIME_ID });
+  let seed = 42;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const first = performance.now();
+  await runtime.transcript("long", { start: Math.floor(random() * 999_900), limit: 100 });
+  const firstMs = performance.now() - first;
+  const times: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const start = Math.floor(random() * 999_900);
+    const t = performance.now();
+    const page = await runtime.transcript("long", { start, limit: 100 });
+    times.push(performance.now() - t);
+    if (page.items.length !== 100 || page.items[0]!.sequence !== start) throw new Error(`wrong page at ${start}`);
+  }
+  await runtime.close();
+  times.sort((a, b) => a - b);
+  const p99 = percentile(times, 99);
+  row(
+    `(c) transcript page of 100 at random offsets, 1,000,000 entries (${fmt(size / 2 ** 20)} MiB file), 2,000 reads`,
+    `p50 ${fmt(percentile(times, 50), 2)} ms, p99 ${fmt(p99, 2)} ms`,
+    `max ${fmt(times[times.length - 1]!, 2)} ms; first read after open ${fmt(firstMs, 2)} ms`,
+    `p99 ≤ 5 ms → ${p99 <= 5 ? "met" : "NOT met"}`,
+  );
+}
+
+try {
+  await throughput();
+  await startup();
+  await pages();
+  console.log(`\nFsStore benchmark — ${new Date().toISOString()}, Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, data in ${scratch}\n`);
+  console.log("| measurement | result | detail | target |");
+  console.log("|---|---|---|---|");
+  for (const cells of rows) console.log(`| ${cells.join(" | ")} |`);
+} finally {
+  if (!values.keep) rmSync(scratch, { recursive: true, force: true });
+}

@@ -1,0 +1,94 @@
+import { closeSync, openSync, writeSync } from "node:fs";
+
+/** Bytes one file may have waiting before it is written. */
+const FILE_LIMIT = 256 * 1024;
+/** Bytes all files together may have waiting before every one is written. */
+const TOTAL_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * Appends to the layout's files, written behind the journal: a batch is durable once the journal
+ * holds it, so its appends to worker logs and segments wait here and go out in larger writes —
+ * when a file has gathered enough, before anything reads that file, and before a checkpoint
+ * syncs it. A crash loses only what the journal replays. Descriptors of hot files stay open,
+ * least recently used closed first.
+ */
+export class AppendFiles {
+  private readonly open = new Map<string, number>();
+  private readonly pending = new Map<string, { chunks: Buffer[]; bytes: number }>();
+  private total = 0;
+
+  constructor(
+    private readonly abs: (relative: string) => string,
+    private readonly capacity = 256,
+  ) {}
+
+  /** Queues `data` for the end of `relative` (created if missing). */
+  append(relative: string, data: Buffer): void {
+    let waiting = this.pending.get(relative);
+    if (!waiting) {
+      waiting = { chunks: [], bytes: 0 };
+      this.pending.set(relative, waiting);
+    }
+    waiting.chunks.push(data);
+    waiting.bytes += data.length;
+    this.total += data.length;
+    if (waiting.bytes >= FILE_LIMIT) this.writeback(relative);
+    if (this.total >= TOTAL_LIMIT) this.writebackAll();
+  }
+
+  /** Writes what waits for `relative`, so a read of the file sees every append made so far. */
+  writeback(relative: string): void {
+    const waiting = this.pending.get(relative);
+    if (!waiting) return;
+    this.pending.delete(relative);
+    this.total -= waiting.bytes;
+    const data = waiting.chunks.length === 1 ? waiting.chunks[0]! : Buffer.concat(waiting.chunks, waiting.bytes);
+    const fd = this.descriptor(relative);
+    let written = 0;
+    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+  }
+
+  writebackAll(): void {
+    for (const relative of [...this.pending.keys()]) this.writeback(relative);
+  }
+
+  /** Forgets files under `prefix` (a deleted worker's directory, a removed segment): nothing waiting is written. */
+  discardUnder(prefix: string): void {
+    for (const [relative, waiting] of this.pending) {
+      if (relative === prefix || relative.startsWith(`${prefix}/`)) {
+        this.pending.delete(relative);
+        this.total -= waiting.bytes;
+      }
+    }
+    for (const [relative, fd] of this.open) {
+      if (relative === prefix || relative.startsWith(`${prefix}/`)) {
+        this.open.delete(relative);
+        closeSync(fd);
+      }
+    }
+  }
+
+  /** Closes every descriptor; what still waits is dropped (the journal keeps it for replay). */
+  closeAll(): void {
+    for (const fd of this.open.values()) closeSync(fd);
+    this.open.clear();
+    this.pending.clear();
+    this.total = 0;
+  }
+
+  private descriptor(relative: string): number {
+    let fd = this.open.get(relative);
+    if (fd === undefined) {
+      fd = openSync(this.abs(relative), "a", 0o644);
+      if (this.open.size >= this.capacity) {
+        const [oldest, oldestFd] = this.open.entries().next().value!;
+        this.open.delete(oldest);
+        closeSync(oldestFd);
+      }
+    } else {
+      this.open.delete(relative);
+    }
+    this.open.set(relative, fd);
+    return fd;
+  }
+}
