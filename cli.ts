@@ -18,6 +18,11 @@ const root = defineCommand({
     version: VERSION,
     description: "Runtime for LLM agent workers: a REST command API over an embeddable core. Without a command, runs `serve`",
   },
+  // Client commands (issue 5) register here once src/cli/commands/{workers,send,tail,chat}.ts
+  // exist: `import { workersCommand } from "./src/cli/commands/workers.ts"` and add
+  // `workers: workersCommand, send: …, tail: …, chat: …`. `main` checks every command's flags
+  // strictly from its citty `args` (nested subcommands included) and reads its exit status from
+  // `process.exitCode`, so nothing else needs wiring.
   subCommands: {
     serve: serveCommand,
     config: configCommand,
