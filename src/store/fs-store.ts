@@ -16,7 +16,7 @@ import { ensureDateTimeFormat } from "./fs/date-time-format.ts";
 import { DiagnosticLog } from "./fs/diagnostic-log.ts";
 import { EventLog } from "./fs/event-log.ts";
 import { AppendFiles } from "./fs/append-files.ts";
-import { GroupCommit } from "./fs/group-commit.ts";
+import { GroupCommit, type Applied } from "./fs/group-commit.ts";
 import { JournalWriter, type JournalOp } from "./fs/journal.ts";
 import { tryParse } from "./fs/lines.ts";
 import { acquireLock, releaseLock } from "./fs/lock.ts";
@@ -95,6 +95,10 @@ export class FsStore implements RuntimeStore {
   private checkpointDue = false;
   private checkpointTimer: ReturnType<typeof setTimeout> | null = null;
   private checkpointing: Promise<void> | null = null;
+  /** The journal sync in flight (settles, never rejects): rotation waits for it. */
+  private syncing: Promise<void> = Promise.resolve();
+  /** The publication of the last batch written (settles, never rejects). */
+  private publishing: Promise<void> = Promise.resolve();
   private checkpointError: unknown = null;
   private removals = new Set<Promise<void>>();
   private runCache = new Map<string, Run>();
@@ -152,6 +156,8 @@ export class FsStore implements RuntimeStore {
     this.workDirs = new Set();
     this.checkpointError = null;
     this.checkpointDue = false;
+    this.syncing = Promise.resolve();
+    this.publishing = Promise.resolve();
 
     for (const dir of ["workers", "events", "diagnostics", "wal", "tmp"]) await mkdir(this.paths.abs(dir), { recursive: true });
     if (this.durable) await fsyncDir(this.root);
@@ -300,7 +306,7 @@ export class FsStore implements RuntimeStore {
     return this.queue.submit(commit);
   }
 
-  private async flush(commits: StoreCommit[]): Promise<void> {
+  private async flush(commits: StoreCommit[]): Promise<Applied> {
     const plan = new BatchPlan(++this.batch);
     const counts: Counts = new Map();
     for (const commit of commits) this.planCommit(plan, counts, commit);
@@ -311,8 +317,8 @@ export class FsStore implements RuntimeStore {
         op: "state",
         worker_id: worker.id,
         state: worker.state,
-        transcript_bytes: plan.endOf(this.paths.workerFile(worker.id, "transcript.jsonl"), worker.transcript_bytes),
-        runs_bytes: plan.endOf(this.paths.workerFile(worker.id, "runs.jsonl"), worker.runs_bytes),
+        transcript_bytes: plan.endOf(worker.transcript_path, worker.transcript_bytes),
+        runs_bytes: plan.endOf(worker.runs_path, worker.runs_bytes),
       });
     }
     // A checkpoint in flight writes into worker directories: let it finish before any moves.
@@ -342,18 +348,16 @@ export class FsStore implements RuntimeStore {
     }
     // Applied: readers of transcripts and runs may see it (events wait for the sync below).
     for (const worker of plan.touched) {
-      worker.transcript_bytes = plan.endOf(this.paths.workerFile(worker.id, "transcript.jsonl"), worker.transcript_bytes);
-      worker.runs_bytes = plan.endOf(this.paths.workerFile(worker.id, "runs.jsonl"), worker.runs_bytes);
+      worker.transcript_bytes = plan.endOf(worker.transcript_path, worker.transcript_bytes);
+      worker.runs_bytes = plan.endOf(worker.runs_path, worker.runs_bytes);
       const count = counts.get(worker);
       if (count) {
         worker.transcript_count = count.count;
         if (count.last !== null) addAnchor(worker, count.count - 1, count.last);
       }
     }
-    await this.journal.sync();
-
-    this.events.published(plan.events);
-    this.diagnosticLog.published(plan.diagnostics);
+    const synced = this.journal.sync();
+    this.syncing = synced.catch(() => undefined);
     for (const path of plan.appendedPaths()) {
       this.dirtyFiles.add(path);
       if (!path.startsWith("workers/")) this.dirtyDirs.add(path.slice(0, path.indexOf("/")));
@@ -366,6 +370,14 @@ export class FsStore implements RuntimeStore {
     }
     if (this.journal.bytes > JOURNAL_LIMIT) this.checkpointDue = true;
     this.scheduleCheckpoint();
+    // Events and diagnostics reach readers only once durable, so no one sees what a crash takes back.
+    // Two batches may sync at once; they are published in batch order all the same.
+    const durable = Promise.all([this.publishing, synced]).then(() => {
+      this.events.published(plan.events);
+      this.diagnosticLog.published(plan.diagnostics);
+    });
+    this.publishing = durable.catch(() => undefined);
+    return { durable };
   }
 
   private planCommit(plan: BatchPlan, counts: Counts, commit: StoreCommit): void {
@@ -389,7 +401,7 @@ export class FsStore implements RuntimeStore {
     for (const run of commit.runs ?? []) {
       const worker = this.available(run.worker_ref.worker_id);
       if (!worker) continue;
-      plan.append(this.paths.workerFile(worker.id, "runs.jsonl"), worker.runs_bytes, `${JSON.stringify(run)}\n`);
+      plan.append(worker.runs_path, worker.runs_bytes, `${JSON.stringify(run)}\n`);
       plan.touched.add(worker);
       worker.last_run = run;
       if (this.runCache.size > 0 && this.runCache.has(`${worker.id}/${run.run_id}`)) this.cacheRun(worker.id, run);
@@ -403,7 +415,7 @@ export class FsStore implements RuntimeStore {
   private planEntry(plan: BatchPlan, counts: Counts, entry: TranscriptEntry): void {
     const worker = this.available(entry.worker_ref.worker_id);
     if (!worker) return;
-    const offset = plan.append(this.paths.workerFile(worker.id, "transcript.jsonl"), worker.transcript_bytes, transcriptLine(entry));
+    const offset = plan.append(worker.transcript_path, worker.transcript_bytes, transcriptLine(entry));
     const count = counts.get(worker) ?? { count: worker.transcript_count, last: null };
     count.count++;
     count.last = offset;
@@ -465,6 +477,8 @@ export class FsStore implements RuntimeStore {
     // Closing runs the last checkpoint itself.
     if (!this.checkpointDue || this.checkpointing || this.status !== "open") return;
     this.checkpointDue = false;
+    // The batch still syncing is in the journal file about to be left behind.
+    await this.syncing;
     const work = this.capture();
     const retired = this.journal.number;
     await this.journal.rotate();
@@ -525,7 +539,7 @@ export class FsStore implements RuntimeStore {
   async listRuns(worker_id: string): Promise<Run[]> {
     const worker = this.available(this.checkedId(worker_id));
     if (!worker) return [];
-    const path = this.paths.workerFile(worker.id, "runs.jsonl");
+    const path = worker.runs_path;
     this.files.writeback(path);
     return readRuns(this.paths.abs(path), path, worker.runs_bytes);
   }
@@ -536,7 +550,7 @@ export class FsStore implements RuntimeStore {
     if (worker.last_run?.run_id === run_id) return worker.last_run;
     const cached = this.runCache.get(`${worker.id}/${run_id}`);
     if (cached) return cached;
-    const path = this.paths.workerFile(worker.id, "runs.jsonl");
+    const path = worker.runs_path;
     this.files.writeback(path);
     const run = await findRun(this.paths.abs(path), path, worker.runs_bytes, run_id);
     if (run && this.workers.get(worker.id) === worker) this.cacheRun(worker.id, run);
@@ -546,7 +560,7 @@ export class FsStore implements RuntimeStore {
   async readTranscript(worker_id: string, start: number, limit: number): Promise<TranscriptEntry[]> {
     const worker = this.available(this.checkedId(worker_id));
     if (!worker) return [];
-    const path = this.paths.workerFile(worker.id, "transcript.jsonl");
+    const path = worker.transcript_path;
     this.files.writeback(path);
     return readTranscriptPage(this.paths.abs(path), path, worker, start, limit);
   }

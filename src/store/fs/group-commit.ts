@@ -4,10 +4,16 @@ interface Waiting<T> {
   reject: (error: unknown) => void;
 }
 
+/** A batch applied (written, not yet necessarily durable); `durable` settles once it is. */
+export interface Applied {
+  durable: Promise<void>;
+}
+
 /**
- * Group commit: items submitted while a flush is running wait and are flushed together in the
- * next one, in submission order, so one sync serves every commit that arrived meanwhile.
- * Items resolve in submission order. After a failed flush every later submission fails too
+ * Group commit: items submitted while a batch is being written wait and form the next batch, in
+ * submission order, so one sync serves every commit that arrived meanwhile. Two batches may be
+ * in flight — one syncing while the next is written — and they settle in order. Items resolve
+ * in submission order, once durable. After any failure every later submission fails too
  * (fail-stop): what reached the disk is then unknown, and only a reopen (replay) settles it.
  */
 export class GroupCommit<T> {
@@ -16,8 +22,8 @@ export class GroupCommit<T> {
   private failure: unknown = null;
 
   constructor(
-    private readonly flush: (items: T[]) => Promise<void>,
-    /** Runs between flushes (checkpoint bookkeeping); a failure here fails the store too. */
+    private readonly apply: (items: T[]) => Promise<Applied>,
+    /** Runs before each batch (checkpoint bookkeeping); a failure here fails the store too. */
     private readonly between: () => Promise<void>,
     private readonly failed: (error: unknown) => unknown,
   ) {}
@@ -36,7 +42,7 @@ export class GroupCommit<T> {
     this.running ??= Promise.resolve().then(() => this.loop());
   }
 
-  /** Resolves once everything submitted so far is flushed (or failed). */
+  /** Resolves once everything submitted so far is settled. */
   async idle(): Promise<void> {
     while (this.running) await this.running;
   }
@@ -46,6 +52,8 @@ export class GroupCommit<T> {
   }
 
   private async loop(): Promise<void> {
+    // Settles once every batch applied so far has settled; never rejects.
+    let outstanding: Promise<void> = Promise.resolve();
     try {
       for (;;) {
         if (this.failure === null) {
@@ -56,19 +64,36 @@ export class GroupCommit<T> {
           }
         }
         const batch = this.waiting;
-        if (batch.length === 0) break;
         this.waiting = [];
+        if (batch.length === 0) {
+          await outstanding;
+          if (this.waiting.length === 0) break;
+          continue;
+        }
         if (this.failure !== null) {
           for (const waiting of batch) waiting.reject(this.failed(this.failure));
           continue;
         }
+        let applied: Applied;
         try {
-          await this.flush(batch.map((waiting) => waiting.item));
-          for (const waiting of batch) waiting.resolve();
+          applied = await this.apply(batch.map((waiting) => waiting.item));
         } catch (error) {
           this.failure = error;
           for (const waiting of batch) waiting.reject(this.failed(error));
+          continue;
         }
+        const previous = outstanding;
+        outstanding = Promise.all([previous, applied.durable]).then(
+          () => {
+            for (const waiting of batch) waiting.resolve();
+          },
+          (error) => {
+            this.failure ??= error;
+            for (const waiting of batch) waiting.reject(this.failed(this.failure));
+          },
+        );
+        // The batch before this one must settle before another is written: at most two in flight.
+        await previous;
       }
     } finally {
       this.running = null;

@@ -1,4 +1,4 @@
-import { readFileSync, writeSync } from "node:fs";
+import { fdatasync, readFileSync, writeSync, writevSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
@@ -56,14 +56,23 @@ export class JournalWriter {
     let size = 0;
     for (const chunk of payload) size += chunk.length;
     const header = Buffer.from(`${JSON.stringify({ batch, ops, payload: size })}\n`);
-    const record = Buffer.concat([header, ...payload, NEWLINE_BUFFER], header.length + size + 1);
-    let written = 0;
-    while (written < record.length) written += writeSync(this.handle.fd, record, written, record.length - written);
-    this.bytes += record.length;
+    const pieces = [header, ...payload, NEWLINE_BUFFER];
+    const total = header.length + size + 1;
+    // writev takes at most IOV_MAX (1024 on Linux) pieces; a batch over many files is joined first.
+    let written = pieces.length <= 512 ? writevSync(this.handle.fd, pieces) : 0;
+    if (written < total) {
+      // A short write (rare): finish from where it stopped.
+      const whole = Buffer.concat(pieces, total);
+      while (written < total) written += writeSync(this.handle.fd, whole, written, total - written);
+    }
+    this.bytes += total;
   }
 
-  async sync(): Promise<void> {
-    if (this.durable && this.handle) await this.handle.datasync();
+  /** fdatasync of the journal (the callback form: it costs the least per call). */
+  sync(): Promise<void> {
+    const handle = this.handle;
+    if (!this.durable || !handle) return Promise.resolve();
+    return new Promise((resolve, reject) => fdatasync(handle.fd, (error) => (error ? reject(error) : resolve())));
   }
 
   /** Switches to the next file; the one left behind is complete and synced. */

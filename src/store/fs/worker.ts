@@ -14,6 +14,9 @@ export interface FsWorker {
   /** Entries in transcript.jsonl: the next sequence. */
   transcript_count: number;
   runs_bytes: number;
+  /** Root-relative paths of its logs (the id was checked before it got here). */
+  readonly transcript_path: string;
+  readonly runs_path: string;
   /** The latest run record appended: the run asked about most. */
   last_run: Run | null;
   /** Known line starts in transcript.jsonl (sequence → byte offset), so nearby reads skip the search. */
@@ -30,6 +33,8 @@ export function newWorker(id: string, record: WorkerRecord | null, state: Worker
     transcript_bytes: 0,
     transcript_count: 0,
     runs_bytes: 0,
+    transcript_path: `workers/${id}/transcript.jsonl`,
+    runs_path: `workers/${id}/runs.jsonl`,
     last_run: null,
     anchors: [],
   };
