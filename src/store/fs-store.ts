@@ -324,8 +324,8 @@ export class FsStore implements RuntimeStore {
     // A checkpoint in flight writes into worker directories: let it finish before any moves.
     if (plan.hasStructural && this.checkpointing) await this.checkpointing;
 
-    const { ops, payload, writes } = plan.finish(states);
-    this.journal.write(plan.batch, ops, payload);
+    const { ops, payload, bytes, writes } = plan.finish(states);
+    this.journal.write(plan.batch, ops, payload, bytes);
     for (const id of plan.removeDirs) {
       this.files.discardUnder(this.paths.workerDir(id));
       const removal = moveWorkerDirAside(this.paths, id);
@@ -337,7 +337,7 @@ export class FsStore implements RuntimeStore {
         worker.on_disk = true;
       }),
     );
-    for (const [path, data] of writes) this.files.append(path, data);
+    for (const [path, data, length] of writes) this.files.append(path, data, length);
     for (const path of plan.removedPaths()) {
       this.files.discardUnder(path);
       try {

@@ -84,21 +84,24 @@ export class BatchPlan {
 
   /**
    * The journal record — structure first, then appends, states, removals: the order replay
-   * needs — with the appended bytes as its payload, and the same bytes per file to write.
+   * needs — with the appended text as its payload (`bytes` long), and the same text per file.
    */
-  finish(states: JournalOp[]): { ops: JournalOp[]; payload: Buffer[]; writes: Array<[string, Buffer]> } {
+  finish(states: JournalOp[]): { ops: JournalOp[]; payload: string[]; bytes: number; writes: Array<[string, string, number]> } {
     const ops: JournalOp[] = [...this.structural];
-    const payload: Buffer[] = [];
-    const writes: Array<[string, Buffer]> = [];
+    const payload: string[] = [];
+    const writes: Array<[string, string, number]> = [];
+    let bytes = 0;
     for (const [path, planned] of this.appends) {
-      const data = Buffer.from(dataOf(planned));
-      if (data.length === 0) continue;
-      ops.push({ op: "append", path, offset: planned.offset, bytes: data.length });
+      const length = planned.end - planned.offset;
+      if (length === 0) continue;
+      const data = dataOf(planned);
+      ops.push({ op: "append", path, offset: planned.offset, bytes: length });
       payload.push(data);
-      writes.push([path, data]);
+      writes.push([path, data, length]);
+      bytes += length;
     }
     ops.push(...states);
     for (const path of this.removed) ops.push({ op: "remove", path });
-    return { ops, payload, writes };
+    return { ops, payload, bytes, writes };
   }
 }

@@ -1,4 +1,4 @@
-import { fdatasync, readFileSync, writeSync, writevSync } from "node:fs";
+import { fdatasync, readFileSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
@@ -51,21 +51,13 @@ export class JournalWriter {
     this.bytes = 0;
   }
 
-  write(batch: number, ops: JournalOp[], payload: Buffer[]): void {
+  /** Writes one record: `payload` is the appends' text, `bytes` its UTF-8 length. */
+  write(batch: number, ops: JournalOp[], payload: string[], bytes: number): void {
     if (!this.handle) throw new Error("the journal is not open");
-    let size = 0;
-    for (const chunk of payload) size += chunk.length;
-    const header = Buffer.from(`${JSON.stringify({ batch, ops, payload: size })}\n`);
-    const pieces = [header, ...payload, NEWLINE_BUFFER];
-    const total = header.length + size + 1;
-    // writev takes at most IOV_MAX (1024 on Linux) pieces; a batch over many files is joined first.
-    let written = pieces.length <= 512 ? writevSync(this.handle.fd, pieces) : 0;
-    if (written < total) {
-      // A short write (rare): finish from where it stopped.
-      const whole = Buffer.concat(pieces, total);
-      while (written < total) written += writeSync(this.handle.fd, whole, written, total - written);
-    }
-    this.bytes += total;
+    const record = Buffer.from(`${JSON.stringify({ batch, ops, payload: bytes })}\n${payload.join("")}\n`);
+    let written = 0;
+    while (written < record.length) written += writeSync(this.handle.fd, record, written, record.length - written);
+    this.bytes += record.length;
   }
 
   /** fdatasync of the journal (the callback form: it costs the least per call). */
@@ -88,8 +80,6 @@ export class JournalWriter {
     await handle?.close();
   }
 }
-
-const NEWLINE_BUFFER = Buffer.from("\n");
 
 export interface ReadJournal {
   records: JournalRecord[];
