@@ -2,7 +2,7 @@
  * FsStore benchmark (issue 3). Not a test: prints a markdown table. Everything on 127.0.0.1, all
  * data under one scratch directory on the disk of `--dir` (default: the system temp dir).
  *
- *   bun scripts/bench/store.ts [--seconds 5] [--dir DIR] [--keep]
+ *   bun scripts/bench/store.ts [--seconds 5] [--dir DIR] [--keep] [--only a|b|c]
  *
  * (a) Acknowledged durable inputs/s: `bun cli.ts serve --store fs` (durability fsync) in a child
  *     process, 64 HTTP clients on 64 echo workers, each sending its next input as soon as the
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     dir: { type: "string", default: tmpdir() },
     keep: { type: "boolean", default: false },
+    only: { type: "string" },
   },
   strict: true,
 });
@@ -352,9 +353,11 @@ async function pages(): Promise<void> {
 }
 
 try {
-  await throughput();
-  await startup();
-  await pages();
+  const only = values.only;
+  if (only !== undefined && !["a", "b", "c"].includes(only)) throw new Error("--only takes a, b or c");
+  if (!only || only === "a") await throughput();
+  if (!only || only === "b") await startup();
+  if (!only || only === "c") await pages();
   console.log(`\nFsStore benchmark — ${new Date().toISOString()}, Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, data in ${scratch}\n`);
   console.log("| measurement | result | detail | target |");
   console.log("|---|---|---|---|");

@@ -303,7 +303,26 @@ export class FsStore implements RuntimeStore {
     if (this.status !== "open") {
       return Promise.reject(new RuntimeError("runtime_unavailable", `the store at ${this.root} is ${this.status === "new" ? "not open" : "closed"}`));
     }
+    try {
+      this.checkCommit(commit);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.queue.submit(commit);
+  }
+
+  /** Refuses a malformed commit on its own, before it joins a batch it could otherwise fail. */
+  private checkCommit(commit: StoreCommit): void {
+    if (commit.createWorker) {
+      const id = this.checkedId(commit.createWorker.worker_ref.worker_id);
+      if (!commit.states?.some((s) => s.worker_id === id)) {
+        throw new RuntimeError("internal", `createWorker for ${id} came without its state`);
+      }
+    }
+    for (const { worker_id } of commit.states ?? []) this.checkedId(worker_id);
+    for (const run of commit.runs ?? []) this.checkedId(run.worker_ref.worker_id);
+    for (const entry of commit.transcript ?? []) this.checkedId(entry.worker_ref.worker_id);
+    if (commit.deleteWorker !== undefined) this.checkedId(commit.deleteWorker);
   }
 
   private async flush(commits: StoreCommit[]): Promise<Applied> {
@@ -384,9 +403,7 @@ export class FsStore implements RuntimeStore {
     if (commit.createWorker) {
       const record = commit.createWorker;
       const id = record.worker_ref.worker_id;
-      this.paths.workerDir(id);
-      const state = commit.states?.find((s) => s.worker_id === id)?.state;
-      if (!state) throw new RuntimeError("internal", `createWorker for ${id} came without its state`);
+      const state = commit.states!.find((s) => s.worker_id === id)!.state;
       if (this.workers.has(id)) this.planDelete(plan, id);
       const worker = newWorker(id, record, state);
       this.workers.set(id, worker);

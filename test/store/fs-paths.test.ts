@@ -58,6 +58,8 @@ describe("FsStore path safety", () => {
         }),
         "invalid_worker_id",
       );
+      // Refused on its own: the store still takes good commits.
+      await runtime.sendInput("fine", { kind: "system", content: "still writing" });
     } finally {
       await runtime.close().catch(() => undefined);
     }

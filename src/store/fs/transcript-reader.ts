@@ -51,39 +51,55 @@ interface Position {
   sequence: number;
 }
 
-/** A line start at or before the line of `target`, close enough to scan from. */
+/**
+ * A line start at or before the line of `target`, close enough to scan from. Probes interpolate
+ * between the bounds (entries are of similar length on average, so one or two probes usually
+ * land on the line) and fall back to halving when a probe did not halve the span.
+ */
 async function locate(handle: FileHandle, path: string, worker: FsWorker, target: number, bytes: number, total: number): Promise<Position> {
   let lo: Position = { offset: 0, sequence: 0 };
-  let hi = bytes;
+  let hi: { offset: number; sequence: number | null } = { offset: bytes, sequence: total };
   for (const anchor of worker.anchors) {
     if (anchor.offset > bytes || anchor.sequence >= total) continue;
     if (anchor.sequence <= target && anchor.sequence > lo.sequence) lo = anchor;
-    if (anchor.sequence > target && anchor.offset < hi) hi = anchor.offset;
+    if (anchor.sequence > target && anchor.offset < hi.offset) hi = anchor;
   }
-  while (hi - lo.offset > SCAN_WINDOW && lo.sequence !== target) {
-    const mid = lo.offset + Math.floor((hi - lo.offset) / 2);
-    const line = await nextLineStart(handle, mid, hi);
-    if (line === null) {
-      // No line starts in (mid, hi): the target's line starts at or before mid.
-      hi = mid + 1;
-      continue;
+  let halve = false;
+  while (hi.offset - lo.offset > SCAN_WINDOW && lo.sequence !== target) {
+    const span = hi.offset - lo.offset;
+    let guess: number;
+    if (halve || hi.sequence === null) {
+      guess = lo.offset + Math.floor(span / 2);
+    } else {
+      // Aim half a line early: the first line start after the guess is then the target's.
+      const line = span / (hi.sequence - lo.sequence);
+      guess = Math.floor(lo.offset + (target - lo.sequence) * line - line / 2);
     }
-    const sequence = await sequenceAt(handle, path, line);
-    if (sequence <= target) lo = { offset: line, sequence };
-    else hi = line;
+    guess = Math.min(Math.max(guess, lo.offset), hi.offset - 1);
+    const probe = await lineAfter(handle, path, guess, hi.offset);
+    if (probe === null) hi = { offset: guess + 1, sequence: null };
+    else if (probe.sequence <= target) lo = probe;
+    else hi = probe;
+    halve = hi.offset - lo.offset > span / 2;
   }
   return lo;
 }
 
-/** Offset of the first line start in (from, limit), or null. */
-async function nextLineStart(handle: FileHandle, from: number, limit: number): Promise<number | null> {
+/** The first line start in (from, limit) and its sequence, or null when none starts there. */
+async function lineAfter(handle: FileHandle, path: string, from: number, limit: number): Promise<Position | null> {
   let position = from;
   while (position < limit) {
     const chunk = await readAt(handle, position, Math.min(PROBE, limit - position));
     if (chunk.length === 0) return null;
     const index = chunk.indexOf(NEWLINE);
-    if (index >= 0) return position + index + 1 < limit ? position + index + 1 : null;
-    position += chunk.length;
+    if (index < 0) {
+      position += chunk.length;
+      continue;
+    }
+    const offset = position + index + 1;
+    if (offset >= limit) return null;
+    const fast = leadingInteger(chunk, index + 1, chunk.length, SEQUENCE);
+    return { offset, sequence: fast ?? (await sequenceAt(handle, path, offset)) };
   }
   return null;
 }
