@@ -63,12 +63,13 @@ type Counts = Map<FsWorker, { count: number; last: number | null }>;
  * The durable store (SPEC §8): the layout below `root`, written through a write-ahead journal.
  *
  * A commit is queued; concurrent commits form one batch (group commit). A batch is written to
- * the journal (wal/<n>.jsonl), applied to the layout's files (worker directories, transcript and
- * run logs, event segments, diagnostics), then the journal alone is fdatasynced: one sync per
- * batch however many files it touched. Commits resolve in call order once that sync returns.
- * Checkpoints — every `checkpoint_interval_ms`, when the journal grows large, and on close —
- * sync the layout's files, rewrite state.json atomically and retire the journal. Opening
- * replays whatever journal is left, so a crash loses no acknowledged write.
+ * the journal (wal/<n>.jsonl) and applied — worker directories created or removed at once,
+ * appends to transcript and run logs, event segments and diagnostics queued to be written
+ * behind — then the journal alone is fdatasynced: one sync per batch however many files it
+ * touched. Commits resolve in call order once that sync returns. Checkpoints — every
+ * `checkpoint_interval_ms`, when the journal grows large, and on close — write and sync the
+ * layout's files, rewrite state.json atomically and retire the journal. Opening replays whatever
+ * journal is left, so a crash loses no acknowledged write.
  */
 export class FsStore implements RuntimeStore {
   readonly kind = "fs" as const;
@@ -118,6 +119,9 @@ export class FsStore implements RuntimeStore {
     this.log = options.logger ?? SILENT;
     this.checkpointMs = options.checkpoint_interval_ms ?? 1000;
     this.perSegment = options.events_per_segment;
+    for (const [key, value] of [["checkpoint_interval_ms", this.checkpointMs], ["events_per_segment", this.perSegment ?? 1]] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new RuntimeError("invalid_request", `${key} must be a positive integer`);
+    }
     ensureDateTimeFormat();
   }
 

@@ -45,6 +45,17 @@ describe("FsStore LOCK", () => {
     await (await Runtime.open(runtimeOptions(new FsStore({ root })))).close();
   });
 
+  test("of two stores opened at the same moment in one process, exactly one gets the lock", async () => {
+    const root = scratchDir("lock");
+    const results = await Promise.allSettled([0, 1, 2].map(() => Runtime.open(runtimeOptions(new FsStore({ root })))));
+    const opened = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    expect(opened.length).toBe(1);
+    for (const result of results) {
+      if (result.status === "rejected") expect((result.reason as { code?: string }).code).toBe("store_locked");
+    }
+    await opened[0]!.close();
+  });
+
   test("the lock of a killed process is taken over with a warning", async () => {
     const root = scratchDir("lock");
     const proc = Bun.spawn([process.execPath, FIXTURE, root, "hold"], { stdout: "pipe", stderr: "inherit", stdin: "ignore" });

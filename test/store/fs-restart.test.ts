@@ -2,7 +2,6 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FsStore, Runtime } from "../../src/index.ts";
-import { readAllEvents } from "./contract.ts";
 import { cleanScratch, converse, expectCode, fsHarness, parseAll, runtimeOptions, scratchDir } from "./helpers.ts";
 
 afterAll(cleanScratch);

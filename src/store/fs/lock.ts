@@ -43,6 +43,17 @@ function locked(file: string, why: string): RuntimeError {
  */
 export async function acquireLock(file: string, root: string): Promise<{ taken_over: { pid: number | null } | null }> {
   if (heldHere.has(root)) throw locked(file, "another store in this process has it open");
+  // Claimed before the first await, so two opens in this process cannot both get past here.
+  heldHere.add(root);
+  try {
+    return await takeLock(file);
+  } catch (error) {
+    heldHere.delete(root);
+    throw error;
+  }
+}
+
+async function takeLock(file: string): Promise<{ taken_over: { pid: number | null } | null }> {
   let taken_over: { pid: number | null } | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -53,7 +64,6 @@ export async function acquireLock(file: string, root: string): Promise<{ taken_o
       } finally {
         await handle.close();
       }
-      heldHere.add(root);
       return { taken_over };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
@@ -69,6 +79,7 @@ export async function acquireLock(file: string, root: string): Promise<{ taken_o
       if (content === null) continue;
       pid = parsePid(content);
     }
+    // Our own pid, but no store here holds it: a previous process that had this pid left it.
     if (pid !== null && pid !== process.pid && isAlive(pid)) throw locked(file, `process ${pid} owns it`);
     // Stale. Move it aside and check that what moved is the lock we judged, not a fresh one
     // another process took meanwhile; only then is it ours to replace.

@@ -83,7 +83,7 @@ export function loadWorker(paths: StorePaths, runtime_id: string, id: string, re
 
   const state: WorkerStateType = { ...stored };
   const transcriptFile = paths.workerFile(id, "transcript.jsonl");
-  const transcript = reconcileLog(paths, transcriptFile, checkpoint?.transcript_bytes ?? null, stored.transcript_items, repairs, id, (value, index, lines) => {
+  const transcript = reconcileLog(paths, transcriptFile, checkpoint?.transcript_bytes ?? null, stored.transcript_items, repairs, id, (value, index) => {
     // Past the checkpoint, entries must continue the sequence (index -1: a last line read on its own).
     if (!isEntry(value)) return false;
     return index < 0 || !checkpoint || value.sequence === stored.transcript_items + index;
@@ -166,7 +166,7 @@ function reconcileLog(
   storedCount: number,
   repairs: Repairs,
   worker_id: string,
-  valid: (value: unknown, index: number, lines: Line[]) => boolean,
+  valid: (value: unknown, index: number) => boolean,
 ): LogResult {
   let fd: number;
   try {
@@ -190,7 +190,7 @@ function reconcileLog(
       for (let i = 0; i < lines.length; i++) {
         const [start, end] = lines[i]!;
         const value = tryParse(tail.toString("utf8", start, end));
-        if (!valid(value, out.length, out)) {
+        if (!valid(value, out.length)) {
           if (i === lines.length - 1 && rest === tail.length) {
             cut(checkpointBytes + start, "the last line is not a valid record (a torn write)");
             return { size: checkpointBytes + start, lines: out };
@@ -214,7 +214,7 @@ function reconcileLog(
       end = start;
     } else if (end > 0) {
       const start = lineStartBeforeSync(fd, end - 1);
-      if (!valid(tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8")), -1, [])) {
+      if (!valid(tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8")), -1)) {
         cut(start, "the last line is not a valid record (a torn write)");
         end = start;
       }
@@ -226,14 +226,14 @@ function reconcileLog(
     if (file.endsWith("transcript.jsonl")) {
       const start = lineStartBeforeSync(fd, end - 1);
       const value = tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8"));
-      if (!valid(value, -1, [])) return { problem: `holds an invalid record at byte ${start}` };
+      if (!valid(value, -1)) return { problem: `holds an invalid record at byte ${start}` };
       return { size: end, lines: [{ start, value }] };
     }
     const whole = readAtSync(fd, 0, end);
     const out: Line[] = [];
     for (const [start, stop] of completeLines(whole).lines) {
       const value = tryParse(whole.toString("utf8", start, stop));
-      if (!valid(value, out.length, out)) return { problem: `holds an invalid record at byte ${start}` };
+      if (!valid(value, out.length)) return { problem: `holds an invalid record at byte ${start}` };
       out.push({ start, value });
     }
     return { size: end, lines: out };
