@@ -186,7 +186,7 @@ export class FsStore implements RuntimeStore {
     const maxRetained = options.max_retained_events;
     const perSegment = this.perSegment ?? Math.min(10_000, Math.max(1, Math.ceil(maxRetained / 10)));
     this.files = new AppendFiles((relative) => this.paths.abs(relative));
-    this.events = new EventLog(this.paths, perSegment, maxRetained, (path) => this.files.writeback(path));
+    this.events = new EventLog(this.paths, perSegment, maxRetained, (path) => this.writeOut(path));
     let last_event_id = this.events.load(repairs);
     this.diagnosticLog = new DiagnosticLog(this.paths);
     this.diagnosticLog.load(repairs);
@@ -561,7 +561,7 @@ export class FsStore implements RuntimeStore {
     const worker = this.available(this.checkedId(worker_id));
     if (!worker) return [];
     const path = worker.runs_path;
-    this.files.writeback(path);
+    this.writeOut(path);
     return readRuns(this.paths.abs(path), path, worker.runs_bytes);
   }
 
@@ -572,7 +572,7 @@ export class FsStore implements RuntimeStore {
     const cached = this.runCache.get(`${worker.id}/${run_id}`);
     if (cached) return cached;
     const path = worker.runs_path;
-    this.files.writeback(path);
+    this.writeOut(path);
     const run = await findRun(this.paths.abs(path), path, worker.runs_bytes, run_id);
     if (run && this.workers.get(worker.id) === worker) this.cacheRun(worker.id, run);
     return run;
@@ -582,7 +582,7 @@ export class FsStore implements RuntimeStore {
     const worker = this.available(this.checkedId(worker_id));
     if (!worker) return [];
     const path = worker.transcript_path;
-    this.files.writeback(path);
+    this.writeOut(path);
     return readTranscriptPage(this.paths.abs(path), path, worker, start, limit);
   }
 
@@ -606,6 +606,15 @@ export class FsStore implements RuntimeStore {
       this.workDirs.add(worker_id);
     }
     return dir;
+  }
+
+  /** Writes what waits for `path` before it is read; a failure is the store's, not the reader's. */
+  private writeOut(path: string): void {
+    try {
+      this.files.writeback(path);
+    } catch (error) {
+      throw new RuntimeError("store_io", `the store could not write ${path}: ${messageOf(error)}`);
+    }
   }
 
   private checkedId(worker_id: string): string {
