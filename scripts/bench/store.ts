@@ -9,7 +9,8 @@
  *     last was answered (`POST /v1/workers/:id/input?wait=30` → 200 once the input and the run's
  *     end are durable). Side by side, on the same disk: a serial loop that appends one line and
  *     fdatasyncs it, the best a store without group commit could do per acknowledgement. Also the
- *     same load through the Runtime API in this process.
+ *     same HTTP load on the memory store (what HTTP alone allows on this machine) and the fs
+ *     store's load through the Runtime API in this process.
  * (b) Start-up with 10,000 workers holding 1,000,000 transcript entries (files generated in the
  *     §8 layout): spawn-to-first-200 of GET /healthz, the server's RSS then, and Runtime.open in
  *     this process; an empty store's spawn-to-healthy for comparison. Page cache warm.
@@ -56,10 +57,10 @@ interface Server {
 }
 
 /** Spawns `serve` on the fs store at `dir`; resolves once GET /healthz answered 200. */
-async function serve(dir: string): Promise<Server> {
+async function serve(dir: string, store: "fs" | "memory" = "fs"): Promise<Server> {
   const started = performance.now();
   const proc = Bun.spawn(
-    [process.execPath, CLI, "serve", "--store", "fs", "--data-dir", dir, "--bind", "127.0.0.1:0", "--runtime-id", RUNTIME_ID, "--log-format", "json"],
+    [process.execPath, CLI, "serve", "--store", store, "--data-dir", dir, "--bind", "127.0.0.1:0", "--runtime-id", RUNTIME_ID, "--log-format", "json"],
     { cwd: scratch, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, YOI_RUNTIME_CONFIG: undefined } },
   );
   let log = "";
@@ -123,33 +124,40 @@ async function throughput(): Promise<void> {
   const rawPerSecond = raw / ((performance.now() - rawStart) / 1000);
   closeSync(fd);
 
-  // Over HTTP, server in its own process.
-  const dir = join(scratch, "throughput-http");
-  const server = await serve(dir);
+  // Over HTTP, server in its own process: the fs store, then the memory store for the ceiling
+  // the HTTP stack itself sets on this machine.
   const workers = Array.from({ length: CLIENTS }, (_, i) => `bench-${i}`);
-  for (const worker_id of workers) {
-    const response = await post(`${server.url}/v1/workers`, { worker_id });
-    if (response.status !== 201) throw new Error(`create answered ${response.status}`);
-  }
-  const httpLoop = async (duration: number) => {
-    let acks = 0;
-    const deadline = performance.now() + duration;
-    const started = performance.now();
-    await Promise.all(
-      workers.map(async (worker) => {
-        while (performance.now() < deadline) {
-          const response = await post(`${server.url}/v1/workers/${worker}/input?wait=30`, { kind: "user", content });
-          if (response.status !== 200) throw new Error(`input answered ${response.status}: ${await response.text()}`);
-          await response.arrayBuffer();
-          acks++;
-        }
-      }),
-    );
-    return acks / ((performance.now() - started) / 1000);
+  const overHttp = async (store: "fs" | "memory") => {
+    const server = await serve(join(scratch, `throughput-http-${store}`), store);
+    try {
+      for (const worker_id of workers) {
+        const response = await post(`${server.url}/v1/workers`, { worker_id });
+        if (response.status !== 201) throw new Error(`create answered ${response.status}`);
+      }
+      const loop = async (duration: number) => {
+        let acks = 0;
+        const deadline = performance.now() + duration;
+        const started = performance.now();
+        await Promise.all(
+          workers.map(async (worker) => {
+            while (performance.now() < deadline) {
+              const response = await post(`${server.url}/v1/workers/${worker}/input?wait=30`, { kind: "user", content });
+              if (response.status !== 200) throw new Error(`input answered ${response.status}: ${await response.text()}`);
+              await response.arrayBuffer();
+              acks++;
+            }
+          }),
+        );
+        return acks / ((performance.now() - started) / 1000);
+      };
+      await loop(1000);
+      return await loop(seconds * 1000);
+    } finally {
+      await server.stop();
+    }
   };
-  await httpLoop(1000);
-  const httpPerSecond = await httpLoop(seconds * 1000);
-  await server.stop();
+  const httpPerSecond = await overHttp("fs");
+  const memoryPerSecond = await overHttp("memory");
 
   // In this process, through the Runtime API.
   const runtime = await Runtime.open({ store: new FsStore({ root: join(scratch, "throughput-api") }), backends: builtinBackends });
@@ -180,6 +188,7 @@ async function throughput(): Promise<void> {
     `${fmt(httpPerSecond / rawPerSecond, 1)}× the loop`,
     `≥ 5,000 /s and ≥ 1.5× → ${httpPerSecond >= 5000 && httpPerSecond >= 1.5 * rawPerSecond ? "met" : "NOT met"}`,
   );
+  row("(a) same HTTP load on `--store memory` (no disk: the HTTP ceiling here)", `${fmt(memoryPerSecond)} /s`, "", "");
   row(
     `(a) same load through the Runtime API in process`,
     `${fmt(apiPerSecond)} /s`,

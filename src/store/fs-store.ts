@@ -348,7 +348,7 @@ export class FsStore implements RuntimeStore {
     if (plan.hasStructural && this.checkpointing) await this.checkpointing;
 
     const { ops, payload, bytes, writes } = plan.finish(states);
-    this.journal.write(plan.batch, ops, payload, bytes);
+    const written = this.journal.write(plan.batch, ops, payload, bytes);
     for (const id of plan.removeDirs) {
       this.files.discardUnder(this.paths.workerDir(id));
       const removal = moveWorkerDirAside(this.paths, id);
@@ -360,7 +360,7 @@ export class FsStore implements RuntimeStore {
         worker.on_disk = true;
       }),
     );
-    for (const [path, data, length] of writes) this.files.append(path, data, length);
+    for (const [path, start, length] of writes) this.files.append(path, written.subarray(start, start + length));
     for (const path of plan.removedPaths()) {
       this.files.discardUnder(path);
       try {

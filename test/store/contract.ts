@@ -244,6 +244,21 @@ export function storeContract(make: () => StoreHarness): void {
       expect((await converse(second, "again", "new life")).transcript_sequence).toBe(0);
     });
 
+    test("non-ASCII content survives a crash and pages at every offset", async () => {
+      harness = make();
+      const first = await harness.open();
+      await first.createWorker({ worker_id: "intl", display_name: "Grüße 世界" });
+      const texts = Array.from({ length: 40 }, (_, i) => `${i}: héllo 世界 🎉 ${"ß".repeat(i)} \u2028 "quoted" \\ \n`);
+      for (const text of texts) await first.sendInput("intl", { kind: "system", content: text });
+      const second = track(await harness.crash(first));
+      expect((await second.getWorker("intl")).display_name).toBe("Grüße 世界");
+      for (let start = 0; start < 40; start += 3) {
+        const page = await second.transcript("intl", { start, limit: 5 });
+        expect(page.items.map((e) => e.content)).toEqual(texts.slice(start, start + 5));
+      }
+      expect((await second.sendInput("intl", { kind: "system", content: "ñ" })).transcript_sequence).toBe(40);
+    });
+
     test("live subscribers see events committed by the store, once each", async () => {
       harness = make();
       const runtime = track(await harness.open());

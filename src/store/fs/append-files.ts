@@ -14,7 +14,7 @@ const TOTAL_LIMIT = 16 * 1024 * 1024;
  */
 export class AppendFiles {
   private readonly open = new Map<string, number>();
-  private readonly pending = new Map<string, { chunks: string[]; bytes: number }>();
+  private readonly pending = new Map<string, { chunks: Buffer[]; bytes: number }>();
   private total = 0;
 
   constructor(
@@ -22,16 +22,16 @@ export class AppendFiles {
     private readonly capacity = 256,
   ) {}
 
-  /** Queues `data` (`bytes` long in UTF-8) for the end of `relative` (created if missing). */
-  append(relative: string, data: string, bytes: number): void {
+  /** Queues `data` for the end of `relative` (created if missing). */
+  append(relative: string, data: Buffer): void {
     let waiting = this.pending.get(relative);
     if (!waiting) {
       waiting = { chunks: [], bytes: 0 };
       this.pending.set(relative, waiting);
     }
     waiting.chunks.push(data);
-    waiting.bytes += bytes;
-    this.total += bytes;
+    waiting.bytes += data.length;
+    this.total += data.length;
     if (waiting.bytes >= FILE_LIMIT) this.writeback(relative);
     if (this.total >= TOTAL_LIMIT) this.writebackAll();
   }
@@ -42,7 +42,7 @@ export class AppendFiles {
     if (!waiting) return;
     this.pending.delete(relative);
     this.total -= waiting.bytes;
-    const data = Buffer.from(waiting.chunks.length === 1 ? waiting.chunks[0]! : waiting.chunks.join(""));
+    const data = waiting.chunks.length === 1 ? waiting.chunks[0]! : Buffer.concat(waiting.chunks, waiting.bytes);
     const fd = this.descriptor(relative);
     let written = 0;
     while (written < data.length) written += writeSync(fd, data, written, data.length - written);

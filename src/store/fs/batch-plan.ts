@@ -84,20 +84,20 @@ export class BatchPlan {
 
   /**
    * The journal record — structure first, then appends, states, removals: the order replay
-   * needs — with the appended text as its payload (`bytes` long), and the same text per file.
+   * needs — with the appended text as its payload (`bytes` long in UTF-8), and where in that
+   * payload each file's bytes lie.
    */
-  finish(states: JournalOp[]): { ops: JournalOp[]; payload: string[]; bytes: number; writes: Array<[string, string, number]> } {
+  finish(states: JournalOp[]): { ops: JournalOp[]; payload: string[]; bytes: number; writes: Array<[string, number, number]> } {
     const ops: JournalOp[] = [...this.structural];
     const payload: string[] = [];
-    const writes: Array<[string, string, number]> = [];
+    const writes: Array<[string, number, number]> = [];
     let bytes = 0;
     for (const [path, planned] of this.appends) {
       const length = planned.end - planned.offset;
       if (length === 0) continue;
-      const data = dataOf(planned);
       ops.push({ op: "append", path, offset: planned.offset, bytes: length });
-      payload.push(data);
-      writes.push([path, data, length]);
+      payload.push(dataOf(planned));
+      writes.push([path, bytes, length]);
       bytes += length;
     }
     ops.push(...states);

@@ -51,13 +51,18 @@ export class JournalWriter {
     this.bytes = 0;
   }
 
-  /** Writes one record: `payload` is the appends' text, `bytes` its UTF-8 length. */
-  write(batch: number, ops: JournalOp[], payload: string[], bytes: number): void {
+  /**
+   * Writes one record: `payload` is the appends' text, `bytes` its UTF-8 length. Returns the
+   * payload as written, so the same bytes can go on to the layout's files without encoding again.
+   */
+  write(batch: number, ops: JournalOp[], payload: string[], bytes: number): Buffer {
     if (!this.handle) throw new Error("the journal is not open");
-    const record = Buffer.from(`${JSON.stringify({ batch, ops, payload: bytes })}\n${payload.join("")}\n`);
+    const header = `${JSON.stringify({ batch, ops, payload: bytes })}\n`;
+    const record = Buffer.from(`${header}${payload.join("")}\n`);
     let written = 0;
     while (written < record.length) written += writeSync(this.handle.fd, record, written, record.length - written);
     this.bytes += record.length;
+    return record.subarray(record.length - 1 - bytes, record.length - 1);
   }
 
   /** fdatasync of the journal (the callback form: it costs the least per call). */
