@@ -46,6 +46,8 @@ const FORMAT_VERSION = 1;
 /** A journal file past this size is checkpointed at once, bounding replay after a crash. */
 const JOURNAL_LIMIT = 64 * 1024 * 1024;
 const RUN_CACHE = 4096;
+/** Past this many workers to checkpoint, closing keeps the journal instead (shutdown stays fast). */
+const CLOSE_CHECKPOINT_LIMIT = 1000;
 const PARALLEL_SYNCS = 32;
 const SILENT: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -203,7 +205,7 @@ export class FsStore implements RuntimeStore {
       }
       // A name that is a worker id but not a directory (a symlink, a file) still claims that id.
       const loaded = entry.isDirectory()
-        ? loadWorker(this.paths, runtime.runtime_id, entry.name, repairs)
+        ? loadWorker(this.paths, runtime.runtime_id, entry.name, repairs, replay.states.get(entry.name))
         : notADirectory(entry.name);
       const worker = loaded.worker;
       this.workers.set(worker.id, worker);
@@ -224,14 +226,14 @@ export class FsStore implements RuntimeStore {
       () => this.between(),
       (error) => storeFailed(error),
     );
-    // What replay wrote and loading repaired becomes durable before the journal it came from goes.
+    // What replay wrote and loading repaired is checkpointed in the background, right away; the
+    // replayed journal files stay until that checkpoint has made it durable in the layout.
     for (const path of replay.written) this.dirtyFiles.add(path);
     const leftover = readdirSync(this.paths.abs("wal")).map((name) => numberedName(name)).filter((n): n is number => n !== null);
     const next = Math.max(0, ...leftover) + 1;
-    this.journals = leftover;
-    await this.runCheckpoint(this.capture(), next - 1);
+    this.journals = [...leftover, next];
     await this.journal.start(next);
-    this.journals.push(next);
+    this.checkpointDue = leftover.length > 0 || this.dirtyWorkers.size > 0;
 
     return { runtime, workers, last_event_id, diagnostics: repairs.diagnostics };
   }
@@ -635,8 +637,16 @@ export class FsStore implements RuntimeStore {
         await this.queue.idle();
         await this.checkpointing;
         await this.journal.close();
-        // After a failed write the journal is what a reopen replays: it stays.
-        if (this.queue.error === null && this.checkpointError === null) await this.runCheckpoint(this.capture(), this.journal.number);
+        // After a failed write the journal is what a reopen replays: it stays. So it does when
+        // rewriting every dirty state.json would hold up the shutdown: it is durable already.
+        if (this.queue.error === null && this.checkpointError === null) {
+          if (this.dirtyWorkers.size <= CLOSE_CHECKPOINT_LIMIT) {
+            await this.runCheckpoint(this.capture(), this.journal.number);
+          } else {
+            this.files.writebackAll();
+            this.log.info("the store leaves its journal for the next start to replay", { workers: this.dirtyWorkers.size });
+          }
+        }
         await Promise.all(this.removals);
       } finally {
         this.files.closeAll();

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FsStore, Runtime } from "../../src/index.ts";
-import { cleanScratch, converse, expectCode, fsHarness, parseAll, runtimeOptions, scratchDir } from "./helpers.ts";
+import { cleanScratch, converse, expectCode, fsHarness, parseAll, runtimeOptions, scratchDir, until } from "./helpers.ts";
 
 afterAll(cleanScratch);
 
@@ -90,6 +90,33 @@ describe("FsStore restart and recovery", () => {
     } finally {
       await reopened.close();
     }
+  });
+
+  test("a shutdown with many workers to checkpoint keeps the journal; the next start replays, then retires it", async () => {
+    const root = scratchDir("many");
+    const options = { root, durability: "none" as const, checkpoint_interval_ms: 60_000 };
+    const first = await Runtime.open(runtimeOptions(new FsStore(options)));
+    const ids = Array.from({ length: 1100 }, (_, i) => `m${i}`);
+    await Promise.all(ids.map((worker_id) => first.createWorker({ worker_id })));
+    await Promise.all(ids.map((id) => first.sendInput(id, { kind: "system", content: `hello ${id}` })));
+    await first.stopWorker("m7", "resting");
+    await first.close();
+    expect(readdirSync(join(root, "wal")).length).toBeGreaterThan(0);
+    // state.json still describes the worker as created; the journal knows better.
+    expect(JSON.parse(readFileSync(join(root, "workers/m7/state.json"), "utf8"))).toMatchObject({ status: "idle", transcript_items: 0 });
+
+    const second = await Runtime.open(runtimeOptions(new FsStore({ ...options, checkpoint_interval_ms: 1 })));
+    try {
+      expect(await second.getWorker("m7")).toMatchObject({ status: "stopped", stopped_reason: "resting", transcript_items: 1 });
+      expect((await second.transcript("m1099", {})).items.map((e) => e.content)).toEqual(["hello m1099"]);
+      expect((await second.summary()).workers).toMatchObject({ total: 1100, stopped: 1, unavailable: 0 });
+      // The first checkpoint after the start rewrites state.json and retires the replayed journal.
+      await until(() => JSON.parse(readFileSync(join(root, "workers/m7/state.json"), "utf8")).status === "stopped", "state.json rewritten");
+      await until(() => readdirSync(join(root, "wal")).length === 1, "replayed journal retired");
+    } finally {
+      await second.close();
+    }
+    expect(readdirSync(join(root, "wal"))).toEqual([]);
   });
 
   test("pages anywhere in a long transcript of uneven entries are exact, with no index kept", async () => {

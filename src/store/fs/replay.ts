@@ -1,14 +1,14 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { isValidId } from "../../core/ids.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
+import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
 import { firstError } from "../../core/validate.ts";
-import { writeFileAtomic } from "./atomic.ts";
 import { readJournal, type ReplayOp } from "./journal.ts";
 import { readAtSync, tryParse } from "./lines.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { createWorkerDir, moveWorkerDirAside } from "./worker-dir.ts";
-import { Checkpoint, stateFile } from "./worker.ts";
+import type { Checkpoint } from "./worker.ts";
 
 export interface ReplayResult {
   /** Highest batch number found in the journal (0: none). */
@@ -19,6 +19,11 @@ export interface ReplayResult {
   written: Set<string>;
   /** Removals still running in the background. */
   removals: Promise<void>[];
+  /**
+   * Each worker's last journaled state, with the log sizes it covers: newer than its state.json
+   * unless a checkpoint followed (the loader compares batches). Written at the next checkpoint.
+   */
+  states: Map<string, { state: WorkerStateType; checkpoint: Checkpoint }>;
 }
 
 interface Step {
@@ -28,13 +33,15 @@ interface Step {
 
 /**
  * Finishes what the journal holds (wal/<n>.jsonl, oldest first), so the layout's files have
- * every batch that reached the journal — which is every acknowledged one. Replay is idempotent:
+ * every batch that reached the journal — which is every acknowledged one — and returns each
+ * worker's last journaled state (state.json is rewritten by the next checkpoint; until then the
+ * journal stays). Replay is idempotent:
  * an append already present at its offset is skipped, so files written before a crash are left
  * as they are. For each worker only what follows its last create/delete is replayed (an earlier
  * incarnation's appends are moot), and nothing is appended to a file removed later in the journal.
  */
 export async function replayJournal(paths: StorePaths, durable: boolean, repairs: Repairs): Promise<ReplayResult> {
-  const result: ReplayResult = { last_batch: 0, journals: [], written: new Set(), removals: [] };
+  const result: ReplayResult = { last_batch: 0, journals: [], written: new Set(), removals: [], states: new Map() };
   const numbers = readdirSync(paths.abs("wal"))
     .map((name) => numberedName(name))
     .filter((n): n is number => n !== null)
@@ -143,15 +150,8 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
   for (const [worker_id, index] of lastState) {
     const { batch, op } = steps[index]!;
     if (op.op !== "state" || !current(worker_id, index) || firstError(WorkerState, op.state) !== null) continue;
-    const statePath = paths.workerFile(worker_id, "state.json");
-    if (!existsSync(paths.abs(paths.workerDir(worker_id)))) continue;
-    if (checkpointBatch(paths.abs(statePath)) > batch) continue;
-    await writeFileAtomic(
-      paths,
-      statePath,
-      stateFile(op.state, { batch, transcript_bytes: op.transcript_bytes, runs_bytes: op.runs_bytes }),
-      durable,
-    );
+    if (!Number.isSafeInteger(op.transcript_bytes) || !Number.isSafeInteger(op.runs_bytes)) continue;
+    result.states.set(worker_id, { state: op.state, checkpoint: { batch, transcript_bytes: op.transcript_bytes, runs_bytes: op.runs_bytes } });
   }
   if (restored > 0) {
     repairs.add("info", "store_recovered", `finished ${restored} writes from the journal that a crash had cut short`, null, {
@@ -172,17 +172,6 @@ function matchesRecord(paths: StorePaths, worker_id: string, record: WorkerRecor
   } catch {
     return false;
   }
-}
-
-/** Batch of an existing state.json, or -1 when it is missing or unreadable (then the journal's wins). */
-function checkpointBatch(file: string): number {
-  try {
-    const value = tryParse(readFileSync(file, "utf8")) as { checkpoint?: unknown } | undefined;
-    if (value && firstError(Checkpoint, value.checkpoint) === null) return (value.checkpoint as Checkpoint).batch;
-  } catch {
-    // missing: the journal's state is all there is
-  }
-  return -1;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { addAnchor, Checkpoint, newWorker, stateOf, type FsWorker } from "./worker.ts";
 
-type Json = { value: unknown; problem?: undefined } | { problem: string };
+type Json = { value: unknown; problem?: undefined } | { value?: undefined; problem: string };
 
 function readJson(path: string): Json {
   let text: string;
@@ -48,7 +48,13 @@ type LogResult = { size: number; lines: Line[]; problem?: undefined } | { proble
  * (whose writes are deferred to checkpoints), and the snapshot must tell the truth. A torn last
  * line is cut (store_repaired); anything else wrong makes only this worker unavailable.
  */
-export function loadWorker(paths: StorePaths, runtime_id: string, id: string, repairs: Repairs): LoadedWorker {
+export function loadWorker(
+  paths: StorePaths,
+  runtime_id: string,
+  id: string,
+  repairs: Repairs,
+  journaled?: { state: WorkerStateType; checkpoint: Checkpoint },
+): LoadedWorker {
   const worker = newWorker(id, null, null);
   worker.on_disk = true;
   const result: LoadedWorker = { worker, batch: 0, dirty: false, last_event_id: 0 };
@@ -70,14 +76,11 @@ export function loadWorker(paths: StorePaths, runtime_id: string, id: string, re
   }
   worker.record = workerRecord;
 
-  const stateJson = readJson(paths.abs(paths.workerFile(id, "state.json")));
-  if (stateJson.problem !== undefined) return unavailable("state.json", stateJson.problem);
-  const stateProblem = firstError(WorkerState, stateJson.value);
-  if (stateProblem) return unavailable("state.json", `does not hold a worker state (${stateProblem})`);
-  const raw = stateJson.value as Record<string, unknown>;
-  const stored = stateOf(raw);
-  if (stored.status === "unavailable") return unavailable("state.json", "records the status unavailable, which is never stored");
-  const checkpoint = firstError(Checkpoint, raw.checkpoint) === null ? (raw.checkpoint as Checkpoint) : null;
+  const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json"))), journaled);
+  if ("problem" in chosen) return unavailable("state.json", chosen.problem);
+  const stored = chosen.state;
+  const checkpoint = chosen.checkpoint;
+  result.dirty = chosen.from_journal;
   result.batch = checkpoint?.batch ?? 0;
   result.last_event_id = stored.last_event_id;
 
@@ -93,10 +96,9 @@ export function loadWorker(paths: StorePaths, runtime_id: string, id: string, re
   const runs = reconcileLog(paths, runsFile, checkpoint?.runs_bytes ?? null, stored.run_count, repairs, id, (value) => isRun(value, id));
   if (runs.problem !== undefined) return unavailable("runs.jsonl", runs.problem);
 
-  const usable = checkpoint !== null;
   // Transcript: entries past the checkpoint continue the count; without one the last entry gives it.
   const lastEntry = transcript.lines[transcript.lines.length - 1];
-  if (usable && transcript.size >= checkpoint.transcript_bytes) {
+  if (checkpoint !== null && transcript.size >= checkpoint.transcript_bytes) {
     state.transcript_items = stored.transcript_items + transcript.lines.length;
   } else {
     state.transcript_items = lastEntry ? (lastEntry.value as { sequence: number }).sequence + 1 : 0;
@@ -110,7 +112,7 @@ export function loadWorker(paths: StorePaths, runtime_id: string, id: string, re
 
   // Runs: a run's first record is `running`; the last record says whether one is still active.
   const runLines = runs.lines.map((line) => line.value as RunType);
-  if (usable && runs.size >= checkpoint.runs_bytes) {
+  if (checkpoint !== null && runs.size >= checkpoint.runs_bytes) {
     state.run_count = stored.run_count + runLines.filter((run) => run.status === "running").length;
   } else {
     state.run_count = new Set(runLines.map((run) => run.run_id)).size;
@@ -134,8 +136,35 @@ export function loadWorker(paths: StorePaths, runtime_id: string, id: string, re
   worker.transcript_count = state.transcript_items;
   worker.runs_bytes = runs.size;
   result.last_event_id = state.last_event_id;
-  result.dirty = JSON.stringify(state) !== JSON.stringify(stored) || !usable || transcript.size !== checkpoint.transcript_bytes || runs.size !== checkpoint.runs_bytes;
+  result.dirty ||=
+    checkpoint === null ||
+    transcript.size !== checkpoint.transcript_bytes ||
+    runs.size !== checkpoint.runs_bytes ||
+    JSON.stringify(state) !== JSON.stringify(stored);
   return result;
+}
+
+/**
+ * The state to start from: state.json, unless the journal holds a newer one (or state.json is
+ * unreadable and the journal has one), which then wins.
+ */
+function chooseState(
+  file: Json,
+  journaled: { state: WorkerStateType; checkpoint: Checkpoint } | undefined,
+): { state: WorkerStateType; checkpoint: Checkpoint | null; from_journal: boolean } | { problem: string } {
+  let problem: string | null = file.problem ?? null;
+  if (problem === null) {
+    const schemaProblem = firstError(WorkerState, file.value);
+    if (schemaProblem) problem = `does not hold a worker state (${schemaProblem})`;
+    else if ((file.value as WorkerStateType).status === "unavailable") problem = "records the status unavailable, which is never stored";
+  }
+  const raw = problem === null ? (file.value as Record<string, unknown>) : null;
+  const checkpoint = raw && firstError(Checkpoint, raw.checkpoint) === null ? (raw.checkpoint as Checkpoint) : null;
+  if (journaled && (raw === null || journaled.checkpoint.batch >= (checkpoint?.batch ?? -1))) {
+    return { state: { ...journaled.state }, checkpoint: journaled.checkpoint, from_journal: true };
+  }
+  if (raw === null) return { problem: problem! };
+  return { state: stateOf(raw), checkpoint, from_journal: false };
 }
 
 function isEntry(value: unknown): value is { sequence: number; event_id: number; created_at: string } {
