@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Runtime, RuntimeEvent } from "../../src/index.ts";
+import type { Runtime, RuntimeEvent, StoredEvent } from "../../src/index.ts";
 import { converse, expectCode, until, type StoreHarness } from "./helpers.ts";
 
 /**
@@ -281,8 +281,8 @@ export function storeContract(make: () => StoreHarness): void {
   });
 }
 
-export async function readAllEvents(runtime: Runtime): Promise<RuntimeEvent[]> {
-  const out: RuntimeEvent[] = [];
+export async function readAllEvents(runtime: Runtime): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
   let after = 0;
   for (;;) {
     const batch = await runtime.readEvents({ after }, 256);

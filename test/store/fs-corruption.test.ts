@@ -285,6 +285,61 @@ describe("FsStore: a torn last line of a JSONL file is cut with a store_repaired
   });
 });
 
+describe("FsStore: a journal that is newer than a damaged state.json", () => {
+  test("repairs it: the worker stays available and state.json is written back", async () => {
+    const harness = fsHarness({ checkpoint_interval_ms: 60_000 });
+    const first = await harness.open();
+    await first.createWorker({ worker_id: "s" });
+    await converse(first, "s", "journaled");
+    const copy = scratchDir("journal");
+    rmSync(copy, { recursive: true });
+    const { cpSync } = await import("node:fs");
+    cpSync(harness.root(), copy, { recursive: true });
+    await first.close();
+    writeFileSync(join(copy, "workers/s/state.json"), "garbage");
+    const runtime = await Runtime.open(runtimeOptions(new FsStore({ root: copy })));
+    try {
+      expect(await runtime.getWorker("s")).toMatchObject({ status: "idle", transcript_items: 2, run_count: 1 });
+      expect(repairsOf(await runtime.diagnostics(), "workers/s/state.json").length).toBe(1);
+    } finally {
+      await runtime.close();
+    }
+    expect(JSON.parse(readFileSync(join(copy, "workers/s/state.json"), "utf8"))).toMatchObject({ transcript_items: 2 });
+  });
+});
+
+describe("FsStore: a journal damaged in the middle", () => {
+  test("is kept under another name with the files after it, reported, and the runtime starts", async () => {
+    const harness = fsHarness({ checkpoint_interval_ms: 60_000 });
+    const first = await harness.open();
+    await first.createWorker({ worker_id: "j" });
+    await converse(first, "j", "before the damage");
+    const copy = scratchDir("journal");
+    rmSync(copy, { recursive: true });
+    const { cpSync, readdirSync } = await import("node:fs");
+    cpSync(harness.root(), copy, { recursive: true });
+    await first.close();
+    const journals = readdirSync(join(copy, "wal"));
+    const name = journals[journals.length - 1]!;
+    const text = readFileSync(join(copy, "wal", name), "utf8");
+    writeFileSync(join(copy, "wal", name), `not a journal record\n${text}`);
+    writeFileSync(join(copy, "wal", `${Number(name.replace(".jsonl", "")) + 1}.jsonl`), text);
+    const runtime = await Runtime.open(runtimeOptions(new FsStore({ root: copy })));
+    try {
+      const report = (await runtime.diagnostics()).find((d) => d.code === "store_corrupt_journal");
+      expect(report?.level).toBe("error");
+      expect(report?.message).toContain(`wal/${name}`);
+      const kept = readdirSync(join(copy, "wal")).filter((f) => f.includes(".unreplayed-"));
+      expect(kept.length).toBe(2);
+      await runtime.createWorker({ worker_id: "after" });
+      await converse(runtime, "after", "still works");
+    } finally {
+      await runtime.close();
+    }
+    expect(readdirSync(join(copy, "wal")).filter((f) => f.includes(".unreplayed-")).length).toBe(2);
+  });
+});
+
 describe("FsStore: a damaged runtime.json stops the open (it is runtime-wide)", () => {
   const cases: Record<string, (path: string) => void> = {
     garbage: (path) => writeFileSync(path, "{{{"),

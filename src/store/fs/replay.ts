@@ -47,7 +47,7 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
     .filter((n): n is number => n !== null)
     .sort((a, b) => a - b);
   const steps: Step[] = [];
-  for (const number of numbers) {
+  for (const [position, number] of numbers.entries()) {
     const path = paths.journal(number);
     const journal = readJournal(paths.abs(path));
     for (const record of journal.records) for (const op of record.ops) steps.push({ batch: record.batch, op });
@@ -60,12 +60,20 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
       repairs.repaired(path, `the last batch was cut short by a crash and never acknowledged; cut ${journal.size - journal.torn_at} bytes`);
     }
     if (journal.corrupt_at !== null) {
-      // Kept for inspection under a name replay ignores; what follows the damage is not replayed.
-      const kept = `${path}.corrupt-${Date.now()}`;
-      renameSync(paths.abs(path), paths.abs(kept));
-      repairs.add("error", "store_corrupt_journal", `${path} is unreadable from byte ${journal.corrupt_at}; the batches after it were not replayed (kept as ${kept})`, null, {
-        file: path,
+      // Kept for inspection under names replay ignores: nothing after the damage is replayed, and
+      // nothing is removed either.
+      const stamp = Date.now();
+      const kept = [path, ...numbers.slice(position + 1).map((n) => paths.journal(n))].map((file) => {
+        renameSync(paths.abs(file), paths.abs(`${file}.unreplayed-${stamp}`));
+        return `${file}.unreplayed-${stamp}`;
       });
+      repairs.add(
+        "error",
+        "store_corrupt_journal",
+        `${path} is unreadable from byte ${journal.corrupt_at}; the batches from there on were not replayed (kept as ${kept.join(", ")})`,
+        null,
+        { file: path, kept },
+      );
       break;
     }
     result.journals.push(path);

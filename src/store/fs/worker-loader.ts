@@ -78,6 +78,9 @@ export function loadWorker(
 
   const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json"))), journaled);
   if ("problem" in chosen) return unavailable("state.json", chosen.problem);
+  if (chosen.replaces) {
+    repairs.repaired(paths.workerFile(id, "state.json"), `${chosen.replaces}; the journal's newer state is used and written back`, id);
+  }
   const stored = chosen.state;
   const checkpoint = chosen.checkpoint;
   result.dirty = chosen.from_journal;
@@ -151,7 +154,7 @@ export function loadWorker(
 function chooseState(
   file: Json,
   journaled: { state: WorkerStateType; checkpoint: Checkpoint } | undefined,
-): { state: WorkerStateType; checkpoint: Checkpoint | null; from_journal: boolean } | { problem: string } {
+): { state: WorkerStateType; checkpoint: Checkpoint | null; from_journal: boolean; replaces?: string } | { problem: string } {
   let problem: string | null = file.problem ?? null;
   if (problem === null) {
     const schemaProblem = firstError(WorkerState, file.value);
@@ -161,7 +164,8 @@ function chooseState(
   const raw = problem === null ? (file.value as Record<string, unknown>) : null;
   const checkpoint = raw && firstError(Checkpoint, raw.checkpoint) === null ? (raw.checkpoint as Checkpoint) : null;
   if (journaled && (raw === null || journaled.checkpoint.batch >= (checkpoint?.batch ?? -1))) {
-    return { state: { ...journaled.state }, checkpoint: journaled.checkpoint, from_journal: true };
+    const replaces = problem ?? undefined;
+    return { state: { ...journaled.state }, checkpoint: journaled.checkpoint, from_journal: true, replaces };
   }
   if (raw === null) return { problem: problem! };
   return { state: stateOf(raw), checkpoint, from_journal: false };
