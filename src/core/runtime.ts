@@ -281,6 +281,7 @@ export class Runtime {
     assertObject(query, "query");
     if (query.status !== undefined) validate(WorkerStatus, query.status, "status");
     const limit = this.pageLimit(query.limit, MAX_WORKER_PAGE, 100);
+    assertCursor(query.after);
     const ids = [...this.workers.keys()].sort();
     let index = 0;
     if (query.after !== undefined) {
@@ -593,6 +594,7 @@ export class Runtime {
     assertObject(query, "query");
     const entry = this.entry(ref);
     const limit = this.pageLimit(query.limit, MAX_RUN_PAGE, 100);
+    assertCursor(query.after);
     const all = await this.store.listRuns(entry.id);
     const after = query.after;
     const start = after === undefined ? 0 : all.findIndex((run) => run.run_id > after);
@@ -1012,6 +1014,11 @@ export class Runtime {
 }
 
 /** Query and option arguments may come from untyped callers: anything but a plain object is refused. */
+/** A page cursor is an id handed out as `next_after`; anything else (an object without a prototype, a symbol) would not even compare. */
+function assertCursor(after: unknown): void {
+  if (after !== undefined && !isValidId(after)) throw new RuntimeError("invalid_request", "after must be an id (a next_after cursor)");
+}
+
 function assertObject(value: unknown, what: string): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new RuntimeError("invalid_request", `${what} must be an object`);

@@ -137,7 +137,10 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     return errorResponse(failure, headers);
   };
 
-  const app = new Elysia({ normalize: false })
+  // `standardHostname: false`: Elysia's default finds the path by searching for "/" from index 11,
+  // assuming a host of at least 4 characters (`http://a.bc`); with `Host: x` or `Host: api` it cut
+  // the path wrongly and existing routes answered 404/405.
+  const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
     // A parser that yields `undefined` makes Elysia re-read the (consumed) body with its own
     // parsers, so an empty body is reported as NO_BODY and turned back into `undefined` by
     // `emptyBody` before validation.
