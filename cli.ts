@@ -1,10 +1,15 @@
 #!/usr/bin/env bun
 /**
- * The `yoi-runtime` command (SPEC §11): `serve` (the default), `config`, `openapi`. Runs under
+ * The `yoi-runtime` command (SPEC §11): `serve` (the default), `config`, `openapi`, and the client
+ * commands `workers`, `send`, `tail`, `chat` that talk to a running runtime. Runs under
  * Bun (`bun cli.ts`, `bunx yoi-runtime`, the compiled binary) and Deno (`deno run -A cli.ts`).
  * Commands live in src/cli/; this file only assembles them.
  */
 import { defineCommand } from "citty";
+import { chatCommand } from "./src/cli/commands/chat.ts";
+import { sendCommand } from "./src/cli/commands/send.ts";
+import { tailCommand } from "./src/cli/commands/tail.ts";
+import { workersCommand } from "./src/cli/commands/workers.ts";
 import { configCommand } from "./src/cli/config-command.ts";
 import { main, PROGRAM } from "./src/cli/main.ts";
 import { openapiCommand } from "./src/cli/openapi-command.ts";
@@ -18,15 +23,16 @@ const root = defineCommand({
     version: VERSION,
     description: "Runtime for LLM agent workers: a REST command API over an embeddable core. Without a command, runs `serve`",
   },
-  // Client commands (issue 5) register here once src/cli/commands/{workers,send,tail,chat}.ts
-  // exist: `import { workersCommand } from "./src/cli/commands/workers.ts"` and add
-  // `workers: workersCommand, send: …, tail: …, chat: …`. `main` checks every command's flags
-  // strictly from its citty `args` (nested subcommands included) and reads its exit status from
-  // `process.exitCode`, so nothing else needs wiring.
+  // `main` checks every command's flags strictly from its citty `args` (nested subcommands
+  // included) and reads its exit status from `process.exitCode`, so nothing else needs wiring.
   subCommands: {
     serve: serveCommand,
     config: configCommand,
     openapi: openapiCommand,
+    workers: workersCommand,
+    send: sendCommand,
+    tail: tailCommand,
+    chat: chatCommand,
   },
 });
 

@@ -42,7 +42,7 @@ export function workingDirectory(): string {
 }
 
 /** Whether a stream is an interactive terminal (logs are pretty there, JSON elsewhere). */
-export function isTerminal(stream: "stdout" | "stderr"): boolean {
+export function isTerminal(stream: "stdin" | "stdout" | "stderr"): boolean {
   return Boolean(process[stream].isTTY);
 }
 
@@ -62,6 +62,37 @@ export function onShutdownSignal(handler: (signal: ShutdownSignal) => void): () 
   return () => {
     for (const [signal, listener] of listeners) process.off(signal, listener);
   };
+}
+
+/**
+ * Calls `handler` each time the process receives `signal` (instead of the default, which ends
+ * the process). Returns a function that removes the handler.
+ */
+export function onSignal(signal: ShutdownSignal, handler: () => void): () => void {
+  process.on(signal, handler);
+  return () => {
+    process.off(signal, handler);
+  };
+}
+
+/**
+ * Lines of standard input as they arrive, without their line ending (`\n` or `\r\n`); a last
+ * line without one is yielded too. Ends at end of input. Reading pauses while the consumer
+ * handles a line, so input piped in ahead waits its turn.
+ */
+export async function* stdinLines(): AsyncGenerator<string, void, undefined> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of process.stdin as AsyncIterable<Uint8Array | string>) {
+    pending += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    for (let end = pending.indexOf("\n"); end >= 0; end = pending.indexOf("\n")) {
+      const line = pending.slice(0, end);
+      pending = pending.slice(end + 1);
+      yield line.endsWith("\r") ? line.slice(0, -1) : line;
+    }
+  }
+  pending += decoder.decode();
+  if (pending.length > 0) yield pending;
 }
 
 const guarded = new Set<"stdout" | "stderr">();

@@ -1,0 +1,104 @@
+import type { Run, RuntimeEvent, WorkerDetail, WorkerSummary } from "../../client/index.ts";
+import { write } from "../../platform/index.ts";
+
+export const out = (text: string): Promise<void> => write("stdout", text);
+export const err = (text: string): Promise<void> => write("stderr", text);
+export const printJson = (value: unknown): Promise<void> => out(`${JSON.stringify(value, null, 2)}\n`);
+
+const dash = (value: string | null | undefined): string => (value === null || value === undefined || value === "" ? "-" : value);
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ");
+  return [header, ...rows].map(line).join("\n") + "\n";
+}
+
+export function workerTable(workers: WorkerSummary[]): string {
+  return table(
+    ["WORKER", "STATUS", "PROFILE", "ACTIVE RUN", "DISPLAY NAME"],
+    workers.map((worker) => [
+      worker.worker_ref.worker_id,
+      worker.status,
+      worker.profile.name,
+      dash(worker.active_run_id),
+      dash(worker.display_name),
+    ]),
+  );
+}
+
+export function workerDetail(worker: WorkerDetail): string {
+  const intent = worker.intent;
+  const intentText =
+    intent.kind === "task" ? `task: ${intent.objective}` : intent.kind === "role" ? `role: ${intent.role}` : "assistant";
+  const purpose = intent.kind !== "task" && intent.purpose ? intent.purpose : null;
+  const rows: Array<[string, string | null]> = [
+    ["worker", worker.worker_ref.worker_id],
+    ["runtime", worker.worker_ref.runtime_id],
+    ["display_ref", worker.display_ref],
+    ["status", worker.status],
+    ["profile", `${worker.profile.name} (${worker.profile.backend})`],
+    ["intent", intentText],
+    ["purpose", purpose],
+    ["active_run", dash(worker.active_run_id)],
+    ["transcript", `${worker.transcript_items} items`],
+    ["runs", String(worker.run_count)],
+    ["capabilities", worker.requested_capabilities.length > 0 ? worker.requested_capabilities.map((c) => c.name).join(", ") : null],
+    ["stopped_reason", worker.stopped_reason],
+    ["unavailable", worker.unavailable_reason],
+    ["created_at", worker.created_at],
+    ["updated_at", worker.updated_at],
+  ];
+  const shown = rows.filter((row): row is [string, string] => row[1] !== null);
+  const width = Math.max(...shown.map(([key]) => key.length));
+  return shown.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join("\n") + "\n";
+}
+
+/** `completed in 12 ms`, `failed in 3 ms: code: message`. */
+export function runOutcome(run: Run): string {
+  const ms = run.finished_at === null ? null : Date.parse(run.finished_at) - Date.parse(run.started_at);
+  const took = ms === null || Number.isNaN(ms) ? "" : ` in ${ms} ms`;
+  const error = run.error ? `: ${run.error.code}: ${run.error.message}` : "";
+  return `${run.status}${took}${error}`;
+}
+
+/** One line per event for `tail`: id (or `-` for a delta), time, kind, worker, run, what happened. */
+export function eventLine(event: RuntimeEvent): string {
+  const parts = [
+    event.id === null ? "-" : `#${event.id}`,
+    event.created_at,
+    event.kind,
+    dash(event.worker_ref?.worker_id),
+    dash(event.run_id),
+  ];
+  const what = eventSummary(event);
+  if (what) parts.push(what);
+  return parts.join(" ");
+}
+
+function eventSummary(event: RuntimeEvent): string {
+  const data = event.data as Record<string, any>;
+  switch (event.kind) {
+    case "run_output_delta":
+      return JSON.stringify(String(data.delta ?? ""));
+    case "worker_created":
+      return `${data.intent_kind} on profile ${data.profile?.name}${data.display_name ? ` ${JSON.stringify(data.display_name)}` : ""}`;
+    case "run_started":
+      return `profile ${data.profile}`;
+    case "worker_input_accepted":
+      return `${data.role} input #${data.transcript_sequence}`;
+    case "run_completed":
+    case "run_failed":
+    case "run_cancelled":
+    case "run_timed_out":
+    case "run_interrupted":
+      return data.run ? runOutcome(data.run as Run) : "";
+    case "diagnostic": {
+      const diagnostic = data.diagnostic ?? {};
+      return `${diagnostic.level ?? ""} ${diagnostic.code ?? ""}: ${diagnostic.message ?? ""}`.trim();
+    }
+    default:
+      return Object.keys(data).length > 0 ? JSON.stringify(data) : "";
+  }
+}

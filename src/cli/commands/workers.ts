@@ -1,0 +1,153 @@
+import { defineCommand, type ArgsDef } from "citty";
+import { unwrap, type CreateWorkerRequest, type RuntimeClient, type WorkerSummary } from "../../client/index.ts";
+import { ConfigError } from "../../config/errors.ts";
+import { clientFlags, clientFromArgs, reportingFailures, workerIdArg, type ClientArgs } from "./connect.ts";
+import { out, printJson, err, workerDetail, workerTable } from "./format.ts";
+
+const jsonFlag = { json: { type: "boolean", description: "Print the runtime's JSON answer instead" } } as const satisfies ArgsDef;
+const workerPositional = {
+  worker: { type: "positional", required: true, valueHint: "WORKER", description: "Worker id" },
+} as const satisfies ArgsDef;
+
+/** Refuses positionals beyond the ones a command declares (citty would ignore them). */
+export function expectPositionals(args: { _: string[] }, count: number, where: string): void {
+  if (args._.length > count) {
+    throw new ConfigError(`unexpected argument ${JSON.stringify(args._[count])} for \`yoi-runtime ${where}\``);
+  }
+}
+
+/** A subcommand acting on one worker: `yoi-runtime workers <name> <worker> [flags]`. */
+function workerAction<A extends ArgsDef>(
+  name: string,
+  description: string,
+  extra: A,
+  action: (client: RuntimeClient, worker: string, args: Record<string, unknown>) => Promise<void>,
+) {
+  return defineCommand({
+    meta: { name, description },
+    args: { ...workerPositional, ...extra, ...jsonFlag, ...clientFlags },
+    run: async ({ args }) => {
+      expectPositionals(args, 1, `workers ${name}`);
+      const client = clientFromArgs(args as ClientArgs);
+      await reportingFailures(() => action(client, workerIdArg(args.worker), args));
+    },
+  });
+}
+
+const list = defineCommand({
+  meta: { name: "list", description: "List the runtime's workers (every page), optionally by status" },
+  args: {
+    status: { type: "string", valueHint: "idle|running|stopped|unavailable", description: "Only workers with this status" },
+    ...jsonFlag,
+    ...clientFlags,
+  },
+  run: async ({ args }) => {
+    const client = clientFromArgs(args);
+    await reportingFailures(async () => {
+      const workers: WorkerSummary[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const query = { limit: 500, ...(after === undefined ? {} : { after }), ...(args.status === undefined ? {} : { status: args.status }) };
+        const page = await unwrap(client.v1.workers.get({ query: query as { limit: number } }));
+        workers.push(...page.workers);
+        if (page.next_after === null) break;
+        after = page.next_after;
+      }
+      if (args.json) await printJson(workers);
+      else if (workers.length === 0) await err("no workers\n");
+      else await out(workerTable(workers));
+    });
+  },
+});
+
+const create = defineCommand({
+  meta: { name: "create", description: "Create a worker (SPEC §4) and print its id" },
+  args: {
+    id: { type: "string", valueHint: "ID", description: "Worker id (default: generated)" },
+    "display-name": { type: "string", valueHint: "NAME", description: "Display name for humans" },
+    profile: {
+      type: "string",
+      valueHint: "NAME",
+      description: "Profile: `echo` (builtin), a name from the runtime's config (default: the runtime's default profile)",
+    },
+    task: { type: "string", valueHint: "OBJECTIVE", description: "A task worker with this objective (default: an assistant)" },
+    role: { type: "string", valueHint: "ROLE", description: "A role worker with this role" },
+    purpose: { type: "string", valueHint: "TEXT", description: "Purpose of an assistant or role worker" },
+    ...jsonFlag,
+    ...clientFlags,
+  },
+  run: async ({ args }) => {
+    const request = createRequest(args);
+    const client = clientFromArgs(args);
+    await reportingFailures(async () => {
+      const { worker } = await unwrap(client.v1.workers.post(request));
+      if (args.json) await printJson(worker);
+      else await out(`${worker.worker_ref.worker_id}\n`);
+    });
+  },
+});
+
+/** The create request the flags describe; contradictory flags are a command-line error. */
+export function createRequest(args: {
+  id?: string;
+  "display-name"?: string;
+  profile?: string;
+  task?: string;
+  role?: string;
+  purpose?: string;
+}): CreateWorkerRequest {
+  const request: CreateWorkerRequest = {};
+  if (args.id !== undefined) request.worker_id = args.id;
+  if (args["display-name"] !== undefined) request.display_name = args["display-name"];
+  if (args.profile !== undefined) {
+    request.profile = args.profile === "echo" ? { kind: "builtin", value: "echo" } : { kind: "named", value: args.profile };
+  }
+  if (args.task !== undefined && args.role !== undefined) throw new ConfigError("--task and --role exclude each other");
+  if (args.task !== undefined) {
+    if (args.purpose !== undefined) throw new ConfigError("--purpose is for assistant and role workers, not with --task");
+    request.intent = { kind: "task", objective: args.task };
+  } else if (args.role !== undefined) {
+    request.intent = { kind: "role", role: args.role, ...(args.purpose === undefined ? {} : { purpose: args.purpose }) };
+  } else if (args.purpose !== undefined) {
+    request.intent = { kind: "assistant", purpose: args.purpose };
+  }
+  return request;
+}
+
+const reasonFlag = { reason: { type: "string", valueHint: "TEXT", description: "Why (recorded in the event)" } } as const satisfies ArgsDef;
+const reasonBody = (args: Record<string, unknown>) => (typeof args.reason === "string" ? { reason: args.reason } : undefined);
+
+const show = workerAction("show", "Show a worker's detail", {}, async (client, worker, args) => {
+  const detail = await unwrap(client.v1.workers({ worker_id: worker }).get());
+  if (args.json) await printJson(detail.worker);
+  else await out(workerDetail(detail.worker));
+});
+
+const stop = workerAction("stop", "Stop a worker (cancels its active run); a stopped worker takes no input until restored", reasonFlag, async (client, worker, args) => {
+  const { ack } = await unwrap(client.v1.workers({ worker_id: worker }).stop.post(reasonBody(args)));
+  if (args.json) await printJson(ack);
+  else await out(`${worker} stopped${ack.cancelled_run_id ? ` (cancelled run ${ack.cancelled_run_id})` : ""}\n`);
+});
+
+const cancel = workerAction("cancel", "Cancel the worker's active run, if it has one", reasonFlag, async (client, worker, args) => {
+  const { ack } = await unwrap(client.v1.workers({ worker_id: worker }).cancel.post(reasonBody(args)));
+  if (args.json) await printJson(ack);
+  else await out(ack.cancelled_run_id ? `cancelled run ${ack.cancelled_run_id} of ${worker}\n` : `${worker} had no active run\n`);
+});
+
+const restore = workerAction("restore", "Move a stopped worker back to idle", {}, async (client, worker, args) => {
+  const { ack } = await unwrap(client.v1.workers({ worker_id: worker }).restore.post());
+  if (args.json) await printJson(ack);
+  else await out(`${worker} restored (${ack.status})\n`);
+});
+
+const remove = workerAction("delete", "Delete a worker without an active run, with its data", {}, async (client, worker, args) => {
+  const answer = await unwrap(client.v1.workers({ worker_id: worker }).delete());
+  if (args.json) await printJson(answer);
+  else await out(`${worker} deleted\n`);
+});
+
+export const workersCommand = defineCommand({
+  meta: { name: "workers", description: "List, create, show, stop, cancel, restore or delete workers of a running runtime" },
+  subCommands: { list, create, show, stop, cancel, restore, delete: remove },
+});
