@@ -10,6 +10,12 @@ const IDLE_TIMEOUT_S = 60;
 export async function listenBun(fetch: FetchHandler, options: ListenOptions): Promise<Listener> {
   const isLongLived = options.isLongLived;
   let server: ReturnType<typeof Bun.serve>;
+  // Bun gives a request without a usable Host header (HTTP/1.0 without one, `Host: a/b`) a URL of
+  // only its path ("/v1/workers/w"); the router and every URL reader expect an absolute URL, and
+  // mis-cut such a path (every longer route answered 404). The bound address stands in for the host.
+  let origin = "";
+  const absolute = (request: Request): Request =>
+    request.url.charCodeAt(0) === 47 ? new Request(origin + request.url, request) : request;
   try {
     server = Bun.serve({
       hostname: options.hostname,
@@ -23,15 +29,17 @@ export async function listenBun(fetch: FetchHandler, options: ListenOptions): Pr
       }),
       fetch: isLongLived
         ? (request, self) => {
-            if (isLongLived(request)) self.timeout(request, 0);
-            return fetch(request);
+            const target = absolute(request);
+            if (isLongLived(target)) self.timeout(request, 0);
+            return fetch(target);
           }
-        : (request) => fetch(request),
+        : (request) => fetch(absolute(request)),
     });
   } catch (error) {
     throw listenFailure(options.hostname, options.port, error);
   }
   const port = server.port ?? options.port;
+  origin = urlOf(options.hostname, port);
   return {
     url: urlOf(options.hostname, port),
     hostname: options.hostname,
