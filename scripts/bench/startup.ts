@@ -1,17 +1,20 @@
 /**
  * Start-to-first-healthy-response time of the CLI, median of N runs, and the binary's size.
  *
- *   bun run build && bun scripts/bench/startup.ts [--runs 10] [--store memory|fs] [--all]
+ *   bun run build && bun scripts/bench/startup.ts [--runs 10] [--store memory|fs] [--all] [--json FILE]
  *
  * Each run spawns `serve --bind 127.0.0.1:0`, reads the bound address from the log as soon as it
  * is written, and sends GET /healthz; the time is from spawn to that 200. The binary is measured
- * by default; `--all` adds `bun cli.ts` and `deno run -A cli.ts`. With `--store fs` every run
- * gets a fresh data directory.
+ * by default; `--all` adds `bun cli.ts`, `deno run -A cli.ts` and the floor: a bare `Bun.serve`
+ * script (scripts/bench/raw-server.ts) started the same way. The targets take turns run by run
+ * (A B C D, then B C D A, …) so drifting load hits them alike. With `--store fs` every run gets a
+ * fresh data directory.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { writeFigures, type Figure } from "./lib.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const { values } = parseArgs({
@@ -20,6 +23,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "10" },
     store: { type: "string", default: "memory" },
     all: { type: "boolean", default: false },
+    json: { type: "string" },
   },
   strict: true,
 });
@@ -37,6 +41,7 @@ try {
 if (values.all || targets.length === 0) {
   targets.push({ name: "bun cli.ts", command: [process.execPath, join(root, "cli.ts")] });
   targets.push({ name: "deno run -A cli.ts", command: [join(root, "node_modules/.bin/deno"), "run", "-A", join(root, "cli.ts")] });
+  targets.push({ name: "bare Bun.serve script (floor)", command: [process.execPath, join(root, "scripts/bench/raw-server.ts")] });
 }
 
 async function once(command: string[]): Promise<number> {
@@ -78,16 +83,45 @@ const median = (values: number[]): number => {
 };
 
 console.log(`start → first healthy response, ${runs} runs each, --store ${values.store}`);
-for (const target of targets) {
-  // One unmeasured run warms the page cache (and Deno's module cache).
-  await once(target.command);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await once(target.command));
-  const min = Math.min(...times);
-  const max = Math.max(...times);
-  console.log(`${target.name.padEnd(28)} median ${median(times).toFixed(1)} ms (min ${min.toFixed(1)}, max ${max.toFixed(1)})`);
+// One unmeasured run each warms the page cache (and Deno's module cache).
+for (const target of targets) await once(target.command);
+const times: number[][] = targets.map(() => []);
+for (let i = 0; i < runs; i++) {
+  for (let k = 0; k < targets.length; k++) {
+    const t = (i + k) % targets.length;
+    times[t]!.push(await once(targets[t]!.command));
+  }
 }
+const figures: Figure[] = [];
+const floorIndex = targets.findIndex((target) => target.name.startsWith("bare"));
+const floor = floorIndex >= 0 ? { name: targets[floorIndex]!.name, value: median(times[floorIndex]!), unit: "ms", rounds: times[floorIndex] } : undefined;
+targets.forEach((target, t) => {
+  const own = times[t]!;
+  const min = Math.min(...own);
+  const max = Math.max(...own);
+  console.log(`${target.name.padEnd(30)} median ${median(own).toFixed(1)} ms (min ${min.toFixed(1)}, max ${max.toFixed(1)})`);
+  if (t === floorIndex) return;
+  figures.push({
+    case: "binary",
+    name: `start → first healthy response: ${target.name} (median of ${runs})`,
+    value: median(own),
+    unit: "ms",
+    rounds: own,
+    ...(floor ? { baseline: floor, ratio: median(own) / floor.value } : {}),
+    detail: `min ${min.toFixed(1)}, max ${max.toFixed(1)} ms; --store ${values.store}`,
+  });
+});
 try {
   const size = statSync(binary).size;
   console.log(`binary size: ${size} bytes (${(size / 1024 / 1024).toFixed(1)} MiB)`);
+  const bunSize = statSync(process.execPath).size;
+  figures.push({
+    case: "binary",
+    name: "size of dist/yoi-runtime",
+    value: size / 1024 / 1024,
+    unit: "MiB",
+    baseline: { name: `the bun executable (${Bun.version})`, value: bunSize / 1024 / 1024, unit: "MiB" },
+    ratio: size / bunSize,
+  });
 } catch {}
+writeFigures(values.json, "startup", figures);
