@@ -148,6 +148,13 @@ export class Runtime {
 
   /** Opens the store, restores every worker and marks runs that were running as `interrupted`. */
   static async open(options: RuntimeOptions): Promise<Runtime> {
+    assertObject(options, "options");
+    if (!Array.isArray(options.backends)) {
+      throw new RuntimeError("invalid_request", "options.backends must list the backend definitions (e.g. builtinBackends)");
+    }
+    if (typeof options.store?.open !== "function") {
+      throw new RuntimeError("invalid_request", "options.store must be a RuntimeStore (e.g. new MemoryStore())");
+    }
     const limits = validate(Limits, { ...DEFAULT_LIMITS, ...options.limits }, "limits");
     if (options.runtime_id !== undefined && !isValidId(options.runtime_id)) {
       throw new RuntimeError("invalid_request", "runtime_id must be 1-128 characters matching ^[A-Za-z0-9][A-Za-z0-9._-]*$");
@@ -781,11 +788,14 @@ export class Runtime {
       ];
     }
     if (status === "failed") {
+      // The message can quote the program's stderr or the provider's answer, which can echo the
+      // input: the log line names only the error code.
       this.addDiagnostic(
         commit,
         this.diagnostic("warning", "run_failed", `run ${run.run_id} failed: ${error?.message ?? "unknown error"}`, worker_ref, run.run_id, {
           error,
         }),
+        `run ${run.run_id} failed: ${error?.code ?? "unknown"}`,
       );
     }
     active.run = run;
@@ -881,6 +891,13 @@ export class Runtime {
   }
 
   private checkCursor(after: number): void {
+    // Ids are never reused, so a cursor past the last id comes from another store (a memory
+    // store that restarted, a copied cursor): accepting it would silently skip events.
+    if (after > this.lastEventId) {
+      throw new RuntimeError("invalid_request", `after ${after} is past the last event id ${this.lastEventId}`, {
+        last_event_id: this.lastEventId,
+      });
+    }
     const first = this.store.firstRetainedEventId();
     if (first !== null && after < first - 1) {
       throw new RuntimeError("cursor_expired", `events after ${after} were pruned; the oldest retained event is ${first}`, {
@@ -903,7 +920,8 @@ export class Runtime {
     return {
       worker_ref: this.refOf(entry.id),
       display_name: display,
-      display_ref: `${display ?? entry.id}@${this.display_name ?? this.runtime_id}`,
+      // An empty display name would label nothing: the id stands in for it, as for none.
+      display_ref: `${display || entry.id}@${this.display_name || this.runtime_id}`,
       status: this.statusOf(entry),
       intent_kind: record?.intent.kind ?? "unknown",
       profile: record?.profile ?? { name: "unknown", backend: "unknown" },
@@ -918,7 +936,7 @@ export class Runtime {
     const state = entry.state;
     return {
       ...this.summaryOf(entry),
-      intent: record?.intent ?? { kind: "assistant" },
+      intent: record?.intent ?? null,
       config_bundle: record?.config_bundle ?? null,
       requested_capabilities: record?.requested_capabilities ?? [],
       workspace_refs: record?.workspace_refs ?? [],
@@ -980,12 +998,13 @@ export class Runtime {
     return diagnostic;
   }
 
-  private addDiagnostic(commit: StoreCommit, diagnostic: Diagnostic): void {
+  /** `logged` replaces the message in the log line when the message may hold input content. */
+  private addDiagnostic(commit: StoreCommit, diagnostic: Diagnostic, logged = diagnostic.message): void {
     (commit.diagnostics ??= []).push(diagnostic);
     (commit.events ??= []).push(this.event("diagnostic", diagnostic.worker_ref, diagnostic.run_id, { diagnostic }));
     this.diagnosticCount++;
     const log = diagnostic.level === "error" ? this.log.error : diagnostic.level === "warning" ? this.log.warn : this.log.info;
-    log.call(this.log, diagnostic.message, { code: diagnostic.code, worker_id: diagnostic.worker_ref?.worker_id });
+    log.call(this.log, logged, { code: diagnostic.code, worker_id: diagnostic.worker_ref?.worker_id });
   }
 
   /** Stores a commit, then publishes its events: subscribers never see what the store has not kept. */

@@ -95,7 +95,8 @@ export const WorkerDetail = Type.Composite(
   [
     WorkerSummary,
     Type.Object({
-      intent: Intent,
+      // null only for an unavailable worker whose worker.json could not be read.
+      intent: Nullable(Intent),
       config_bundle: Nullable(Type.Object({ id: Type.String() })),
       requested_capabilities: WorkerRecord.properties.requested_capabilities,
       workspace_refs: WorkerRecord.properties.workspace_refs,
