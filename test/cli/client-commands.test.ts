@@ -1,0 +1,429 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { createClient, unwrap, type RuntimeClient } from "../../src/client/index.ts";
+import { CLI, REPO, cleanScratch, runCli, scratchDir, startServer, type RunResult, type Server } from "./helpers.ts";
+
+/**
+ * The client commands (`workers`, `send`, `tail`, `chat`) against a real `serve` process. Profiles:
+ * `words` streams its input back one word per delta, `drip` writes one word and then never ends,
+ * `stuck` (echo) never ends on its own, `stubborn`
+ * ignores SIGTERM (its cancel waits out a long kill grace), `fails` exits non-zero.
+ */
+const config = (dir: string) => `
+[profiles.words]
+backend = "command"
+command = ["sh", "-c", "for w in $1; do printf '%s ' \\"$w\\"; sleep 0.01; done", "sh", "{input}"]
+
+[profiles.drip]
+backend = "command"
+command = ["sh", "-c", "printf 'first '; exec sleep 3600"]
+
+[profiles.stuck]
+backend = "echo"
+delay_ms = 3600000
+
+[profiles.stubborn]
+backend = "command"
+command = ["sh", "-c", "echo $$ > '${dir}/stubborn.pid'; trap '' TERM; while :; do sleep 1; done"]
+kill_grace_ms = 600000
+
+[profiles.fails]
+backend = "command"
+command = ["sh", "-c", "echo oops >&2; exit 3"]
+`;
+
+const TOKEN = "tok-cli-client-5a7f0c2e";
+let server: Server;
+let secured: Server;
+let api: RuntimeClient;
+let serverDir: string;
+
+beforeAll(async () => {
+  const cwd = (serverDir = scratchDir());
+  writeFileSync(join(cwd, "c.toml"), config(cwd));
+  [server, secured] = await Promise.all([
+    startServer(["serve", "--store", "memory", "--config", "c.toml", "--runtime-id", "rt-cli-client"], { cwd }),
+    startServer(["serve", "--store", "memory", "--token-env", "YOI_TEST_TOKEN"], { env: { YOI_TEST_TOKEN: TOKEN } }),
+  ]);
+  api = createClient({ url: server.url });
+});
+
+afterAll(async () => {
+  await Promise.all([server?.stop(), secured?.stop()]);
+  cleanScratch();
+});
+
+/** Runs a client command against the test server (`--url` added unless `url` is false). */
+function cli(args: string[], options: { url?: boolean; env?: Record<string, string | undefined> } = {}): Promise<RunResult> {
+  return runCli(options.url === false ? args : [...args, "--url", server.url], { env: options.env });
+}
+
+async function createWorker(worker_id: string, profile?: string): Promise<void> {
+  await unwrap(api.v1.workers.post({ worker_id, ...(profile ? { profile: { kind: "named" as const, value: profile } } : {}) }));
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const workerStatus = async (id: string) => (await unwrap(api.v1.workers({ worker_id: id }).get())).worker.status;
+
+/** A CLI process kept running (tail, chat): its output so far, and its stdin when piped. */
+interface Live {
+  proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">;
+  stdout(): string;
+  stderr(): string;
+  write(text: string): void;
+  endInput(): void;
+  exited: Promise<RunResult>;
+}
+
+function spawnCli(args: string[], options: { stdin?: boolean } = {}): Live {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith("YOI_")) env[key] = value;
+  const proc = Bun.spawn([process.execPath, CLI, ...args, "--url", server.url], {
+    cwd: scratchDir(),
+    env,
+    stdin: options.stdin ? "pipe" : "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let out = "";
+  let err = "";
+  const pump = async (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) add(decoder.decode(chunk, { stream: true }));
+  };
+  const pumps = Promise.all([pump(proc.stdout, (text) => (out += text)), pump(proc.stderr, (text) => (err += text))]);
+  const stdin = proc.stdin as import("bun").FileSink | undefined;
+  return {
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    write: (text) => {
+      stdin!.write(text);
+      stdin!.flush();
+    },
+    endInput: () => void stdin!.end(),
+    exited: (async () => {
+      const code = await proc.exited;
+      await pumps;
+      return { code, stdout: out, stderr: err };
+    })(),
+  };
+}
+
+describe("workers", () => {
+  test("create / list / show, pretty and --json", async () => {
+    expect(await cli(["workers", "create", "--id", "c1", "--display-name", "Cee One"])).toEqual({ code: 0, stdout: "c1\n", stderr: "" });
+    const generated = await cli(["workers", "create"]);
+    expect(generated.code).toBe(0);
+    expect(generated.stdout).toMatch(/^w-[0-9a-z]+\n$/);
+    const task = await cli(["workers", "create", "--id", "c2", "--task", "write tests", "--profile", "echo", "--json"]);
+    expect(task.code).toBe(0);
+    expect(JSON.parse(task.stdout)).toMatchObject({
+      worker_ref: { worker_id: "c2" },
+      intent: { kind: "task", objective: "write tests" },
+      profile: { name: "echo" },
+    });
+    const role = JSON.parse((await cli(["workers", "create", "--id", "c3", "--role", "reviewer", "--purpose", "review", "--profile", "words", "--json"])).stdout);
+    expect(role).toMatchObject({ intent: { kind: "role", role: "reviewer", purpose: "review" }, profile: { name: "words", backend: "command" } });
+
+    const list = await cli(["workers", "list"]);
+    expect(list.code).toBe(0);
+    const lines = list.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^WORKER\s+STATUS\s+PROFILE\s+ACTIVE RUN\s+DISPLAY NAME$/);
+    expect(lines.find((line) => line.startsWith("c1 "))).toMatch(/^c1\s+idle\s+echo\s+-\s+Cee One$/);
+    const listed = JSON.parse((await cli(["workers", "list", "--json"])).stdout) as any[];
+    expect(listed.map((worker) => worker.worker_ref.worker_id)).toEqual(expect.arrayContaining(["c1", "c2", "c3", generated.stdout.trim()]));
+    expect(JSON.parse((await cli(["workers", "list", "--status", "stopped", "--json"])).stdout)).toEqual([]);
+
+    const show = await cli(["workers", "show", "c1"]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toContain("display_ref  Cee One@rt-cli-client\n");
+    expect(show.stdout).toMatch(/^status\s+idle$/m);
+    expect(JSON.parse((await cli(["workers", "show", "c2", "--json"])).stdout).intent).toEqual({ kind: "task", objective: "write tests" });
+  });
+
+  test("stop / restore / cancel / delete", async () => {
+    await createWorker("life");
+    expect(await cli(["workers", "stop", "life", "--reason", "maintenance"])).toEqual({ code: 0, stdout: "life stopped\n", stderr: "" });
+    const stopped = JSON.parse((await cli(["workers", "show", "life", "--json"])).stdout);
+    expect([stopped.status, stopped.stopped_reason]).toEqual(["stopped", "maintenance"]);
+    expect((await cli(["workers", "restore", "life"])).stdout).toBe("life restored (idle)\n");
+    expect((await cli(["workers", "cancel", "life"])).stdout).toBe("life had no active run\n");
+
+    await createWorker("busy", "stuck");
+    const { ack } = await unwrap(api.v1.workers({ worker_id: "busy" }).input.post({ kind: "user", content: "forever" }));
+    expect((await cli(["workers", "cancel", "busy"])).stdout).toBe(`cancelled run ${ack.run_id} of busy\n`);
+    const cancelledAck = JSON.parse((await cli(["workers", "cancel", "busy", "--json"])).stdout);
+    expect(cancelledAck.cancelled_run_id).toBeNull();
+
+    expect(await cli(["workers", "delete", "life"])).toEqual({ code: 0, stdout: "life deleted\n", stderr: "" });
+    const gone = await cli(["workers", "show", "life"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stdout).toBe("");
+    expect(gone.stderr).toBe("yoi-runtime: worker_not_found: worker life does not exist\n");
+  });
+});
+
+describe("send", () => {
+  test("prints the ack; --wait prints the reply on stdout and the outcome on stderr; --json", async () => {
+    await createWorker("s1");
+    const sent = await cli(["send", "s1", "hello", "world"]);
+    expect(sent.code).toBe(0);
+    expect(sent.stdout).toMatch(/^accepted by s1: run r-[0-9a-z]+, transcript #0, event #\d+\n$/);
+
+    // The first run may still be active: wait for it, then a waited send prints the reply.
+    await until(async () => (await workerStatus("s1")) === "idle", "the first run to end");
+    const waited = await cli(["send", "s1", "second input", "--wait"]);
+    expect(waited.code).toBe(0);
+    expect(waited.stdout).toBe("second input\n");
+    expect(waited.stderr).toMatch(/^run r-[0-9a-z]+ completed in \d+ ms\n$/);
+
+    const json = JSON.parse((await cli(["send", "s1", "as json", "--wait", "--json"])).stdout);
+    expect(json.reply).toBe("as json");
+    expect(json.run.status).toBe("completed");
+    expect(json.ack.run_id).toBe(json.run.run_id);
+
+    const system = await cli(["send", "s1", "be brief", "--system"]);
+    expect(system.stdout).toMatch(/^accepted by s1 \(no run, transcript #\d+, event #\d+\)\n$/);
+    const { transcript } = await unwrap(api.v1.workers({ worker_id: "s1" }).transcript.get({ query: { tail: 1 } }));
+    expect(transcript.items[0]).toMatchObject({ role: "system", content: "be brief" });
+  });
+
+  test("a run that fails exits 1 with its error", async () => {
+    await createWorker("f1", "fails");
+    const result = await cli(["send", "f1", "go", "--wait"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^run r-\S+ failed in \d+ ms: \S+: .*oops/m);
+    expect(result.stderr).toMatch(/^yoi-runtime: run r-\S+ failed/m);
+  });
+
+  test("input to a busy or stopped worker: the runtime's code and message, exit 1", async () => {
+    await createWorker("s2", "stuck");
+    await unwrap(api.v1.workers({ worker_id: "s2" }).input.post({ kind: "user", content: "forever" }));
+    const busy = await cli(["send", "s2", "more"]);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toStartWith("yoi-runtime: worker_busy: ");
+    await unwrap(api.v1.workers({ worker_id: "s2" }).stop.post());
+    expect((await cli(["send", "s2", "more", "--wait"])).stderr).toStartWith("yoi-runtime: worker_stopped: ");
+  });
+});
+
+describe("tail", () => {
+  test("--after 0 --json --worker: replays that worker's stored events as JSON lines, then follows; SIGINT exits 0", async () => {
+    await createWorker("t1");
+    const { ack } = await unwrap(api.v1.workers({ worker_id: "t1" }).input.post({ kind: "user", content: "replayed" }, { query: { wait: 30 } }));
+    const tail = spawnCli(["tail", "--after", "0", "--json", "--worker", "t1"]);
+    const runEnd = (text: string, runId: string) => text.split("\n").some((line) => line.includes('"run_completed"') && line.includes(runId));
+    await until(() => runEnd(tail.stdout(), ack.run_id!), "the replayed run");
+    // Live events follow the replay on the same connection.
+    const live = await unwrap(api.v1.workers({ worker_id: "t1" }).input.post({ kind: "user", content: "live" }, { query: { wait: 30 } }));
+    await until(() => runEnd(tail.stdout(), live.ack.run_id!), "the live run");
+    tail.proc.kill("SIGINT");
+    const result = await tail.exited;
+    expect(result.code).toBe(0);
+    const events = result.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    expect(events.every((event) => event.worker_ref.worker_id === "t1")).toBe(true);
+    expect(events[0].kind).toBe("worker_created");
+    const kinds = events.map((event) => event.kind);
+    expect(kinds.filter((kind) => kind === "run_completed")).toHaveLength(2);
+    // Live deltas come through (a replay has none: they are never stored).
+    expect(events.filter((event) => event.kind === "run_output_delta").map((event) => [event.id, event.data.delta])).toEqual([[null, "live"]]);
+    const ids = events.filter((event) => event.id !== null).map((event) => event.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(result.stderr).toBe(`following events of ${server.url} for t1 after #0\n`);
+  });
+
+  test("pretty: one line per event, from now on (earlier events are not shown)", async () => {
+    await createWorker("t2");
+    await unwrap(api.v1.workers({ worker_id: "t2" }).input.post({ kind: "user", content: "before" }, { query: { wait: 30 } }));
+    const tail = spawnCli(["tail", "--worker", "t2"]);
+    await until(() => tail.stderr().includes("following events"), "tail to connect");
+    await unwrap(api.v1.workers({ worker_id: "t2" }).input.post({ kind: "user", content: "after" }, { query: { wait: 30 } }));
+    await until(() => tail.stdout().includes(" run_completed "), "the run to be shown");
+    tail.proc.kill("SIGINT");
+    const result = await tail.exited;
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split("\n");
+    const iso = "\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z";
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(new RegExp(`^#\\d+ ${iso} worker_input_accepted t2 r-\\S+ user input #2$`));
+    expect(lines[1]).toMatch(new RegExp(`^#\\d+ ${iso} run_started t2 r-\\S+ profile echo$`));
+    expect(lines[2]).toMatch(new RegExp(`^- ${iso} run_output_delta t2 r-\\S+ "after"$`));
+    expect(lines[3]).toMatch(new RegExp(`^#\\d+ ${iso} run_completed t2 r-\\S+ completed in \\d+ ms$`));
+  });
+});
+
+describe("chat", () => {
+  test("each stdin line is sent; the reply streams back; end of input exits 0 after the run", async () => {
+    await createWorker("ch1", "words");
+    const chat = spawnCli(["chat", "ch1"], { stdin: true });
+    chat.write("one two three\nfour five\n");
+    chat.endInput();
+    const result = await chat.exited;
+    expect(result).toEqual({ code: 0, stdout: "one two three \nfour five \n", stderr: "" });
+    const { transcript } = await unwrap(api.v1.workers({ worker_id: "ch1" }).transcript.get());
+    expect(transcript.items.map((item) => [item.role, item.content])).toEqual([
+      ["user", "one two three"],
+      ["assistant", "one two three "],
+      ["user", "four five"],
+      ["assistant", "four five "],
+    ]);
+  });
+
+  test("the reply streams while the run is active; Ctrl-C cancels it and the chat goes on; Ctrl-C while idle exits 0", async () => {
+    await createWorker("ch2", "drip");
+    const chat = spawnCli(["chat", "ch2"], { stdin: true });
+    chat.write("never ends\n");
+    await until(() => chat.stdout() === "first ", "the first delta to be printed");
+    expect(await workerStatus("ch2")).toBe("running");
+    chat.proc.kill("SIGINT");
+    await until(() => chat.stderr().includes("[run cancelled"), "the run to be reported cancelled");
+    const { runs } = await unwrap(api.v1.workers({ worker_id: "ch2" }).runs.get());
+    expect(runs.map((run) => run.status)).toEqual(["cancelled"]);
+    expect(await workerStatus("ch2")).toBe("idle");
+    chat.proc.kill("SIGINT");
+    const result = await chat.exited;
+    expect(result.code).toBe(0);
+    // The partial reply, ended with a line break once the run was over.
+    expect(result.stdout).toBe("first \n");
+    expect(result.stderr).toContain("[run cancelled: cancelled from chat (Ctrl-C)]\n");
+  });
+
+  test("a second Ctrl-C while the cancel is still under way quits at once (exit 130)", async () => {
+    await createWorker("ch3", "stubborn");
+    const chat = spawnCli(["chat", "ch3"], { stdin: true });
+    chat.write("ignore SIGTERM\n");
+    await until(async () => (await workerStatus("ch3")) === "running", "the run to start");
+    chat.proc.kill("SIGINT");
+    await until(() => chat.stderr().includes("[cancelling the run"), "the cancel to be under way");
+    chat.proc.kill("SIGINT");
+    const result = await chat.exited;
+    expect(result.code).toBe(130);
+    // The run's process ignores SIGTERM until its (long) kill grace: end its group here.
+    const pidFile = join(serverDir, "stubborn.pid");
+    await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n"), "the run's pid");
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    process.kill(-pid, "SIGKILL");
+    await until(async () => (await workerStatus("ch3")) === "idle", "the run to end");
+  });
+
+  test("an unknown worker exits 1 before reading any input", async () => {
+    const result = await cli(["chat", "nobody"]);
+    expect(result).toEqual({ code: 1, stdout: "", stderr: "yoi-runtime: worker_not_found: worker nobody does not exist\n" });
+  });
+});
+
+describe("errors, flags, connection and token", () => {
+  test("refused command lines exit 2 naming the problem", async () => {
+    const cases: Array<[string[], string]> = [
+      [["workers", "list", "--bogus"], "unknown flag --bogus for `yoi-runtime workers list`"],
+      [["workers", "frob"], 'unknown command "frob" for `yoi-runtime workers`'],
+      [["workers", "show", "a", "b"], 'unexpected argument "b"'],
+      [["workers", "show"], "WORKER"],
+      [["workers", "create", "--task", "x", "--role", "y"], "--task and --role exclude each other"],
+      [["send", "w"], "TEXT"],
+      [["tail", "--after", "-1"], "--after: expected an event id"],
+      [["tail", "--url", "ftp://host"], "--url: expected an http:// or https:// URL"],
+      [["chat"], "WORKER"],
+    ];
+    for (const [args, needle] of cases) {
+      const result = await runCli(args);
+      expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 2, stdout: "" });
+      expect(result.stderr).toStartWith("yoi-runtime: ");
+      expect(result.stderr).toContain(needle);
+    }
+  });
+
+  test("an invalid worker id is refused before it reaches a URL", async () => {
+    const result = await cli(["workers", "show", "../runtime"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toStartWith("yoi-runtime: invalid_worker_id: ");
+  });
+
+  test("connection refused: a clear message and exit 1, for every command", async () => {
+    const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const url = `http://127.0.0.1:${closed.port}`;
+    closed.stop(true);
+    for (const args of [["workers", "list"], ["send", "w", "hi"], ["tail"], ["chat", "w"]]) {
+      const result = await runCli([...args, "--url", url]);
+      expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 1, stdout: "" });
+      expect(result.stderr).toBe(`yoi-runtime: cannot connect to ${url}: connection refused (is the runtime running? set --url or $YOI_RUNTIME_URL)\n`);
+    }
+  });
+
+  test("$YOI_RUNTIME_URL is the default URL", async () => {
+    const result = await cli(["workers", "list", "--json"], { url: false, env: { YOI_RUNTIME_URL: server.url } });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).length).toBeGreaterThan(0);
+  });
+
+  test("token from $YOI_RUNTIME_TOKEN or --token-env NAME; 401 without; never printed", async () => {
+    const at = ["--url", secured.url];
+    const without = await runCli(["workers", "list", ...at]);
+    expect(without.code).toBe(1);
+    expect(without.stderr).toStartWith("yoi-runtime: unauthorized: ");
+
+    const results = [
+      await runCli(["workers", "create", "--id", "tok1", ...at], { env: { YOI_RUNTIME_TOKEN: TOKEN } }),
+      await runCli(["workers", "list", "--token-env", "MY_TOKEN", ...at], { env: { MY_TOKEN: TOKEN } }),
+      await runCli(["send", "tok1", "hi", "--wait", "--token-env", "MY_TOKEN", ...at], { env: { MY_TOKEN: TOKEN } }),
+    ];
+    expect(results.map((result) => result.code)).toEqual([0, 0, 0]);
+    expect(results[1]!.stdout).toContain("tok1");
+    expect(results[2]!.stdout).toBe("hi\n");
+    const wrong = await runCli(["workers", "list", "--token-env", "MY_TOKEN", ...at], { env: { MY_TOKEN: `${TOKEN}x` } });
+    expect(wrong.stderr).toStartWith("yoi-runtime: unauthorized: ");
+    const unset = await runCli(["workers", "list", "--token-env", "NOT_SET_ANYWHERE", ...at]);
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain("NOT_SET_ANYWHERE is not set");
+    for (const result of [without, ...results, wrong, unset]) {
+      expect(result.stdout).not.toContain(TOKEN);
+      expect(result.stderr).not.toContain(TOKEN);
+    }
+  });
+
+  test("--help of each client command lists its flags", async () => {
+    const expected: Record<string, string[]> = {
+      "workers create": ["--id", "--display-name", "--profile", "--task", "--role", "--purpose", "--json", "--url", "--token-env"],
+      send: ["--wait", "--system", "--json", "--url", "--token-env"],
+      tail: ["--worker", "--after", "--json", "--url", "--token-env"],
+      chat: ["--url", "--token-env"],
+    };
+    for (const [command, flags] of Object.entries(expected)) {
+      const result = await runCli([...command.split(" "), "--help"]);
+      expect(result.code).toBe(0);
+      for (const flag of flags) expect(result.stdout).toContain(flag);
+    }
+    const top = await runCli(["--help"]);
+    for (const name of ["workers", "send", "tail", "chat"]) expect(top.stdout).toContain(name);
+  });
+});
+
+const deno = join(REPO, "node_modules/.bin/deno");
+
+describe.skipIf(!existsSync(deno))("client commands under Deno (`deno run -A cli.ts`)", () => {
+  test("workers list and send --wait", async () => {
+    await createWorker("dn");
+    const command = [deno, "run", "-A", CLI];
+    const list = await runCli(["workers", "list", "--json", "--url", server.url], { command });
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout) as any[]).map((worker) => worker.worker_ref.worker_id)).toContain("dn");
+    const sent = await runCli(["send", "dn", "from deno", "--wait", "--url", server.url], { command });
+    expect(sent.code).toBe(0);
+    expect(sent.stdout).toBe("from deno\n");
+    const missing = await runCli(["workers", "show", "nope", "--url", server.url], { command });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("yoi-runtime: worker_not_found: worker nope does not exist\n");
+  });
+});
