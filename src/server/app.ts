@@ -388,6 +388,9 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     });
 
   self.app = app;
+  // Built before the first request: Elysia rewrites route schemas as it compiles each route on
+  // first use, and the document must not depend on which routes were called already.
+  openApiDocument(app);
   return app;
 }
 
@@ -470,7 +473,8 @@ export function openApiDocument(app: { routes: readonly RouteDeclaration[] }): R
       },
       [ErrorBody],
     );
-    document = { ...built, security: [{ bearerAuth: [] }, {}] };
+    // A deep copy, so nothing Elysia does to the live schemas later shows in the document.
+    document = structuredClone({ ...built, security: [{ bearerAuth: [] }, {}] });
     documents.set(app, document);
   }
   return document;

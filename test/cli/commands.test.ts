@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { VERSION } from "../../src/version.ts";
-import { cleanScratch, runCli, scratchDir } from "./helpers.ts";
+import { cleanScratch, runCli, scratchDir, startServer } from "./helpers.ts";
 
 afterAll(cleanScratch);
 
@@ -173,5 +173,22 @@ describe("openapi", () => {
       expect(Object.keys(document.paths)).toContain(path);
     }
     expect(result.stderr).toBe("");
+  });
+
+  test("is the document a running server serves, whichever routes it answered before", async () => {
+    const printed = JSON.parse((await runCli(["openapi"])).stdout);
+    const server = await startServer(["--store", "memory"]);
+    try {
+      const post = (path: string, body: unknown) =>
+        fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      expect((await post("/v1/workers", { worker_id: "w" })).status).toBe(201);
+      expect((await post("/v1/workers/w/input?wait=5", { kind: "user", content: "hi" })).status).toBe(200);
+      for (const path of ["/v1/runtime", "/v1/workers", "/v1/workers/w", "/v1/workers/w/transcript", "/v1/workers/w/runs", "/v1/events", "/v1/diagnostics"]) {
+        expect((await fetch(`${server.url}${path}`)).status).toBe(200);
+      }
+      expect(await (await fetch(`${server.url}/openapi.json`)).json()).toEqual(printed);
+    } finally {
+      await server.stop();
+    }
   });
 });
