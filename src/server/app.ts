@@ -106,6 +106,8 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     let cause: string | undefined;
     if (error instanceof RuntimeError) {
       failure = error;
+      // RFC 6750: a 401 names the scheme it wants.
+      if (failure.code === "unauthorized") headers = { "www-authenticate": 'Bearer realm="yoi-runtime"' };
     } else if (code === "VALIDATION") {
       failure = validationFailure(error);
     } else if (code === "PARSE") {

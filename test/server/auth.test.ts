@@ -42,6 +42,7 @@ describe("bearer token", () => {
     for (const [method, path] of routes) {
       const result = await call(h.app, method, path, { json: method === "POST" ? {} : undefined });
       errorOf(result, 401, "unauthorized");
+      expect(result.headers.get("www-authenticate")).toBe('Bearer realm="yoi-runtime"');
       expect(result.text).not.toContain(TOKEN);
     }
     const health = await call(h.app, "GET", "/healthz");
