@@ -321,7 +321,7 @@ export class Runtime {
     const requested_id = (input as { worker_id?: unknown } | null)?.worker_id;
     if (requested_id !== undefined) assertWorkerId(requested_id);
     // A copy: the record must not change when the caller later reuses or edits its request object.
-    const request = structuredClone(validate(CreateWorkerRequest, input, "create request"));
+    const request = plainCopy(validate(CreateWorkerRequest, input, "create request"), "create request");
     const worker_id = request.worker_id ?? newWorkerId();
     if (this.workers.has(worker_id)) {
       throw new RuntimeError("worker_exists", `worker ${worker_id} already exists`, { worker_id });
@@ -1033,6 +1033,15 @@ export class Runtime {
 }
 
 /** Query and option arguments may come from untyped callers: anything but a plain object is refused. */
+/** A copy of a validated request; a value that passes the schema but is no plain data (a Proxy) cannot be copied. */
+function plainCopy<T>(value: T, what: string): T {
+  try {
+    return structuredClone(value);
+  } catch {
+    throw new RuntimeError("invalid_request", `invalid ${what}: it must be plain data (objects, arrays, strings)`);
+  }
+}
+
 /** A page cursor is an id handed out as `next_after`; anything else (an object without a prototype, a symbol) would not even compare. */
 function assertCursor(after: unknown): void {
   if (after !== undefined && !isValidId(after)) throw new RuntimeError("invalid_request", "after must be an id (a next_after cursor)");

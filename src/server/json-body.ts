@@ -92,9 +92,13 @@ async function readBounded(request: Request, maxBytes: number): Promise<Uint8Arr
  * `JSON.parse`, refusing what it would silently accept: duplicate keys (it keeps the last one, so
  * two readers could disagree on what was sent) and nesting deep enough to exhaust the stack in
  * the parser or in schema validation. Messages never quote the body, which may be logged.
+ *
+ * A member named `toString` is refused too (`invalid_request`): no request schema has such a
+ * field, and an object with its own non-function `toString` cannot be converted to a string,
+ * which Elysia's validation message does (`found: ${value}`) — it threw a TypeError, a 500.
  */
 export function parseStrictJson(text: string): unknown {
-  const duplicate = scanStructure(text);
+  const { duplicate, toStringKey } = scanStructure(text);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -104,6 +108,7 @@ export function parseStrictJson(text: string): unknown {
   if (duplicate !== null) {
     throw new RuntimeError("invalid_json", `the request body repeats the key ${JSON.stringify(duplicate.slice(0, 100))}`);
   }
+  if (toStringKey) throw new RuntimeError("invalid_request", 'invalid body: no request has a field named "toString"');
   return value;
 }
 
@@ -117,14 +122,16 @@ const BACKSLASH = 0x5c;
 
 /**
  * One pass over the text tracking containers: throws when nesting exceeds MAX_JSON_DEPTH and
- * returns the first key repeated within one object (or null). It trusts nothing about the
- * syntax — `JSON.parse` judges that afterwards — and only needs to stay linear and not crash.
+ * returns the first key repeated within one object (or null) and whether any key is `toString`.
+ * It trusts nothing about the syntax — `JSON.parse` judges that afterwards — and only needs to
+ * stay linear and not crash.
  */
-function scanStructure(text: string): string | null {
+function scanStructure(text: string): { duplicate: string | null; toStringKey: boolean } {
   // One entry per open container: a key set for objects, null for arrays.
   const stack: (Set<string> | null)[] = [];
   let expectKey = false;
   let duplicate: string | null = null;
+  let toStringKey = false;
   const length = text.length;
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
@@ -144,6 +151,7 @@ function scanStructure(text: string): string | null {
         if (key !== null) {
           if (keys.has(key)) duplicate = key;
           else keys.add(key);
+          if (key === "toString") toStringKey = true;
         }
       }
       expectKey = false;
@@ -160,7 +168,7 @@ function scanStructure(text: string): string | null {
       expectKey = stack[stack.length - 1] != null;
     }
   }
-  return duplicate;
+  return { duplicate, toStringKey };
 }
 
 /** A key with escapes is compared decoded (`"a"` and `"\u0061"` are the same key). */

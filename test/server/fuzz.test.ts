@@ -1002,6 +1002,38 @@ describe("regressions found by fuzzing", () => {
     }
   });
 
+  test("a body member named toString is 400 invalid_request, not a 500 from building the validation message", async () => {
+    // Elysia's validation message interpolates the value (`found: ${value}`); an object with its
+    // own non-function toString cannot become a string, and the TypeError answered 500 internal.
+    const bodies: [string, string][] = [
+      ["/v1/workers/w/cancel", '{"reason":{"toString":null}}'],
+      ["/v1/workers/nope/stop", '{"reason":{"toString":"x","valueOf":1}}'],
+      ["/v1/workers/w/input", '{"kind":"user","content":{"toString":null}}'],
+      ["/v1/workers/w/input", '{"kind":"user","content":[{"\\u0074oString":1}]}'],
+      ["/v1/workers", '{"display_name":{"toString":[]}}'],
+      ["/v1/workers/w/restore", '{"toString":null}'],
+    ];
+    for (const [path, raw] of bodies) {
+      const error = errorOf(await call(memoryApp, "POST", path, { raw, headers: { "content-type": "application/json" } }), 400, "invalid_request");
+      expect(error.message).toContain("toString");
+    }
+    // A string that merely contains the word is content like any other.
+    const sent = await call(memoryApp, "POST", "/v1/workers/w/input", { json: { kind: "system", content: '{"toString":null}' } });
+    expect(sent.status).toBe(202);
+  });
+
+  test("createWorker with a value that passes the schema but cannot be copied (a Proxy) is invalid_request", async () => {
+    let caught: unknown;
+    try {
+      await memory.createWorker(new Proxy({}, {}));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(RuntimeError);
+    expect((caught as RuntimeError).code).toBe("invalid_request");
+    expect((await memory.listWorkers()).workers.map((w) => w.worker_ref.worker_id)).toEqual(["w"]);
+  });
+
   test("a page cursor that is not an id is invalid_request, not a TypeError", async () => {
     for (const after of [Object.create(null), Symbol("x"), 5, {}, [], "", "a/b"]) {
       for (const list of [() => memory.listWorkers({ after }), () => memory.listRuns("w", { after })]) {
