@@ -1,6 +1,6 @@
 import { renderUsage, runCommand, type CommandDef } from "citty";
 import { CONFIG_EXIT_CODE, ConfigError } from "../config/errors.ts";
-import { write } from "../platform/index.ts";
+import { isTerminal, write } from "../platform/index.ts";
 import { VERSION } from "../version.ts";
 import { checkArgv, commandNamed } from "./strict-args.ts";
 
@@ -30,7 +30,9 @@ export async function main(root: CommandDef<any>, argv: readonly string[]): Prom
     if (helpAt >= 0 && (end < 0 || helpAt < end)) {
       // Help for the command named before the flag; everything else on the line is ignored.
       const named = await commandNamed(root, args.slice(0, helpAt), PROGRAM);
-      await write("stdout", `${await renderUsage(named.command, named.parent)}\n`);
+      const usage = await renderUsage(named.command, named.parent);
+      // citty colours unless NO_COLOR/CI is set; a pipe or file gets plain text.
+      await write("stdout", `${isTerminal("stdout") ? usage : stripAnsi(usage)}\n`);
       return 0;
     }
     await checkArgv(root, args, PROGRAM);
@@ -50,4 +52,10 @@ export async function main(root: CommandDef<any>, argv: readonly string[]): Prom
     await write("stderr", `${PROGRAM}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
+}
+
+const ANSI_SGR = /\x1b\[[0-9;]*m/g;
+
+function stripAnsi(text: string): string {
+  return text.replace(ANSI_SGR, "").replace(/[ ]+$/gm, "");
 }

@@ -36,6 +36,16 @@ describe("--version and --help", () => {
     const implicit = await runCli(["--bind", "127.0.0.1:0", "--help"]);
     expect(implicit).toEqual(serve);
   });
+
+  test("help written to a pipe is plain text, even where colours are not switched off", async () => {
+    const env = { CI: undefined, NO_COLOR: undefined, TEST: undefined, TERM: "xterm-256color" };
+    for (const args of [["--help"], ["serve", "--help"]]) {
+      const result = await runCli(args, { env });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("USAGE");
+      expect(result.stdout).not.toContain("\x1b[");
+    }
+  });
 });
 
 describe("refused command lines exit 2 naming the flag (SPEC §11)", () => {
