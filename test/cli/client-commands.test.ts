@@ -98,7 +98,8 @@ function spawnCli(args: string[], options: { stdin?: boolean } = {}): Live {
   let err = "";
   const pump = async (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) add(decoder.decode(chunk, { stream: true }));
+    const reader = stream.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) add(decoder.decode(chunk.value, { stream: true }));
   };
   const pumps = Promise.all([pump(proc.stdout, (text) => (out += text)), pump(proc.stderr, (text) => (err += text))]);
   const stdin = proc.stdin as import("bun").FileSink | undefined;

@@ -30,9 +30,16 @@ export function workerTable(workers: WorkerSummary[]): string {
 
 export function workerDetail(worker: WorkerDetail): string {
   const intent = worker.intent;
+  // Null for an unavailable worker, whose files could not be read.
   const intentText =
-    intent.kind === "task" ? `task: ${intent.objective}` : intent.kind === "role" ? `role: ${intent.role}` : "assistant";
-  const purpose = intent.kind !== "task" && intent.purpose ? intent.purpose : null;
+    intent === null
+      ? "-"
+      : intent.kind === "task"
+        ? `task: ${intent.objective}`
+        : intent.kind === "role"
+          ? `role: ${intent.role}`
+          : "assistant";
+  const purpose = intent !== null && intent.kind !== "task" && intent.purpose ? intent.purpose : null;
   const rows: Array<[string, string | null]> = [
     ["worker", worker.worker_ref.worker_id],
     ["runtime", worker.worker_ref.runtime_id],
