@@ -93,24 +93,29 @@ async function readBounded(request: Request, maxBytes: number): Promise<Uint8Arr
  * two readers could disagree on what was sent) and nesting deep enough to exhaust the stack in
  * the parser or in schema validation. Messages never quote the body, which may be logged.
  *
- * A member named `toString` is refused too (`invalid_request`): no request schema has such a
- * field, and an object with its own non-function `toString` cannot be converted to a string,
- * which Elysia's validation message does (`found: ${value}`) — it threw a TypeError, a 500.
+ * A member named `toString` gets a function as its value. An object with its own non-function
+ * `toString` cannot be converted to a string, which Elysia does while building a validation
+ * message (`found: ${value}`): the TypeError answered 500. No request schema has a `toString`
+ * field and every one refuses unknown fields, so such a body still fails validation, with the
+ * same code and message as before; only building the message no longer throws.
  */
 export function parseStrictJson(text: string): unknown {
   const { duplicate, toStringKey } = scanStructure(text);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text, toStringKey ? stringifiable : undefined);
   } catch {
     throw new RuntimeError("invalid_json", "the request body is not valid JSON");
   }
   if (duplicate !== null) {
     throw new RuntimeError("invalid_json", `the request body repeats the key ${JSON.stringify(duplicate.slice(0, 100))}`);
   }
-  if (toStringKey) throw new RuntimeError("invalid_request", 'invalid body: no request has a field named "toString"');
   return value;
 }
+
+const objectToString = () => "[object Object]";
+/** A `JSON.parse` reviver, only for bodies with a `toString` member (see parseStrictJson). */
+const stringifiable = (key: string, value: unknown): unknown => (key === "toString" ? objectToString : value);
 
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;

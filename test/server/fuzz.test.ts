@@ -1002,20 +1002,22 @@ describe("regressions found by fuzzing", () => {
     }
   });
 
-  test("a body member named toString is 400 invalid_request, not a 500 from building the validation message", async () => {
+  test("a body member named toString is 400 like any invalid body, not a 500 from building the validation message", async () => {
     // Elysia's validation message interpolates the value (`found: ${value}`); an object with its
     // own non-function toString cannot become a string, and the TypeError answered 500 internal.
-    const bodies: [string, string][] = [
-      ["/v1/workers/w/cancel", '{"reason":{"toString":null}}'],
-      ["/v1/workers/nope/stop", '{"reason":{"toString":"x","valueOf":1}}'],
-      ["/v1/workers/w/input", '{"kind":"user","content":{"toString":null}}'],
-      ["/v1/workers/w/input", '{"kind":"user","content":[{"\\u0074oString":1}]}'],
-      ["/v1/workers", '{"display_name":{"toString":[]}}'],
-      ["/v1/workers/w/restore", '{"toString":null}'],
+    const bodies: [string, string, string, string][] = [
+      ["/v1/workers/w/cancel", '{"reason":{"toString":null}}', "invalid_request", "/reason"],
+      ["/v1/workers/nope/stop", '{"reason":{"toString":"x","valueOf":1}}', "invalid_request", "/reason"],
+      ["/v1/workers/w/input", '{"kind":"user","content":{"toString":null}}', "invalid_request", "/content"],
+      ["/v1/workers/w/input", '{"kind":"user","content":[{"\\u0074oString":1}]}', "invalid_request", "/content"],
+      ["/v1/workers", '{"display_name":{"toString":[]}}', "invalid_request", "/display_name"],
+      ["/v1/workers/w/restore", '{"toString":null}', "invalid_request", "/toString"],
+      // A bad worker id still gets its own code whatever else is wrong (SPEC §9).
+      ["/v1/workers", '{"worker_id":"..","display_name":{"toString":1}}', "invalid_worker_id", "worker_id"],
     ];
-    for (const [path, raw] of bodies) {
-      const error = errorOf(await call(memoryApp, "POST", path, { raw, headers: { "content-type": "application/json" } }), 400, "invalid_request");
-      expect(error.message).toContain("toString");
+    for (const [path, raw, code, names] of bodies) {
+      const error = errorOf(await call(memoryApp, "POST", path, { raw, headers: { "content-type": "application/json" } }), 400, code);
+      expect(error.message).toContain(names);
     }
     // A string that merely contains the word is content like any other.
     const sent = await call(memoryApp, "POST", "/v1/workers/w/input", { json: { kind: "system", content: '{"toString":null}' } });
