@@ -461,7 +461,7 @@ const bodyCase: fc.Arbitrary<BodyCase> = fc.oneof(
       // The repeat may be spelled with an escape: `"\u0061"` is the key "a".
       const spelled =
         escape && repeated.length > 0
-          ? `"\\u${repeated.charCodeAt(0).toString(16).padStart(4, "0")}${JSON.stringify(repeated).slice(2)}`
+          ? `"\\u${repeated.charCodeAt(0).toString(16).padStart(4, "0")}${JSON.stringify(repeated.slice(1)).slice(1)}`
           : JSON.stringify(repeated);
       const members = keys.map((k, i) => `${JSON.stringify(k)}:${JSON.stringify(values[i])}`);
       members.splice(pick % (members.length + 1), 0, `${spelled}:${JSON.stringify(values[5])}`);
