@@ -254,7 +254,7 @@ const at = new Date("2026-01-01T00:00:00.000Z").toISOString();
 
 function writeRuntime(root: string): void {
   for (const dir of ["workers", "events", "diagnostics", "wal", "tmp"]) mkdirSync(join(root, dir), { recursive: true });
-  writeFileSync(join(root, "runtime.json"), JSON.stringify({ runtime_id: RUNTIME_ID, display_name: null, created_at: at, format_version: 1 }));
+  writeFileSync(join(root, "runtime.json"), JSON.stringify({ id: RUNTIME_ID, display_name: null, created_at: at, format_version: 1 }));
 }
 
 /** A worker of `entries` transcript entries (user/assistant pairs, one run each); returns its last event id. */

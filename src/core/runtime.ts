@@ -135,7 +135,7 @@ export class Runtime {
     limits: Limits,
   ) {
     this.store = options.store;
-    this.runtime_id = record.runtime_id;
+    this.runtime_id = record.id;
     this.display_name = record.display_name;
     this.default_profile = options.default_profile ?? BUILTIN_PROFILE;
     this.version = options.version ?? "0.0.0";

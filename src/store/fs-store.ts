@@ -171,7 +171,7 @@ export class FsStore implements RuntimeStore {
     for (const name of await readdir(this.paths.abs("tmp"))) await rm(this.paths.abs(`tmp/${name}`), { recursive: true, force: true });
     const runtime = await this.openRuntimeRecord(options);
 
-    const repairs = new Repairs(runtime.runtime_id);
+    const repairs = new Repairs(runtime.id);
     if (taken_over !== null) {
       const owner = taken_over.pid === null ? "LOCK held no pid" : `LOCK named process ${taken_over.pid}, which no longer runs`;
       repairs.add(
@@ -205,7 +205,7 @@ export class FsStore implements RuntimeStore {
       }
       // A name that is a worker id but not a directory (a symlink, a file) still claims that id.
       const loaded = entry.isDirectory()
-        ? loadWorker(this.paths, runtime.runtime_id, entry.name, repairs, replay.states.get(entry.name))
+        ? loadWorker(this.paths, runtime.id, entry.name, repairs, replay.states.get(entry.name))
         : notADirectory(entry.name);
       const worker = loaded.worker;
       this.workers.set(worker.id, worker);
@@ -255,7 +255,7 @@ export class FsStore implements RuntimeStore {
         );
       }
       const record: RuntimeRecord = {
-        runtime_id: options.runtime_id ?? options.newRuntimeId(),
+        id: options.runtime_id ?? options.newRuntimeId(),
         display_name: options.display_name ?? null,
         created_at: new Date().toISOString(),
         format_version: FORMAT_VERSION,
@@ -277,11 +277,11 @@ export class FsStore implements RuntimeStore {
         { file },
       );
     }
-    if (options.runtime_id !== undefined && options.runtime_id !== record.runtime_id) {
+    if (options.runtime_id !== undefined && options.runtime_id !== record.id) {
       throw new RuntimeError(
         "store_runtime_mismatch",
-        `the store at ${this.root} belongs to runtime ${record.runtime_id}, not ${options.runtime_id}; use that runtime id or another data directory`,
-        { store_runtime_id: record.runtime_id, configured_runtime_id: options.runtime_id },
+        `the store at ${this.root} belongs to runtime ${record.id}, not ${options.runtime_id}; use that runtime id or another data directory`,
+        { store_runtime_id: record.id, configured_runtime_id: options.runtime_id },
       );
     }
     if (options.display_name != null && options.display_name !== record.display_name) {

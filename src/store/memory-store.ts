@@ -29,14 +29,14 @@ export class MemoryStore implements RuntimeStore {
   private diagnostics: Diagnostic[] = [];
 
   async open(options: StoreOpenOptions): Promise<StoreSnapshot> {
-    if (this.runtime && options.runtime_id !== undefined && options.runtime_id !== this.runtime.runtime_id) {
+    if (this.runtime && options.runtime_id !== undefined && options.runtime_id !== this.runtime.id) {
       throw new RuntimeError(
         "store_runtime_mismatch",
-        `this store belongs to runtime ${this.runtime.runtime_id}, not ${options.runtime_id}`,
+        `this store belongs to runtime ${this.runtime.id}, not ${options.runtime_id}`,
       );
     }
     this.runtime ??= {
-      runtime_id: options.runtime_id ?? options.newRuntimeId(),
+      id: options.runtime_id ?? options.newRuntimeId(),
       display_name: options.display_name ?? null,
       created_at: new Date().toISOString(),
       format_version: 1,

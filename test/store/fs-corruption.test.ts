@@ -344,7 +344,7 @@ describe("FsStore: a damaged runtime.json stops the open (it is runtime-wide)", 
   const cases: Record<string, (path: string) => void> = {
     garbage: (path) => writeFileSync(path, "{{{"),
     truncated: (path) => truncateSync(path, 12),
-    "wrong types": (path) => writeFileSync(path, JSON.stringify({ runtime_id: 7, display_name: [], created_at: "x", format_version: "1" })),
+    "wrong types": (path) => writeFileSync(path, JSON.stringify({ id: 7, display_name: [], created_at: "x", format_version: "1" })),
     "unknown format version": (path) =>
       writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, "utf8")), format_version: 99 })),
     missing: (path) => rmSync(path),

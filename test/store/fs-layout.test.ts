@@ -36,7 +36,7 @@ describe("FsStore layout (SPEC §8)", () => {
     expect(files.filter((f) => f.startsWith("wal/") || f.startsWith("tmp/") || f.includes(".tmp"))).toEqual(["tmp/", "wal/"]);
 
     const parsed = parseAll(root);
-    expect(parsed.get("runtime.json")![0]).toMatchObject({ runtime_id: "rt-layout", display_name: "Layout", format_version: 1 });
+    expect(parsed.get("runtime.json")![0]).toEqual({ id: "rt-layout", display_name: "Layout", created_at: expect.any(String), format_version: 1 });
     expect(parsed.get("workers/w1/worker.json")![0]).toMatchObject({
       worker_ref: { runtime_id: "rt-layout", worker_id: "w1" },
       display_name: "One",
@@ -65,7 +65,7 @@ describe("FsStore layout (SPEC §8)", () => {
     await (await Runtime.open(runtimeOptions(new FsStore({ root }), { runtime_id: "rt-name" }))).close();
     await (await Runtime.open(runtimeOptions(new FsStore({ root }), { display_name: "Renamed" }))).close();
     const record = JSON.parse(readFileSync(join(root, "runtime.json"), "utf8"));
-    expect(record).toMatchObject({ runtime_id: "rt-name", display_name: "Renamed" });
+    expect(record).toMatchObject({ id: "rt-name", display_name: "Renamed" });
   });
 
   test("diagnostics are kept in diagnostics/<generation>.jsonl, bounded to the newest two generations", async () => {

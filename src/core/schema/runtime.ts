@@ -35,9 +35,9 @@ export type ProfileInfo = Static<typeof ProfileInfo>;
 export const RuntimeStatus = Type.Union([Type.Literal("running"), Type.Literal("closing"), Type.Literal("closed")]);
 export type RuntimeStatus = Static<typeof RuntimeStatus>;
 
-/** Persisted once per store (`runtime.json`). */
+/** Persisted once per store (`runtime.json`, SPEC §8: id, display_name, created_at, format_version). */
 export const RuntimeRecord = Type.Object({
-  runtime_id: Id,
+  id: Id,
   display_name: Nullable(DisplayName),
   created_at: Timestamp,
   format_version: Type.Integer({ minimum: 1 }),
