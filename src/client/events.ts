@@ -6,7 +6,8 @@ import type { Transport } from "./transport.ts";
 export interface EventsOptions {
   /**
    * Replay stored events with a larger id, then follow live. Omitted: from now — the runtime's
-   * `last_event_id` when the iteration starts, so nothing published after that is missed.
+   * `last_event_id` when the iteration starts (the first `next()`), so nothing published after
+   * that is missed, even across reconnects.
    */
   after?: number;
   /** Only this worker's events. */

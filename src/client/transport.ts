@@ -15,7 +15,9 @@ export interface Transport {
 export const DEFAULT_URL = "http://127.0.0.1:38800";
 
 export function transportOf(options: { url?: string; token?: string | null; fetch?: FetchLike }): Transport {
-  const url = (options.url ?? DEFAULT_URL).replace(/\/+$/, "");
+  // `127.0.0.1:38800` means http://127.0.0.1:38800 (as Eden reads a bare host too).
+  const given = options.url ?? DEFAULT_URL;
+  const url = (/^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? given : `http://${given}`).replace(/\/+$/, "");
   const headers: Record<string, string> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const base = options.fetch ?? ((input: string, init: RequestInit) => fetch(input, init));

@@ -89,6 +89,15 @@ describe("typed calls against a real server process", () => {
     expect(gone.message).toContain("t3");
   });
 
+  test("a bare host:port (and a trailing slash) means http://host:port", async () => {
+    const bare = createClient({ url: `${server.url.replace("http://", "")}/`, token: TOKEN });
+    expect(bare.url).toBe(server.url);
+    expect((await unwrap(bare.v1.runtime.get())).runtime.runtime_id).toBe("rt-typed");
+    const events = bare.events({ after: 0 });
+    expect((await events.next()).value?.kind).toBe("runtime_started");
+    await events.return();
+  });
+
   test("the runtime's validation errors come back as {code, message}", async () => {
     const error = await failure(unwrap(client.v1.workers.post({ profile: { kind: "named", value: "no-such-profile" } })));
     expect({ code: error.code, status: error.status }).toEqual({ code: "unknown_profile", status: 400 });
