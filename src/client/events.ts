@@ -98,6 +98,8 @@ export async function* streamEvents(transport: Transport, options: EventsOptions
               alive = true;
               yield event;
               if (signal?.aborted) return;
+              // Time the consumer spent on the event is not silence of the stream.
+              idle.touch();
             } else if (frame.event === "overflow") {
               ending = "overflow";
               break read;

@@ -232,6 +232,28 @@ describe("events(): failures are typed errors carrying the runtime's {code, mess
   });
 });
 
+describe("events(): a silent connection is given up", () => {
+  test("no byte (not even a heartbeat) for idle_timeout_ms: it reconnects after the last id", async () => {
+    const calls: Array<{ lastEventId: string | null; signal: AbortSignal }> = [];
+    const client = createClient({
+      url: "http://localhost",
+      fetch: async (_url, init) => {
+        const headers = new Headers(init.headers);
+        calls.push({ lastEventId: headers.get("last-event-id"), signal: init.signal! });
+        // The first connection delivers one event, then goes silent; the second one works.
+        const frames = calls.length === 1 ? [": connected\n\n", frame(3, "worker_created")] : [": connected\n\n", frame(4, "worker_deleted")];
+        return sseResponse(frames, { hold: true, signal: init.signal });
+      },
+    });
+    const events = client.events({ after: 2, idle_timeout_ms: 50 });
+    expect((await events.next()).value?.id).toBe(3);
+    expect((await events.next()).value?.id).toBe(4);
+    await events.return();
+    expect(calls.map((call) => call.lastEventId)).toEqual(["2", "3"]);
+    expect(calls[0]!.signal.aborted).toBe(true);
+  });
+});
+
 describe("events(): ending the iteration closes the connection", () => {
   test("break (return) and the abort signal both end it without an error", async () => {
     const signals: AbortSignal[] = [];
