@@ -320,4 +320,4 @@ try {
 console.log(`Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, memory store, runtime in a child process\n`);
 console.log("| measure | result | detail |\n|---|---|---|");
 for (const row of rows) console.log(row);
-writeFigures(values.json, "stream.ts", figures, { seconds, workers: producers, deltas: deltaCount });
+writeFigures(values.json, "stream.ts", figures, { runs: runBudget, seconds, workers: producers, deltas: deltaCount, clients: clientCounts, latency_clients: latencyClientCounts });
