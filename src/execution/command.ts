@@ -191,5 +191,8 @@ function exitError(status: ExitStatus, stderrTail: string): BackendError {
 export const commandBackend: BackendDefinition<CommandSettings> = {
   kind: "command",
   settings: CommandSettings,
-  create: (name, settings) => new CommandBackend(name, settings, process.env),
+  create: (name, settings) => {
+    ProcessGroup.reapOrphans(DEFAULT_KILL_GRACE_MS);
+    return new CommandBackend(name, settings, process.env);
+  },
 };

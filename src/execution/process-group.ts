@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
+import { GroupLedger } from "./group-ledger.ts";
 
 export interface ExitStatus {
   /** The exit status, or null when a signal ended the process. */
@@ -81,6 +82,7 @@ export class ProcessGroup {
       throw new SpawnError(program, errno, `could not start ${JSON.stringify(program)}: ${reason}`);
     }
     const group = new ProcessGroup(child, child.pid);
+    ledger().note(child.pid);
     if (options.stdin !== null) {
       // A child that exits without reading its input closes the pipe: EPIPE is not a failure of the run.
       child.stdin!.on("error", () => {});
@@ -103,13 +105,34 @@ export class ProcessGroup {
    */
   terminate(graceMs: number): Promise<void> {
     this.terminating ??= (async () => {
-      if (!signalGroup(this.pid, "SIGTERM")) return;
-      if (await waitGone(this.pid, graceMs)) return;
+      if (!signalGroup(this.pid, "SIGTERM") || (await waitGone(this.pid, graceMs))) {
+        ledger().forget(this.pid);
+        return;
+      }
       signalGroup(this.pid, "SIGKILL");
-      await waitGone(this.pid, KILL_WAIT_MS);
+      // A group stuck in the kernel stays noted: the next runtime process tries again.
+      if (await waitGone(this.pid, KILL_WAIT_MS)) ledger().forget(this.pid);
     })();
     return this.terminating;
   }
+
+  /**
+   * Ends, in the background, the groups that runtime processes which died without ending them
+   * left running on this host (see GroupLedger). Once per process.
+   */
+  static reapOrphans(graceMs: number): void {
+    if (reaping) return;
+    reaping = ledger()
+      .reap(signalGroup, graceMs)
+      .catch(() => 0);
+  }
+}
+
+let sharedLedger: GroupLedger | null = null;
+let reaping: Promise<number> | null = null;
+
+function ledger(): GroupLedger {
+  return (sharedLedger ??= new GroupLedger());
 }
 
 /** Sends `signal` to every process of group `pgid`; false when the group has no process left. */
