@@ -1,7 +1,7 @@
 /**
  * Execution throughput and streaming latency (issue 4). Everything runs on 127.0.0.1.
  *
- *   bun scripts/bench/execution.ts [--seconds 5] [--workers 64] [--deltas 2000]
+ *   bun scripts/bench/execution.ts [--seconds 5] [--workers 64] [--deltas 2000] [--rounds 1] [--json FILE]
  *
  * 1. echo runs/s with `--workers` concurrent workers (memory store), each sending its next input
  *    as soon as its last run ended: in process (Runtime API), then over HTTP (createApp +
@@ -12,10 +12,13 @@
  *    delta as it writes it; an in-process `runtime.subscribe()` consumer notes when the matching
  *    `run_output_delta` arrives. p50/p99 over `--deltas` deltas, with one streaming worker and
  *    with `--workers` streaming at once.
+ * With `--rounds N` the throughput figures of 1 and 2 take turns N times (order reversed every
+ * other round) and medians are reported, the HTTP ones beside the in-process figure.
  */
 import { parseArgs } from "node:util";
 import { MemoryStore, Runtime, builtinBackends, type ProfileConfig, type RuntimeEvent } from "../../src/index.ts";
 import { createApp } from "../../src/server/index.ts";
+import { median, ratioOfRounds, writeFigures, type Figure } from "./lib.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -24,12 +27,16 @@ const { values } = parseArgs({
     workers: { type: "string", default: "64" },
     deltas: { type: "string", default: "2000" },
     serve: { type: "boolean", default: false },
+    rounds: { type: "string", default: "1" },
+    json: { type: "string" },
   },
   strict: true,
 });
 const seconds = Number(values.seconds);
 const concurrency = Number(values.workers);
 const deltaCount = Number(values.deltas);
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
 if (!(seconds > 0) || !Number.isInteger(concurrency) || concurrency < 1 || !Number.isInteger(deltaCount) || deltaCount < 1) {
   throw new Error("--seconds must be > 0; --workers and --deltas positive integers");
 }
@@ -185,24 +192,54 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 const rows: string[] = [];
-const throughput = async (name: string, measure: () => Promise<{ runs: number; perSecond: number }>) => {
-  const { runs, perSecond } = await measure();
-  rows.push(`| ${name} | ${fmt(perSecond)} runs/s | ${fmt(runs)} runs in ${seconds} s, ${concurrency} workers |`);
-};
+const figures: Figure[] = [];
+const measures: { name: string; measure: () => Promise<{ runs: number; perSecond: number }> }[] = [
+  { name: "echo, in process (Runtime API)", measure: () => inProcess("echo") },
+  { name: "echo, HTTP, server in this process", measure: httpSameProcess },
+  { name: "echo, HTTP, server in a child process", measure: httpChildProcess },
+  { name: "command `/bin/cat`, in process", measure: () => inProcess("cat", { cat: { backend: "command", command: ["/bin/cat"] } }) },
+];
+const results = measures.map(() => [] as number[]);
+for (let round = 0; round < rounds; round++) {
+  const order = measures.map((_, i) => i);
+  if (round % 2 === 1) order.reverse();
+  for (const i of order) results[i]!.push((await measures[i]!.measure()).perSecond);
+}
+const inProcessEcho = { name: measures[0]!.name, value: median(results[0]!), unit: "runs/s", rounds: results[0] };
+measures.forEach(({ name }, i) => {
+  const perSecond = median(results[i]!);
+  const http = name.startsWith("echo, HTTP");
+  const ratio = http ? ratioOfRounds(results[i]!, results[0]!) : undefined;
+  rows.push(
+    `| ${name} | ${fmt(perSecond)} runs/s | median of ${rounds} × ${seconds} s, ${concurrency} workers${ratio !== undefined ? `; ${fmt(ratio, 2)}× in process` : ""} |`,
+  );
+  figures.push({
+    case: "execution",
+    name: `${name}, ${concurrency} workers`,
+    value: perSecond,
+    unit: "runs/s",
+    rounds: results[i],
+    ...(http ? { baseline: inProcessEcho, ratio } : {}),
+  });
+});
 const latency = async (streams: number) => {
   const sorted = (await deltaLatency(streams)).sort((a, b) => a - b);
   rows.push(
     `| delta latency, provider write → subscriber, ${streams} stream${streams > 1 ? "s" : ""} | p50 ${fmt(percentile(sorted, 50) * 1000)} µs, p99 ${fmt(percentile(sorted, 99) * 1000)} µs | ${fmt(sorted.length)} deltas, max ${fmt(sorted.at(-1)! * 1000)} µs |`,
   );
+  figures.push({
+    case: "execution",
+    name: `delta latency, provider write → subscriber, ${streams} stream${streams > 1 ? "s" : ""}, p99`,
+    value: percentile(sorted, 99) * 1000,
+    unit: "µs",
+    detail: `p50 ${fmt(percentile(sorted, 50) * 1000)} µs, max ${fmt(sorted.at(-1)! * 1000)} µs, ${fmt(sorted.length)} deltas`,
+  });
 };
 
-await throughput("echo, in process (Runtime API)", () => inProcess("echo"));
-await throughput("echo, HTTP, server in this process", httpSameProcess);
-await throughput("echo, HTTP, server in a child process", httpChildProcess);
-await throughput("command `/bin/cat`, in process", () => inProcess("cat", { cat: { backend: "command", command: ["/bin/cat"] } }));
 await latency(1);
 await latency(concurrency);
 
 console.log(`Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, memory store\n`);
 console.log("| measure | result | detail |\n|---|---|---|");
 for (const row of rows) console.log(row);
+writeFigures(values.json, "execution", figures, { rounds, seconds, workers: concurrency });

@@ -108,7 +108,8 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
     const script = join(dir, "load.lua");
     writeFileSync(script, `${lines.join("\n")}\n`);
     const target = `${url.origin}${url.pathname}${url.search}`;
-    const text = await output(["wrk", "-t1", `-c${spec.connections}`, `-d${spec.seconds}s`, "--timeout", "10s", "-s", script, target]);
+    // wrk takes whole seconds only.
+    const text = await output(["wrk", "-t1", `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.seconds))}s`, "--timeout", "10s", "-s", script, target]);
     const json = /^JSON (\{.*\})$/m.exec(text)?.[1];
     if (!json) throw new Error(`unexpected wrk output:\n${text}`);
     const r = JSON.parse(json) as { requests: number; duration_us: number; non2xx: number; errors: number; p50_us: number; p99_us: number };

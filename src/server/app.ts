@@ -74,11 +74,8 @@ const emptyBody = (context: { body: unknown }) => {
   if (context.body === NO_BODY) context.body = undefined;
 };
 
-/** What the logging hooks note about a request while it is served. */
-interface RequestState {
-  started: number;
-  status?: number;
-}
+/** When a request came in (`performance.now()`), noted only with a logger. */
+type Started = number;
 
 /**
  * The HTTP API of SPEC §10 over a `Runtime`. Routes only map requests onto Runtime methods; the
@@ -97,7 +94,22 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
 
   // Keyed by the request, not stored on Elysia's context: hooks destructure only what they use,
   // which lets Elysia skip preparing the rest (headers, query, cookies) on every request.
-  const states = new WeakMap<Request, RequestState>();
+  const started = new WeakMap<Request, Started>();
+
+  /**
+   * The one `debug` line of a request (SPEC §11). Written synchronously where the response is
+   * made — by `handleError` for a failure, else by the `mapResponse` hook — not from an
+   * after-response hook, which costs every request a scheduled task and keeps its context alive
+   * until then; `ms` is the time to the response, before it is written out. Elysia also runs
+   * `mapResponse` hooks on a route's error response, after `handleError`: the first call takes
+   * the request's entry, so a request is logged once.
+   */
+  const logRequest = (request: Request, path: string, status: number): void => {
+    const since = started.get(request);
+    if (since === undefined) return;
+    started.delete(request);
+    logger.debug("request", { method: request.method, path, status, ms: Math.round((performance.now() - since) * 100) / 100 });
+  };
 
   const handleError = (error: unknown, code: unknown, request: Request): Response => {
     const path = pathOf(request.url);
@@ -129,12 +141,11 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     }
     const status = HTTP_STATUS[failure.code];
     if (logging) {
-      const state = states.get(request);
-      if (state) state.status = status;
       const fields: Record<string, unknown> = { method: request.method, path, status, code: failure.code, message: failure.message };
       if (cause !== undefined) fields.error = cause;
       if (status >= 500) logger.error("request failed", fields);
       else logger.warn("request failed", fields);
+      logRequest(request, path, status);
     }
     return errorResponse(failure, headers);
   };
@@ -148,7 +159,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     // `emptyBody` before validation.
     .parser(STRICT_JSON, async ({ request }) => (await readJsonBody(request, runtime.limits.max_body_bytes)) ?? NO_BODY)
     .onRequest(({ request }) => {
-      if (logging) states.set(request, { started: performance.now() });
+      if (logging) started.set(request, performance.now());
       const headers = request.headers;
       // Browsers never talk to a runtime (SPEC §1): refused before anything else, even /healthz.
       if (headers.has("origin")) throw forbiddenOrigin();
@@ -159,21 +170,10 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     // Typed `undefined`: a `Response` here would join every route's success type in Eden; the
     // routes declare their error schemas instead.
     .onError(({ error, code, request }) => handleError(error, code, request) as unknown as undefined)
-    // Only with a logger: an after-response hook costs every request a scheduled task.
-    .onAfterResponse(
-      logging
-        ? ({ request, set }) => {
-            const state = states.get(request);
-            if (!state) return;
-            logger.debug("request", {
-              method: request.method,
-              path: pathOf(request.url),
-              status: state.status ?? Number(set.status ?? 200),
-              ms: Math.round((performance.now() - state.started) * 100) / 100,
-            });
-          }
-        : [],
-    )
+    // Only with a logger. Runs for every answer a handler gives (after Elysia has unwrapped
+    // `status(…)` into `set.status`; a returned Response, the event stream, has status 200);
+    // returning nothing leaves the response to Elysia's own mapping.
+    .mapResponse(logging ? ({ request, set }) => void logRequest(request, pathOf(request.url), Number(set.status ?? 200)) : [])
     .get("/healthz", () => ({ ok: true as const }), {
       response: { 200: HealthResponse, ...errorResponses(["forbidden_origin"]) },
       detail: { operationId: "health", summary: "Liveness check; needs no token and reveals nothing", security: [] },
