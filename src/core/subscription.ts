@@ -149,6 +149,21 @@ export class EventSubscription implements AsyncIterableIterator<RuntimeEvent> {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /**
+   * Up to `max` events that are already queued, without waiting: lets a consumer that writes to a
+   * socket send what piled up in one write.
+   */
+  takeQueued(max: number): RuntimeEvent[] {
+    const taken = this.buffer.splice(0, max);
+    for (const event of taken) this.markDelivered(event);
+    if (taken.length > 0 && this.spaceWaiter && this.buffer.length <= this.resumeAt) {
+      const wake = this.spaceWaiter;
+      this.spaceWaiter = null;
+      wake();
+    }
+    return taken;
+  }
+
   return(): Promise<IteratorResult<RuntimeEvent>> {
     this.close();
     return Promise.resolve({ value: undefined, done: true });

@@ -20,8 +20,31 @@ const HEARTBEAT = encoder.encode(": heartbeat\n\n");
  * untouched. Every runtime event is a default `message` event; its `kind` is in the JSON.
  */
 export function eventFrame(event: RuntimeEvent): Uint8Array {
-  const data = JSON.stringify(event);
-  return encoder.encode(event.id === null ? `data: ${data}\n\n` : `id: ${event.id}\ndata: ${data}\n\n`);
+  // Every subscriber gets the same event object: it is encoded once, however many streams it goes to.
+  let frame = frames.get(event);
+  if (!frame) {
+    const data = JSON.stringify(event);
+    frame = encoder.encode(event.id === null ? `data: ${data}\n\n` : `id: ${event.id}\ndata: ${data}\n\n`);
+    frames.set(event, frame);
+  }
+  return frame;
+}
+
+const frames = new WeakMap<RuntimeEvent, Uint8Array>();
+
+/** Events already queued behind the awaited one go out in the same chunk, up to this many. */
+const BATCH_EVENTS = 64;
+
+function framesOf(first: RuntimeEvent, rest: readonly RuntimeEvent[]): Uint8Array {
+  if (rest.length === 0) return eventFrame(first);
+  const parts = [eventFrame(first), ...rest.map(eventFrame)];
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** Sent when the subscriber fell `queue_limit` events behind; the stream then ends. */
@@ -101,7 +124,7 @@ export function eventStreamResponse(subscription: EventSubscription, options: Ev
       }
       if (finished) return;
       if (result.done) finish(true);
-      else controller.enqueue(eventFrame(result.value));
+      else controller.enqueue(framesOf(result.value, subscription.takeQueued(BATCH_EVENTS - 1)));
     },
     cancel() {
       finish(false);

@@ -41,6 +41,24 @@ describe("subscribe (§3, §6.2)", () => {
     await runtime.close();
   });
 
+  test("takeQueued hands out what is queued at once, in order, and moves the resume point", async () => {
+    const runtime = await openRuntime();
+    await runtime.createWorker({ worker_id: "a" });
+    const head = (await runtime.summary()).last_event_id;
+    const subscription = runtime.subscribe();
+    expect(subscription.takeQueued(10)).toEqual([]);
+    await produce(runtime, "a", 5);
+    const first = await subscription.next();
+    expect(first.value?.id).toBe(head + 1);
+    const rest = subscription.takeQueued(3);
+    expect(rest.map((e) => e.id)).toEqual([head + 2, head + 3, head + 4]);
+    expect(subscription.lastEventId).toBe(head + 4);
+    expect((await subscription.next()).value?.id).toBe(head + 5);
+    expect(subscription.takeQueued(10)).toEqual([]);
+    await subscription.return();
+    await runtime.close();
+  });
+
   test("with a cursor it replays stored events, then follows live ones", async () => {
     const runtime = await openRuntime();
     await runtime.createWorker({ worker_id: "a" });
