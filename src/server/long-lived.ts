@@ -9,6 +9,11 @@ import { pathOf } from "./url-path.ts";
 export function isLongLived(request: Request): boolean {
   const url = request.url;
   const mark = url.indexOf("?");
-  if (mark >= 0 && new URLSearchParams(url.slice(mark + 1)).has("wait")) return true;
+  if (mark >= 0) {
+    // Parsing the query costs every request with one; a query that has neither `wait` nor a
+    // `%` (which could spell it) has no `wait` parameter.
+    const search = url.slice(mark + 1);
+    if ((search.includes("wait") || search.includes("%")) && new URLSearchParams(search).has("wait")) return true;
+  }
   return pathOf(url) === "/v1/events/stream";
 }
