@@ -27,7 +27,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   const json = type !== null && isJsonMediaType(type);
   // A body announced by length is refused before it is read; a chunked one once it proves non-empty.
   if (length !== null && !json) throw unsupportedType();
-  const bytes = await readBounded(request, maxBytes);
+  const bytes = length !== null ? await readAnnounced(request, Number(length), maxBytes) : await readBounded(request, maxBytes);
   if (bytes.length === 0) return undefined;
   if (!json) throw unsupportedType();
   let text: string;
@@ -60,6 +60,19 @@ export function isJsonMediaType(value: string): boolean {
     if (charset !== "utf-8" && charset !== "utf8") return false;
   }
   return true;
+}
+
+/**
+ * A body whose length was announced (and is within the limit) in one read: the HTTP server
+ * delivers exactly that many bytes, and reading them whole costs a fraction of a stream reader.
+ * A request built in process can carry a body longer than its header says, so the size is
+ * checked again after the read.
+ */
+async function readAnnounced(request: Request, announced: number, maxBytes: number): Promise<Uint8Array> {
+  if (!Number.isSafeInteger(announced) || announced < 0) return readBounded(request, maxBytes);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > maxBytes) throw tooLarge(maxBytes);
+  return bytes;
 }
 
 async function readBounded(request: Request, maxBytes: number): Promise<Uint8Array> {
