@@ -8,7 +8,7 @@ import { CreateWorkerRequest } from "../core/schema/worker.ts";
 import { firstError } from "../core/validate.ts";
 import { VERSION } from "../version.ts";
 import { bearerCheck, forbiddenOrigin, unauthorized } from "./auth.ts";
-import { hotReads, type HotAnswer } from "./hot-reads.ts";
+import { hotReads } from "./hot-reads.ts";
 import { pathOf } from "./url-path.ts";
 import { ErrorBody, errorResponse, errorResponses } from "./error-body.ts";
 import { HTTP_STATUS } from "./error-status.ts";
@@ -400,27 +400,23 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   // which answers it as for any route.
   const hot = hotReads(runtime);
   const elysiaFetch = app.fetch;
-  const answer = (request: Request, since: number) => (found: HotAnswer | undefined) => {
-    if (found === undefined) return elysiaFetch(request);
-    if (logging) logger.debug("request", { method: "GET", path: found.path, status: 200, ms: Math.round((performance.now() - since) * 100) / 100 });
-    return found.response;
-  };
   Object.defineProperty(app, "fetch", {
     configurable: true,
     writable: true,
     value: (request: Request): Response | Promise<Response> => {
-      const read = hot(request);
-      if (read === undefined) return elysiaFetch(request);
+      const match = hot(request);
+      if (match === undefined) return elysiaFetch(request);
       const headers = request.headers;
       if (headers.has("origin") || (checkToken && !checkToken(headers.get("authorization")))) return elysiaFetch(request);
       const since = logging ? performance.now() : 0;
-      let pending: Promise<HotAnswer | undefined>;
-      try {
-        pending = read();
-      } catch {
-        return elysiaFetch(request);
-      }
-      return pending.then(answer(request, since));
+      return match.read().then(
+        (body) => {
+          const response = Response.json(body);
+          if (logging) logger.debug("request", { method: "GET", path: match.path, status: 200, ms: Math.round((performance.now() - since) * 100) / 100 });
+          return response;
+        },
+        () => elysiaFetch(request),
+      );
     },
   });
   return app;

@@ -3,10 +3,10 @@ import { isValidId } from "../core/ids.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { TranscriptQuery } from "./http-schema.ts";
 
-/** A hot read answered, with the path it was for (for the request log). */
-export interface HotAnswer {
+/** A hot read matched: its path (for the request log) and the core call giving the body. */
+export interface HotRead {
   path: string;
-  response: Response;
+  read: () => Promise<object>;
 }
 
 /**
@@ -15,20 +15,19 @@ export interface HotAnswer {
  * (context, hooks, route handler wrapper), which costs these small answers a third of their
  * throughput. The returned function matches a request and gives back the read to run, which
  * the caller runs only once the request passed the guard (no Origin header, the token if one
- * is configured). Only the plain success case is handled: the path is spelled exactly as the
+ * is configured), answering `Response.json(body)`. Only the plain success case is handled: the
+ * path is spelled exactly as the
  * route declares it with a valid id and nothing to decode, the query (transcript only) is
  * `name=digits` pairs that the route's own schema accepts, and the core call succeeds.
  * Everything else — HEAD, a trailing slash, percent-encoding, an unknown or repeated query
- * parameter, a failing call — returns `undefined` (or resolves `undefined`), and the request
+ * parameter — returns `undefined`, and a failing read is the caller's to hand over: the request
  * goes through the Elysia route as if this did not exist; the core calls are reads, so running
  * one again there is harmless. The answer is built the way Elysia builds it for these routes
  * (`Response.json` of the same envelope, status 200, no other headers), so both paths give the
  * same bytes; the routes keep their schemas for OpenAPI and Eden.
  */
-export function hotReads(runtime: Runtime): (request: Request) => (() => Promise<HotAnswer | undefined>) | undefined {
+export function hotReads(runtime: Runtime): (request: Request) => HotRead | undefined {
   const transcriptQuery = TypeCompiler.Compile(TranscriptQuery);
-  const ok = (path: string) => (body: object): HotAnswer => ({ path, response: Response.json(body) });
-  const fallBack = (): undefined => undefined;
 
   return (request) => {
     if (request.method !== "GET") return undefined;
@@ -42,7 +41,7 @@ export function hotReads(runtime: Runtime): (request: Request) => (() => Promise
 
     if (path === "/v1/runtime") {
       if (mark >= 0) return undefined;
-      return () => runtime.summary().then((summary) => ok(path)({ runtime: summary }), fallBack);
+      return { path, read: async () => ({ runtime: await runtime.summary() }) };
     }
     if (!path.startsWith("/v1/workers/")) return undefined;
     const slash = path.indexOf("/", 12);
@@ -50,13 +49,13 @@ export function hotReads(runtime: Runtime): (request: Request) => (() => Promise
     if (!isValidId(id)) return undefined;
     if (slash < 0) {
       if (mark >= 0) return undefined;
-      return () => runtime.getWorker(id).then((worker) => ok(path)({ worker }), fallBack);
+      return { path, read: async () => ({ worker: await runtime.getWorker(id) }) };
     }
     if (path.length !== slash + 11 || !path.endsWith("/transcript")) return undefined;
     const query = mark < 0 ? Object.create(null) : plainIntegerQuery(url.slice(mark + 1));
     if (query === null || !transcriptQuery.Check(query)) return undefined;
     const { start: first, limit, tail } = query;
-    return () => runtime.transcript(id, { start: first, limit, tail }).then((transcript) => ok(path)({ transcript }), fallBack);
+    return { path, read: async () => ({ transcript: await runtime.transcript(id, { start: first, limit, tail }) }) };
   };
 }
 
