@@ -197,10 +197,11 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         detail: { operationId: "listWorkers", summary: "List workers, optionally by status, paged by worker_id", tags: ["workers"] },
       },
     )
-    .post("/v1/workers", async ({ body, status }) => status(201, { worker: await runtime.createWorker(body) }), {
+    // Every field of a create request is optional, and so is the body: no body is `{}`.
+    .post("/v1/workers", async ({ body, status }) => status(201, { worker: await runtime.createWorker(body ?? {}) }), {
       parse: STRICT_JSON,
       transform: emptyBody,
-      body: CreateWorkerRequest,
+      body: Type.Optional(CreateWorkerRequest),
       response: {
         201: CreatedWorkerResponse,
         ...errorResponses([

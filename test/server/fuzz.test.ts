@@ -554,7 +554,7 @@ describe("HTTP fuzz (app.handle, fs store)", () => {
           await ensureFixtures();
           const sent = await send("POST", routePath(route, worker), { body: body.bytes, type: type.value, framing: frame });
           const code = judge(sent, routeSuccess(route));
-          const optional = route === "stop" || route === "cancel" || route === "restore";
+          const optional = route === "create" || route === "stop" || route === "cancel" || route === "restore";
           if (body.kind === "too_large") {
             if (code !== "payload_too_large") fail(sent, "a body over max_body_bytes must be 413 payload_too_large");
           } else if (body.kind === "empty") {

@@ -85,7 +85,7 @@ describe("OpenAPI document", () => {
     expect(stop.requestBody.required).toBe(false);
     expect(stop.requestBody.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/ReasonRequest" });
     const create = doc.paths["/v1/workers"].post.requestBody;
-    expect(create.required).toBe(true);
+    expect(create.required).toBe(false);
     expect(Object.keys(doc.components.schemas.CreateWorkerRequest.properties)).toContain("requested_capabilities");
     const stream = doc.paths["/v1/events/stream"].get;
     expect(stream.parameters.map((p: any) => `${p.in}:${p.name}`)).toEqual(["query:after", "query:worker_id", "header:last-event-id"]);

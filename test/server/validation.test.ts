@@ -61,10 +61,15 @@ describe("request bodies", () => {
   test("a required body that is missing or empty is 400 invalid_request", async () => {
     errorOf(await call(h.app, "POST", "/v1/workers/w/input"), 400, "invalid_request");
     errorOf(await input(""), 400, "invalid_request");
-    errorOf(await call(h.app, "POST", "/v1/workers"), 400, "invalid_request");
   });
 
   test("optional bodies may be absent, empty, `{}`, or empty with any content type", async () => {
+    // A create request's fields are all optional: no body creates an assistant on the default profile.
+    const created = await call(h.app, "POST", "/v1/workers");
+    expect(created.status).toBe(201);
+    expect(created.body.worker).toMatchObject({ status: "idle", intent: { kind: "assistant" }, profile: { name: "echo" } });
+    expect((await call(h.app, "POST", "/v1/workers", { raw: "", headers: JSON_TYPE })).status).toBe(201);
+    expect((await call(h.app, "POST", "/v1/workers", { raw: "", headers: { "content-type": "text/plain" } })).status).toBe(201);
     for (const action of ["cancel", "stop", "restore"]) {
       expect((await call(h.app, "POST", `/v1/workers/w/${action}`)).status).toBe(200);
       expect((await call(h.app, "POST", `/v1/workers/w/${action}`, { raw: "", headers: JSON_TYPE })).status).toBe(200);
