@@ -410,9 +410,15 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       const headers = request.headers;
       if (headers.has("origin") || (checkToken && !checkToken(headers.get("authorization")))) return elysiaFetch(request);
       const since = logging ? performance.now() : 0;
-      return match.read().then(
-        (body) => {
-          const response = Response.json(body);
+      let pending: Promise<unknown>;
+      try {
+        pending = match.read();
+      } catch {
+        return elysiaFetch(request);
+      }
+      return pending.then(
+        (value) => {
+          const response = Response.json(match.envelope(value as never));
           if (logging) logger.debug("request", { method: "GET", path: match.path, status: 200, ms: Math.round((performance.now() - since) * 100) / 100 });
           return response;
         },

@@ -3,11 +3,16 @@ import { isValidId } from "../core/ids.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { TranscriptQuery } from "./http-schema.ts";
 
-/** A hot read matched: its path (for the request log) and the core call giving the body. */
+/** A hot read matched: its path (for the request log), the core call, and the body's envelope. */
 export interface HotRead {
   path: string;
-  read: () => Promise<object>;
+  read: () => Promise<unknown>;
+  envelope: (value: never) => object;
 }
+
+const runtimeEnvelope = (runtime: unknown) => ({ runtime });
+const workerEnvelope = (worker: unknown) => ({ worker });
+const transcriptEnvelope = (transcript: unknown) => ({ transcript });
 
 /**
  * The three reads a Backend polls — `GET /v1/workers/:worker_id`, `GET /v1/runtime` and
@@ -15,7 +20,7 @@ export interface HotRead {
  * (context, hooks, route handler wrapper), which costs these small answers a third of their
  * throughput. The returned function matches a request and gives back the read to run, which
  * the caller runs only once the request passed the guard (no Origin header, the token if one
- * is configured), answering `Response.json(body)`. Only the plain success case is handled: the
+ * is configured), answering `Response.json(envelope(value))`. Only the plain success case is handled: the
  * path is spelled exactly as the
  * route declares it with a valid id and nothing to decode, the query (transcript only) is
  * `name=digits` pairs that the route's own schema accepts, and the core call succeeds.
@@ -41,7 +46,7 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
 
     if (path === "/v1/runtime") {
       if (mark >= 0) return undefined;
-      return { path, read: async () => ({ runtime: await runtime.summary() }) };
+      return { path, read: () => runtime.summary(), envelope: runtimeEnvelope };
     }
     if (!path.startsWith("/v1/workers/")) return undefined;
     const slash = path.indexOf("/", 12);
@@ -49,13 +54,13 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
     if (!isValidId(id)) return undefined;
     if (slash < 0) {
       if (mark >= 0) return undefined;
-      return { path, read: async () => ({ worker: await runtime.getWorker(id) }) };
+      return { path, read: () => runtime.getWorker(id), envelope: workerEnvelope };
     }
     if (path.length !== slash + 11 || !path.endsWith("/transcript")) return undefined;
     const query = mark < 0 ? Object.create(null) : plainIntegerQuery(url.slice(mark + 1));
     if (query === null || !transcriptQuery.Check(query)) return undefined;
     const { start: first, limit, tail } = query;
-    return { path, read: async () => ({ transcript: await runtime.transcript(id, { start: first, limit, tail }) }) };
+    return { path, read: () => runtime.transcript(id, { start: first, limit, tail }), envelope: transcriptEnvelope };
   };
 }
 
