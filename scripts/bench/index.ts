@@ -9,17 +9,22 @@
  *                 [--no-deno] [--compare DIR]
  *
  * Cases:
- *   rest       GET /v1/workers/:id, GET /v1/runtime, GET …/transcript?tail=20, POST …/input (echo,
- *              memory store) through `bun cli.ts serve` vs a bare Bun.serve answering the same
- *              captured bytes (scripts/bench/raw-server.ts), and the same server under
- *              `deno run -A cli.ts serve` (Deno vs Bun), all three in each round.
+ *   rest       GET /v1/workers/:id, GET /v1/runtime (with 2 and with 1,002 workers), GET
+ *              …/transcript?tail=20 and POST …/input (echo runs, 1,000 workers in turn), memory
+ *              store, through `bun cli.ts serve` vs a bare Bun.serve answering the bytes captured
+ *              from it (scripts/bench/raw-server.ts), and the same server under `deno run -A
+ *              cli.ts serve` (Deno vs Bun), all in each round. Besides req/s, each server's CPU
+ *              time per request (from /proc), which competing processes disturb less.
  *   store      scripts/bench/store.ts (durable acks/s vs an fdatasync loop, 10k-worker start-up,
- *              transcript page p99) and scripts/bench/stream.ts when it exists and takes --json.
- *   binary     start → first healthy response (median of 20) of dist/yoi-runtime, `bun cli.ts`,
- *              `deno run -A cli.ts` beside a bare Bun.serve script, and the binary's size.
- *   memory     RSS per idle worker at 10,000 workers, memory and fs stores.
+ *              transcript page p99).
+ *   stream     scripts/bench/stream.ts (SSE fan-out, delta latency) when it exists and takes --json.
+ *   binary     start → first healthy response (median of 20) of dist/yoi-runtime (built first if
+ *              missing), `bun cli.ts`, `deno run -A cli.ts` beside a bare Bun.serve script, and
+ *              the binary's size.
+ *   memory     RSS per idle worker at 10,000 workers, memory and fs stores (scripts/bench/memory.ts).
  *   execution  scripts/bench/execution.ts (echo runs/s in process vs over HTTP, delta latency).
  *
+ * `--quick` is a smoke run (2 rounds of 1 s, store.ts part (a) only, 2,000 workers for memory).
  * `--compare DIR` adds to the REST rounds a server started from another checkout of the repo
  * (e.g. `git worktree add /tmp/before <commit>`), for before/after figures in the same run.
  *
