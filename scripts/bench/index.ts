@@ -221,6 +221,7 @@ async function restCase(): Promise<void> {
     ? await spawnServer([process.execPath, join(compareTree, "cli.ts"), ...serveCommand("bun", ["--store", "memory"]).slice(2)], { cwd: scratch })
     : null;
   let raw: ChildServer | null = null;
+  let rawJson: ChildServer | null = null;
   try {
     await pickGenerator(bun.url);
     await prepare(bun);
@@ -244,13 +245,17 @@ async function restCase(): Promise<void> {
         ]),
       );
       raw = await spawnServer([process.execPath, join(REPO, "scripts/bench/raw-server.ts"), "--spec", specFile]);
-      const mirror = await capture(raw.url, route);
-      if (mirror.status !== real.status || JSON.stringify(mirror.headers) !== JSON.stringify(real.headers) || Buffer.compare(mirror.body, real.body) !== 0) {
-        throw new Error(`the raw server's answer to ${route.name} differs from the real one:\n${JSON.stringify(mirror.headers)}\n${JSON.stringify(real.headers)}`);
+      rawJson = await spawnServer([process.execPath, join(REPO, "scripts/bench/raw-server.ts"), "--spec", specFile, "--serialize"]);
+      for (const mirrorServer of [raw, rawJson]) {
+        const mirror = await capture(mirrorServer.url, route);
+        if (mirror.status !== real.status || JSON.stringify(mirror.headers) !== JSON.stringify(real.headers) || Buffer.compare(mirror.body, real.body) !== 0) {
+          throw new Error(`the raw server's answer to ${route.name} differs from the real one:\n${JSON.stringify(mirror.headers)}\n${JSON.stringify(real.headers)}`);
+        }
       }
       const contenders = [
         { key: "bun", name: "yoi-runtime on Bun", server: bun },
         { key: "raw", name: "bare Bun.serve, same bytes", server: raw },
+        { key: "json", name: "bare Bun.serve, same body serialised per request", server: rawJson },
         ...(deno ? [{ key: "deno", name: "yoi-runtime on Deno", server: deno }] : []),
         ...(before ? [{ key: "before", name: `yoi-runtime on Bun from ${compareTree}`, server: before }] : []),
       ];
@@ -296,7 +301,9 @@ async function restCase(): Promise<void> {
         baseline: { name: "bare Bun.serve, same bytes", value: median(rps("raw")), unit: "req/s", rounds: rps("raw") },
         ratio,
         ...(route.target !== undefined ? { target: `≥ ${route.target.toFixed(2)}× raw`, met: ratio >= route.target } : {}),
-        detail: `yoi ${describe("bun")}; raw ${describe("raw")}; CPU-time ratio raw/yoi ${fmt(cpu("raw") / cpu("bun"), 2)}×`,
+        detail:
+          `yoi ${describe("bun")}; raw ${describe("raw")}; CPU-time ratio raw/yoi ${fmt(cpu("raw") / cpu("bun"), 2)}×; ` +
+          `vs a bare Bun.serve that also serialises the body per request (${fmt(median(rps("json")))} req/s, ${fmt(cpu("json"), 1)} µs/req): ${fmt(ratioOfRounds(rps("bun"), rps("json")), 2)}×`,
       });
       if (deno) {
         figures.push({
@@ -323,15 +330,16 @@ async function restCase(): Promise<void> {
         });
       }
       progress(
-        `rest ${route.name}: bun ${fmt(median(rps("bun")))} /s ${fmt(cpu("bun"), 1)} µs, raw ${fmt(median(rps("raw")))} /s ${fmt(cpu("raw"), 1)} µs (${fmt(ratio, 2)}×)` +
+        `rest ${route.name}: bun ${fmt(median(rps("bun")))} /s ${fmt(cpu("bun"), 1)} µs, raw ${fmt(median(rps("raw")))} /s ${fmt(cpu("raw"), 1)} µs (${fmt(ratio, 2)}×), raw+json ${fmt(median(rps("json")))} /s ${fmt(cpu("json"), 1)} µs` +
           (deno ? `, deno ${fmt(median(rps("deno")))} /s` : "") +
           (before ? `, before ${fmt(median(rps("before")))} /s ${fmt(cpu("before"), 1)} µs (${fmt(ratioOfRounds(rps("before"), rps("raw")), 2)}×)` : ""),
       );
-      await raw.stop();
+      await Promise.all([raw.stop(), rawJson.stop()]);
       raw = null;
+      rawJson = null;
     }
   } finally {
-    await Promise.all([bun.stop(), deno?.stop(), raw?.stop(), before?.stop()]);
+    await Promise.all([bun.stop(), deno?.stop(), raw?.stop(), rawJson?.stop(), before?.stop()]);
   }
 }
 

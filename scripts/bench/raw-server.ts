@@ -3,7 +3,11 @@
  * (same status, content-type and body bytes; Bun adds Date and Content-Length to both). It reads
  * a POST's body, as any server must, and does nothing else.
  *
- *   bun scripts/bench/raw-server.ts [--spec SPEC.json]     (logs `listening on http://127.0.0.1:PORT` to stderr)
+ *   bun scripts/bench/raw-server.ts [--spec SPEC.json] [--serialize]
+ *
+ * logs `listening on http://127.0.0.1:PORT` to stderr. With `--serialize` it keeps each body as
+ * the parsed JSON value and answers `Response.json(value)` per request: the same bytes, with the
+ * serialisation the real server cannot skip.
  *
  * Without a spec it only answers GET /healthz (the start-up baseline of startup.ts; other
  * arguments are ignored). SPEC.json: `[{ method, path, status, headers: {name: value}, body_base64 }]`; a `{n}` in `path`
@@ -20,18 +24,25 @@ interface Canned {
   body_base64: string;
 }
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { spec: { type: "string" } }, strict: false, allowPositionals: true });
+const { values } = parseArgs({ args: Bun.argv.slice(2), options: { spec: { type: "string" }, serialize: { type: "boolean" } }, strict: false, allowPositionals: true });
 const canned = typeof values.spec === "string" ? (JSON.parse(readFileSync(values.spec, "utf8")) as Canned[]) : [];
-const exact = new Map<string, { body: Uint8Array<ArrayBuffer>; init: ResponseInit }>();
-const patterns: { method: string; prefix: string; suffix: string; body: Uint8Array<ArrayBuffer>; init: ResponseInit }[] = [];
+const serialize = values.serialize === true;
+interface Answer {
+  body: Uint8Array<ArrayBuffer>;
+  value: unknown;
+  init: ResponseInit;
+}
+const exact = new Map<string, Answer>();
+const patterns: ({ method: string; prefix: string; suffix: string } & Answer)[] = [];
 for (const entry of canned) {
   const body: Uint8Array<ArrayBuffer> = new Uint8Array(Buffer.from(entry.body_base64, "base64"));
   const init = { status: entry.status, headers: entry.headers };
+  const value = serialize ? JSON.parse(new TextDecoder().decode(body)) : null;
   if (entry.path.includes("{n}")) {
     const [prefix, suffix] = entry.path.split("{n}") as [string, string];
-    patterns.push({ method: entry.method, prefix, suffix, body, init });
+    patterns.push({ method: entry.method, prefix, suffix, body, value, init });
   } else {
-    exact.set(`${entry.method} ${entry.path}`, { body, init });
+    exact.set(`${entry.method} ${entry.path}`, { body, value, init });
   }
 }
 const notFound = () => new Response("not found", { status: 404 });
@@ -56,7 +67,7 @@ const server = Bun.serve({
     if (path === "/healthz") return Response.json({ ok: true });
     if (!hit) return notFound();
     if (request.method === "POST") await request.arrayBuffer();
-    return new Response(hit.body, hit.init);
+    return serialize ? Response.json(hit.value, hit.init) : new Response(hit.body, hit.init);
   },
 });
 console.error(`listening on http://127.0.0.1:${server.port}`);
