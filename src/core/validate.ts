@@ -15,9 +15,11 @@ function checker<T extends TSchema>(schema: T): TypeCheck<T> {
 
 /** The first schema violation as `path: message`, e.g. `/intent/kind: Expected union value`. */
 export function firstError(schema: TSchema, value: unknown): string | null {
-  const error = checker(schema).Errors(value).First();
-  if (!error) return null;
-  return `${error.path || "/"}: ${error.message}`;
+  const check = checker(schema);
+  // Errors() walks the value without the compiled code: only a value that failed pays for it.
+  if (check.Check(value)) return null;
+  const error = check.Errors(value).First();
+  return error ? `${error.path || "/"}: ${error.message}` : "/: does not match the schema";
 }
 
 /** Returns `value` typed when it matches `schema`, else throws `RuntimeError(code)` naming the first violation. */
