@@ -21,12 +21,12 @@
  */
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FsStore, Runtime, builtinBackends, type Run, type TranscriptEntry, type WorkerRecord, type WorkerState } from "../../src/index.ts";
 import { transcriptLine } from "../../src/store/fs/transcript-reader.ts";
 import { recordFile, stateFile } from "../../src/store/fs/worker.ts";
-import { median, ratioOfRounds, writeFigures, type Figure } from "./lib.ts";
+import { median, ratioOfRounds, rssKiB, serveCommand, spawnServer, writeFigures, type ChildServer, type Figure } from "./lib.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -44,8 +44,6 @@ const seconds = Number(values.seconds);
 if (!(seconds > 0)) throw new Error("--seconds must be > 0");
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
-const REPO = resolve(import.meta.dir, "../..");
-const CLI = join(REPO, "cli.ts");
 const scratch = mkdtempSync(join(values.dir!, "yoi-bench-store-"));
 const RUNTIME_ID = "rt-bench";
 const CLIENTS = 64;
@@ -57,54 +55,14 @@ const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFracti
 
 // ---------------------------------------------------------------- helpers
 
-interface Server {
-  url: string;
-  pid: number;
-  startedMs: number;
-  stop(): Promise<void>;
-}
-
-/** Spawns `serve` on the fs store at `dir`; resolves once GET /healthz answered 200. */
-async function serve(dir: string, store: "fs" | "memory" = "fs"): Promise<Server> {
-  const started = performance.now();
-  const proc = Bun.spawn(
-    [process.execPath, CLI, "serve", "--store", store, "--data-dir", dir, "--bind", "127.0.0.1:0", "--runtime-id", RUNTIME_ID, "--log-format", "json"],
-    { cwd: scratch, stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, YOI_RUNTIME_CONFIG: undefined } },
-  );
-  let log = "";
-  const decoder = new TextDecoder();
-  void (async () => {
-    const reader = proc.stderr.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      log += decoder.decode(value, { stream: true });
-    }
-  })();
-  let url: string | null = null;
-  while (!url) {
-    url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1] ?? null;
-    if (proc.exitCode !== null) throw new Error(`serve exited ${proc.exitCode}:\n${log}`);
-    if (!url) await Bun.sleep(1);
-  }
-  const health = await fetch(`${url}/healthz`);
-  if (health.status !== 200) throw new Error(`healthz answered ${health.status}`);
-  const startedMs = performance.now() - started;
-  return {
-    url,
-    pid: proc.pid,
-    startedMs,
-    async stop() {
-      proc.kill("SIGTERM");
-      await proc.exited;
-    },
-  };
+/** `serve` on the store at `dir`, resolved once GET /healthz answered 200. */
+function serve(dir: string, store: "fs" | "memory" = "fs"): Promise<ChildServer> {
+  return spawnServer(serveCommand("bun", ["--store", store, "--data-dir", dir, "--runtime-id", RUNTIME_ID]), { cwd: scratch });
 }
 
 function rssMiB(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
-  return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
+  const { rss, peak } = rssKiB(pid);
+  return { rss: rss / 1024, peak: peak / 1024 };
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -138,7 +96,7 @@ async function throughput(): Promise<void> {
   // Over HTTP, server in its own process: the fs store, and the memory store for the ceiling
   // the HTTP stack itself sets on this machine.
   const workers = Array.from({ length: CLIENTS }, (_, i) => `bench-${i}`);
-  const httpLoop = (server: Server) => async (duration: number) => {
+  const httpLoop = (server: ChildServer) => async (duration: number) => {
     let acks = 0;
     const deadline = performance.now() + duration;
     const started = performance.now();
