@@ -1032,7 +1032,6 @@ export class Runtime {
   }
 }
 
-/** Query and option arguments may come from untyped callers: anything but a plain object is refused. */
 /** A copy of a validated request; a value that passes the schema but is no plain data (a Proxy) cannot be copied. */
 function plainCopy<T>(value: T, what: string): T {
   try {
@@ -1047,6 +1046,7 @@ function assertCursor(after: unknown): void {
   if (after !== undefined && !isValidId(after)) throw new RuntimeError("invalid_request", "after must be an id (a next_after cursor)");
 }
 
+/** Query and option arguments may come from untyped callers: anything but a plain object is refused. */
 function assertObject(value: unknown, what: string): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new RuntimeError("invalid_request", `${what} must be an object`);
