@@ -8,7 +8,7 @@ import type { Diagnostic, DiagnosticLevel } from "./schema/diagnostic.ts";
 import type { EventBatch, EventKind, RuntimeEvent, StoredEvent } from "./schema/event.ts";
 import { Ack, InputRequest, ReasonRequest } from "./schema/interaction.ts";
 import type { Run, RunStatus, Usage } from "./schema/run.ts";
-import { DEFAULT_LIMITS, Limits, type RuntimeRecord, type RuntimeStatus, type RuntimeSummary } from "./schema/runtime.ts";
+import { DEFAULT_LIMITS, Limits, type ProfileInfo, type RuntimeRecord, type RuntimeStatus, type RuntimeSummary } from "./schema/runtime.ts";
 import type { TranscriptEntry, TranscriptPage, TranscriptRole } from "./schema/transcript.ts";
 import {
   CreateWorkerRequest,
@@ -115,6 +115,8 @@ export class Runtime {
   private readonly display_name: string | null;
   private readonly store: RuntimeStore;
   private readonly profiles: Map<string, Profile>;
+  /** What the summary says of the profiles; fixed once the runtime is open. */
+  private readonly profileInfo: { profiles: ProfileInfo[]; capabilities: string[] };
   private readonly default_profile: string;
   private readonly version: string;
   private readonly log: RuntimeLogger;
@@ -141,6 +143,10 @@ export class Runtime {
     this.version = options.version ?? "0.0.0";
     this.log = options.logger ?? SILENT_LOGGER;
     this.profiles = profiles;
+    const infos = [...profiles.values()].map((p) => p.info);
+    // Not frozen: JSC's JSON.stringify takes a slow path for frozen arrays, and every summary
+    // encodes these.
+    this.profileInfo = { profiles: infos, capabilities: [...new Set(infos.flatMap((p) => p.capabilities))].sort() };
     this.limits = Object.freeze(limits);
     this.lastEventId = lastEventId;
     this.diagnosticCount = diagnosticCount;
@@ -235,7 +241,6 @@ export class Runtime {
       workers[this.statusOf(entry)]++;
       if (entry.active) active_runs++;
     }
-    const profiles = [...this.profiles.values()].map((p) => p.info);
     return Promise.resolve({
       id: this.runtime_id,
       runtime_id: this.runtime_id,
@@ -250,8 +255,8 @@ export class Runtime {
       last_event_id: this.lastEventId,
       limits: this.limits,
       default_profile: this.default_profile,
-      profiles,
-      capabilities: [...new Set(profiles.flatMap((p) => p.capabilities))].sort(),
+      profiles: this.profileInfo.profiles,
+      capabilities: this.profileInfo.capabilities,
     });
   }
 
