@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FsStore, Runtime, type Diagnostic } from "../../src/index.ts";
 import { readAllEvents } from "./contract.ts";
@@ -260,15 +260,7 @@ describe("FsStore: a torn last line of a JSONL file is cut with a store_repaired
   });
 
   test("journal: a batch torn by a crash is cut; everything before it is replayed", async () => {
-    const harness = fsHarness({ checkpoint_interval_ms: 60_000 });
-    const first = await harness.open();
-    await first.createWorker({ worker_id: "j" });
-    await converse(first, "j", "journaled");
-    const copy = scratchDir("journal");
-    rmSync(copy, { recursive: true });
-    const { cpSync, readdirSync } = await import("node:fs");
-    cpSync(harness.root(), copy, { recursive: true });
-    await first.close();
+    const copy = await crashImage("j", "journaled");
     const journals = readdirSync(join(copy, "wal"));
     expect(journals.length).toBeGreaterThan(0);
     appendFileSync(join(copy, "wal", journals[journals.length - 1]!), '{"batch":99999,"ops":[{"op":"app');
@@ -285,17 +277,25 @@ describe("FsStore: a torn last line of a JSONL file is cut with a store_repaired
   });
 });
 
+/**
+ * A copy of a store's files taken while its runtime was open, after one conversation on `worker`
+ * and before any checkpoint: what a crash leaves (the journal ahead of state.json).
+ */
+async function crashImage(worker: string, content: string): Promise<string> {
+  const harness = fsHarness({ checkpoint_interval_ms: 60_000 });
+  const first = await harness.open();
+  await first.createWorker({ worker_id: worker });
+  await converse(first, worker, content);
+  const copy = scratchDir("journal");
+  rmSync(copy, { recursive: true });
+  cpSync(harness.root(), copy, { recursive: true });
+  await first.close();
+  return copy;
+}
+
 describe("FsStore: a journal that is newer than a damaged state.json", () => {
   test("repairs it: the worker stays available and state.json is written back", async () => {
-    const harness = fsHarness({ checkpoint_interval_ms: 60_000 });
-    const first = await harness.open();
-    await first.createWorker({ worker_id: "s" });
-    await converse(first, "s", "journaled");
-    const copy = scratchDir("journal");
-    rmSync(copy, { recursive: true });
-    const { cpSync } = await import("node:fs");
-    cpSync(harness.root(), copy, { recursive: true });
-    await first.close();
+    const copy = await crashImage("s", "journaled");
     writeFileSync(join(copy, "workers/s/state.json"), "garbage");
     const runtime = await Runtime.open(runtimeOptions(new FsStore({ root: copy })));
     try {
@@ -310,15 +310,7 @@ describe("FsStore: a journal that is newer than a damaged state.json", () => {
 
 describe("FsStore: a journal damaged in the middle", () => {
   test("is kept under another name with the files after it, reported, and the runtime starts", async () => {
-    const harness = fsHarness({ checkpoint_interval_ms: 60_000 });
-    const first = await harness.open();
-    await first.createWorker({ worker_id: "j" });
-    await converse(first, "j", "before the damage");
-    const copy = scratchDir("journal");
-    rmSync(copy, { recursive: true });
-    const { cpSync, readdirSync } = await import("node:fs");
-    cpSync(harness.root(), copy, { recursive: true });
-    await first.close();
+    const copy = await crashImage("j", "before the damage");
     const journals = readdirSync(join(copy, "wal"));
     const name = journals[journals.length - 1]!;
     const text = readFileSync(join(copy, "wal", name), "utf8");
