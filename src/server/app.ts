@@ -109,7 +109,10 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     const since = started.get(request);
     if (since === undefined) return;
     started.delete(request);
-    logger.debug("request", { method: request.method, path, status, ms: Math.round((performance.now() - since) * 100) / 100 });
+    requestLine(request.method, path, status, since);
+  };
+  const requestLine = (method: string, path: string, status: number, since: number): void => {
+    logger.debug("request", { method, path, status, ms: Math.round((performance.now() - since) * 100) / 100 });
   };
 
   const handleError = (error: unknown, code: unknown, request: Request): Response => {
@@ -419,7 +422,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       return pending.then(
         (value) => {
           const response = Response.json(match.envelope(value as never));
-          if (logging) logger.debug("request", { method: "GET", path: match.path, status: 200, ms: Math.round((performance.now() - since) * 100) / 100 });
+          if (logging) requestLine("GET", match.path, 200, since);
           return response;
         },
         () => elysiaFetch(request),
