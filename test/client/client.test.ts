@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createClient, RuntimeClientError, unwrap, type RuntimeClient, type RuntimeEvent } from "../../src/client/index.ts";
+import { createClient, unwrap, type RuntimeClient, type RuntimeEvent } from "../../src/client/index.ts";
 import { cleanScratch, REPO, scratchDir, startServer, type Server } from "../cli/helpers.ts";
-import { take } from "./helpers.ts";
+import { clientError, take } from "./helpers.ts";
 
 const TOKEN = "tok-client-9d1c7b55";
 let server: Server;
@@ -23,16 +23,6 @@ afterAll(async () => {
   await server?.stop();
   cleanScratch();
 });
-
-async function failure(call: Promise<unknown>): Promise<RuntimeClientError> {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof RuntimeClientError) return error;
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("typed calls against a real server process", () => {
   test("runtime summary, create, list, show: typed data, dates left as strings", async () => {
@@ -72,7 +62,7 @@ describe("typed calls against a real server process", () => {
     await unwrap(client.v1.workers.post({ worker_id: "t3", profile: { kind: "named", value: "stuck" } }));
     const worker = client.v1.workers({ worker_id: "t3" });
     const { ack } = await unwrap(worker.input.post({ kind: "user", content: "never ends" }));
-    const busy = await failure(unwrap(worker.input.post({ kind: "user", content: "second" })));
+    const busy = await clientError(unwrap(worker.input.post({ kind: "user", content: "second" })));
     expect({ code: busy.code, status: busy.status, active: busy.details?.active_run_id }).toEqual({
       code: "worker_busy",
       status: 409,
@@ -81,10 +71,10 @@ describe("typed calls against a real server process", () => {
     const cancelled = await unwrap(worker.cancel.post({ reason: "test" }));
     expect(cancelled.ack.cancelled_run_id).toBe(ack.run_id);
     expect((await unwrap(worker.stop.post())).ack.status).toBe("stopped");
-    expect((await failure(unwrap(worker.input.post({ kind: "user", content: "x" })))).code).toBe("worker_stopped");
+    expect((await clientError(unwrap(worker.input.post({ kind: "user", content: "x" })))).code).toBe("worker_stopped");
     expect((await unwrap(worker.restore.post())).ack.status).toBe("idle");
     expect((await unwrap(worker.delete())).deleted).toEqual({ runtime_id: "rt-typed", worker_id: "t3" });
-    const gone = await failure(unwrap(worker.get()));
+    const gone = await clientError(unwrap(worker.get()));
     expect({ code: gone.code, status: gone.status }).toEqual({ code: "worker_not_found", status: 404 });
     expect(gone.message).toContain("t3");
   });
@@ -99,19 +89,19 @@ describe("typed calls against a real server process", () => {
   });
 
   test("the runtime's validation errors come back as {code, message}", async () => {
-    const error = await failure(unwrap(client.v1.workers.post({ profile: { kind: "named", value: "no-such-profile" } })));
+    const error = await clientError(unwrap(client.v1.workers.post({ profile: { kind: "named", value: "no-such-profile" } })));
     expect({ code: error.code, status: error.status }).toEqual({ code: "unknown_profile", status: 400 });
   });
 
   test("without the token: 401 unauthorized; unreachable: connection_failed naming the URL", async () => {
     const anonymous = createClient({ url: server.url });
-    const error = await failure(unwrap(anonymous.v1.workers.get()));
+    const error = await clientError(unwrap(anonymous.v1.workers.get()));
     expect({ code: error.code, status: error.status }).toEqual({ code: "unauthorized", status: 401 });
     // /healthz needs no token.
     expect(await unwrap(anonymous.healthz.get())).toEqual({ ok: true });
 
     const down = createClient({ url: "http://127.0.0.1:9" });
-    const refused = await failure(unwrap(down.v1.runtime.get()));
+    const refused = await clientError(unwrap(down.v1.runtime.get()));
     expect(refused.code).toBe("connection_failed");
     expect(refused.status).toBeNull();
     expect(refused.message).toStartWith("cannot connect to http://127.0.0.1:9: ");

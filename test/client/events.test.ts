@@ -1,22 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { createClient, RuntimeClientError, type RuntimeEvent } from "../../src/client/index.ts";
-import { frame, inProcess, range, sseResponse, storedIds, take, until, type InProcess } from "./helpers.ts";
+import { createClient, type RuntimeEvent } from "../../src/client/index.ts";
+import { clientError, frame, inProcess, range, sseResponse, storedIds, take, until, type InProcess } from "./helpers.ts";
 
 let harness: InProcess | null = null;
 afterEach(async () => {
   await harness?.close();
   harness = null;
 });
-
-async function rejection(promise: Promise<unknown>): Promise<RuntimeClientError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RuntimeClientError) return error;
-    throw error;
-  }
-  throw new Error("expected a RuntimeClientError");
-}
 
 describe("events(): reconnects lose and repeat no stored event", () => {
   test("overflow: a consumer that fell behind resumes after the last id it was given", async () => {
@@ -156,7 +146,7 @@ describe("events(): failures are typed errors carrying the runtime's {code, mess
     harness = await inProcess({}, { max_retained_events: 10 });
     for (let i = 0; i < 40; i++) await harness.runtime.createWorker({});
     const client = createClient({ url: "http://localhost", fetch: harness.fetch });
-    const error = await rejection(client.events({ after: 0 }).next());
+    const error = await clientError(client.events({ after: 0 }).next());
     expect(error.code).toBe("cursor_expired");
     expect(error.status).toBe(410);
     expect(error.message).toContain("pruned");
@@ -166,7 +156,7 @@ describe("events(): failures are typed errors carrying the runtime's {code, mess
     harness = await inProcess({ token: "s3cret-token" });
     const anonymous = createClient({ url: "http://localhost", fetch: harness.fetch });
     for (const options of [{ after: 0 }, {}]) {
-      const error = await rejection(anonymous.events(options).next());
+      const error = await clientError(anonymous.events(options).next());
       expect(error.code).toBe("unauthorized");
       expect(error.status).toBe(401);
     }
@@ -191,7 +181,7 @@ describe("events(): failures are typed errors carrying the runtime's {code, mess
     });
     const events = client.events({ after: 0 });
     expect((await events.next()).value?.id).toBe(1);
-    const error = await rejection(events.next());
+    const error = await clientError(events.next());
     expect({ code: error.code, message: error.message, status: error.status, details: error.details }).toEqual({
       code: "store_io",
       message: "the disk went away",
@@ -224,7 +214,7 @@ describe("events(): failures are typed errors carrying the runtime's {code, mess
         throw new TypeError("fetch failed", { cause: new Error("connect ECONNREFUSED") });
       },
     });
-    const error = await rejection(down.events({ after: 0, retries: 1 }).next());
+    const error = await clientError(down.events({ after: 0, retries: 1 }).next());
     expect(error.code).toBe("connection_failed");
     expect(error.status).toBeNull();
     expect(error.message).toBe("cannot connect to http://127.0.0.1:9: connection refused");

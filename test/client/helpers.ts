@@ -1,6 +1,6 @@
 import { MemoryStore, Runtime, builtinBackends, type Limits } from "../../src/index.ts";
 import { createApp, type App, type CreateAppOptions } from "../../src/server/index.ts";
-import type { RuntimeEvent } from "../../src/client/index.ts";
+import { RuntimeClientError, type RuntimeEvent } from "../../src/client/index.ts";
 
 export interface InProcess {
   runtime: Runtime;
@@ -75,4 +75,15 @@ export function sseResponse(chunks: string[], options: { hold?: boolean; signal?
 export function frame(id: number | null, kind: string, data: Record<string, unknown> = {}): string {
   const event = { id, kind, worker_ref: null, run_id: null, created_at: "2026-01-01T00:00:00.000Z", data };
   return `${id === null ? "" : `id: ${id}\n`}data: ${JSON.stringify(event)}\n\n`;
+}
+
+/** The RuntimeClientError `call` fails with; any other outcome fails the test. */
+export async function clientError(call: Promise<unknown>): Promise<RuntimeClientError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof RuntimeClientError) return error;
+    throw error;
+  }
+  throw new Error("expected a RuntimeClientError");
 }
