@@ -75,6 +75,22 @@ async function post(url: string, body: unknown): Promise<Response> {
 
 // ---------------------------------------------------------------- (a) throughput
 
+/** Each worker sends its next input as soon as `send` resolved for the last, for `duration` ms; inputs/s. */
+async function closedLoop(workers: readonly string[], duration: number, send: (worker: string) => Promise<void>): Promise<number> {
+  let acks = 0;
+  const started = performance.now();
+  const deadline = started + duration;
+  await Promise.all(
+    workers.map(async (worker) => {
+      while (performance.now() < deadline) {
+        await send(worker);
+        acks++;
+      }
+    }),
+  );
+  return acks / ((performance.now() - started) / 1000);
+}
+
 async function throughput(): Promise<void> {
   const content = "hello from a benchmark client, a sentence of ordinary length";
 
@@ -98,22 +114,12 @@ async function throughput(): Promise<void> {
   // Over HTTP, server in its own process: the fs store, and the memory store for the ceiling
   // the HTTP stack itself sets on this machine.
   const workers = Array.from({ length: CLIENTS }, (_, i) => `bench-${i}`);
-  const httpLoop = (server: ChildServer) => async (duration: number) => {
-    let acks = 0;
-    const deadline = performance.now() + duration;
-    const started = performance.now();
-    await Promise.all(
-      workers.map(async (worker) => {
-        while (performance.now() < deadline) {
-          const response = await post(`${server.url}/v1/workers/${worker}/input?wait=30`, { kind: "user", content });
-          if (response.status !== 200) throw new Error(`input answered ${response.status}: ${await response.text()}`);
-          await response.arrayBuffer();
-          acks++;
-        }
-      }),
-    );
-    return acks / ((performance.now() - started) / 1000);
-  };
+  const httpLoop = (server: ChildServer) => (duration: number) =>
+    closedLoop(workers, duration, async (worker) => {
+      const response = await post(`${server.url}/v1/workers/${worker}/input?wait=30`, { kind: "user", content });
+      if (response.status !== 200) throw new Error(`input answered ${response.status}: ${await response.text()}`);
+      await response.arrayBuffer();
+    });
   const fsServer = await serve(join(scratch, "throughput-http-fs"), "fs");
   const memoryServer = await serve(join(scratch, "throughput-http-memory"), "memory");
 
@@ -127,21 +133,11 @@ async function throughput(): Promise<void> {
       }
     }
     for (const worker_id of workers) await runtime.createWorker({ worker_id });
-    const apiLoop = async (duration: number) => {
-      let acks = 0;
-      const deadline = performance.now() + duration;
-      const started = performance.now();
-      await Promise.all(
-        workers.map(async (worker) => {
-          while (performance.now() < deadline) {
-            const ack = await runtime.sendInput(worker, { kind: "user", content });
-            acks++;
-            await runtime.waitRun(worker, ack.run_id!, 30_000);
-          }
-        }),
-      );
-      return acks / ((performance.now() - started) / 1000);
-    };
+    const apiLoop = (duration: number) =>
+      closedLoop(workers, duration, async (worker) => {
+        const ack = await runtime.sendInput(worker, { kind: "user", content });
+        await runtime.waitRun(worker, ack.run_id!, 30_000);
+      });
 
     const measures = { raw: fdatasyncLoop, fs: httpLoop(fsServer), memory: httpLoop(memoryServer), api: apiLoop };
     const results: Record<keyof typeof measures, number[]> = { raw: [], fs: [], memory: [], api: [] };
