@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
+import { assertWorkerId } from "../../core/ids.ts";
 import { unwrap, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
 import { exit, isTerminal, onSignal, stdinLines } from "../../platform/index.ts";
-import { clientFlags, clientFromArgs, describeFailure, reportingFailures, workerIdArg } from "./connect.ts";
+import { clientFlags, clientFromArgs, describeFailure, reportingFailures } from "./connect.ts";
 import { err, out } from "./format.ts";
 import { replyOf } from "./send.ts";
 import { expectPositionals } from "./workers.ts";
@@ -26,7 +27,7 @@ export const chatCommand = defineCommand({
     expectPositionals(args, 1, "chat");
     const client = clientFromArgs(args);
     await reportingFailures(async () => {
-      const worker = workerIdArg(args.worker);
+      const worker = assertWorkerId(args.worker);
       await unwrap(client.v1.workers({ worker_id: worker }).get());
       const refused = await new ChatSession(client, worker).run();
       if (refused) process.exitCode = 1;

@@ -1,8 +1,8 @@
 import type { ArgsDef } from "citty";
 import { createClient, DEFAULT_URL, RuntimeClientError, type RuntimeClient } from "../../client/index.ts";
 import { ConfigError } from "../../config/errors.ts";
+import { resolveToken } from "../../config/token.ts";
 import { RuntimeError } from "../../core/errors.ts";
-import { assertWorkerId } from "../../core/ids.ts";
 import { environment } from "../../platform/index.ts";
 
 /** Environment variables the client commands read when their flag is not given. */
@@ -33,32 +33,19 @@ export function clientFromArgs(args: ClientArgs): RuntimeClient {
   const fromEnv = args.url === undefined && env[URL_ENV] !== undefined && env[URL_ENV] !== "";
   const url = args.url ?? (fromEnv ? env[URL_ENV]! : DEFAULT_URL);
   checkUrl(url, fromEnv ? `$${URL_ENV}` : "--url");
-  let token: string | undefined;
-  if (args["token-env"] !== undefined) {
-    const name = args["token-env"];
-    token = env[name]?.trim();
-    if (!token) throw new ConfigError(`--token-env: the environment variable ${name} is not set or empty`);
-  } else {
-    token = env[TOKEN_ENV]?.trim() || undefined;
-  }
+  // A named variable is checked as `serve` checks its own (unset, empty, unusable: exit 2).
+  const token =
+    args["token-env"] !== undefined
+      ? resolveToken({ token_env: args["token-env"], token_file: null }, env)
+      : env[TOKEN_ENV]?.trim() || null;
   return createClient({ url, token });
 }
 
 function checkUrl(url: string, source: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
+  const protocol = URL.canParse(url) ? new URL(url).protocol : null;
+  if (protocol !== "http:" && protocol !== "https:") {
     throw new ConfigError(`${source}: expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new ConfigError(`${source}: expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
-  }
-}
-
-/** A worker id from the command line, checked as the runtime would (SPEC §2) before it goes into a URL. */
-export function workerIdArg(value: unknown): string {
-  return assertWorkerId(value);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
+import { assertWorkerId } from "../../core/ids.ts";
 import { unwrap, type Ack, type Run, type RuntimeClient } from "../../client/index.ts";
 import { ConfigError } from "../../config/errors.ts";
-import { clientFlags, clientFromArgs, CommandFailure, reportingFailures, workerIdArg } from "./connect.ts";
+import { clientFlags, clientFromArgs, CommandFailure, reportingFailures } from "./connect.ts";
 import { err, out, printJson, runOutcome } from "./format.ts";
 
 /** The longest wait one request may ask for (the server refuses longer ones); longer runs are waited for again. */
@@ -25,7 +26,7 @@ export const sendCommand = defineCommand({
     if (content.length === 0) throw new ConfigError("the input TEXT is empty");
     const client = clientFromArgs(args);
     await reportingFailures(async () => {
-      const worker = workerIdArg(args.worker);
+      const worker = assertWorkerId(args.worker);
       const kind = args.system ? "system" : "user";
       const endpoint = client.v1.workers({ worker_id: worker }).input;
       if (!args.wait || kind === "system") {

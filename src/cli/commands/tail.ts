@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
+import { assertWorkerId } from "../../core/ids.ts";
 import { ConfigError } from "../../config/errors.ts";
 import { onShutdownSignal } from "../../platform/index.ts";
-import { clientFlags, clientFromArgs, reportingFailures, workerIdArg } from "./connect.ts";
+import { clientFlags, clientFromArgs, reportingFailures } from "./connect.ts";
 import { err, eventLine, out } from "./format.ts";
 
 export const tailCommand = defineCommand({
@@ -22,7 +23,7 @@ export const tailCommand = defineCommand({
     const removeHandlers = onShutdownSignal(() => stop.abort());
     try {
       await reportingFailures(async () => {
-        const worker_id = args.worker === undefined ? undefined : workerIdArg(args.worker);
+        const worker_id = args.worker === undefined ? undefined : assertWorkerId(args.worker);
         let opened = false;
         const events = client.events({
           after,

@@ -1,7 +1,8 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { unwrap, type CreateWorkerRequest, type RuntimeClient, type WorkerSummary } from "../../client/index.ts";
+import { assertWorkerId } from "../../core/ids.ts";
 import { ConfigError } from "../../config/errors.ts";
-import { clientFlags, clientFromArgs, reportingFailures, workerIdArg, type ClientArgs } from "./connect.ts";
+import { clientFlags, clientFromArgs, reportingFailures, type ClientArgs } from "./connect.ts";
 import { out, printJson, err, workerDetail, workerTable } from "./format.ts";
 
 const jsonFlag = { json: { type: "boolean", description: "Print the runtime's JSON answer instead" } } as const satisfies ArgsDef;
@@ -29,7 +30,7 @@ function workerAction<A extends ArgsDef>(
     run: async ({ args }) => {
       expectPositionals(args, 1, `workers ${name}`);
       const client = clientFromArgs(args as ClientArgs);
-      await reportingFailures(() => action(client, workerIdArg(args.worker), args));
+      await reportingFailures(() => action(client, assertWorkerId(args.worker), args));
     },
   });
 }
