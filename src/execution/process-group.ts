@@ -121,15 +121,17 @@ export class ProcessGroup {
    * left running on this host (see GroupLedger). Once per process.
    */
   static reapOrphans(graceMs: number): void {
-    if (reaping) return;
-    reaping = ledger()
+    if (reaped) return;
+    reaped = true;
+    // Best effort: a failure leaves the notes for the next runtime process to try.
+    ledger()
       .reap(signalGroup, graceMs)
-      .catch(() => 0);
+      .catch(() => {});
   }
 }
 
 let sharedLedger: GroupLedger | null = null;
-let reaping: Promise<number> | null = null;
+let reaped = false;
 
 function ledger(): GroupLedger {
   return (sharedLedger ??= new GroupLedger());
