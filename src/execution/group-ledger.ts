@@ -74,9 +74,10 @@ export class GroupLedger {
       if (!/^[1-9][0-9]*\.json$/.test(name)) continue;
       const path = join(this.dir, name);
       const entry = readEntry(path);
-      if (entry && entry.owner_pid === this.self.pid && entry.owner_start === this.self.start) continue;
-      if (entry && entry.boot_id === this.self.boot_id && isRunningSince(entry.owner_pid, entry.owner_start)) continue;
-      if (entry && entry.boot_id === this.self.boot_id && groupIsThatGroup(entry)) found.push(entry);
+      const thisBoot = entry !== null && entry.boot_id === this.self.boot_id;
+      // A live owner (this process among them) ends its groups itself.
+      if (thisBoot && isRunningSince(entry.owner_pid, entry.owner_start)) continue;
+      if (thisBoot && groupIsThatGroup(entry)) found.push(entry);
       else rmSync(path, { force: true });
     }
     return found;
