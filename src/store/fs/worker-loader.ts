@@ -8,6 +8,7 @@ import { completeLines, lineStartBeforeSync, NEWLINE, readAtSync, tryParse } fro
 import type { StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { addAnchor, Checkpoint, newWorker, stateOf, type FsWorker } from "./worker.ts";
+import { errnoCode } from "../../shared/errors.ts";
 
 type Json = { value: unknown; problem?: undefined } | { value?: undefined; problem: string };
 
@@ -16,7 +17,7 @@ function readJson(path: string): Json {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     return { problem: code === "ENOENT" ? "is missing" : `cannot be read (${code})` };
   }
   const value = tryParse(text);
@@ -205,7 +206,7 @@ function reconcileLog(
   try {
     fd = openSync(paths.abs(file), "r+");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    if (errnoCode(error) !== "ENOENT") throw error;
     if (storedCount === 0 && !checkpointBytes) return { size: 0, lines: [] };
     return { problem: `is missing, but state.json counts ${storedCount} records in it` };
   }
