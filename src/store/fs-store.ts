@@ -59,17 +59,13 @@ export class FsStore implements RuntimeStore {
     if (durability !== "fsync" && durability !== "none") {
       throw new RuntimeError("invalid_request", `durability must be "fsync" or "none", not ${String(durability)}`);
     }
-    const paths = new StorePaths(options.root);
-    this.settings = {
-      paths,
-      durable: durability === "fsync",
-      log: options.logger ?? SILENT,
-      checkpointMs: options.checkpoint_interval_ms ?? 1000,
-      perSegment: options.events_per_segment,
-    };
-    for (const [key, value] of [["checkpoint_interval_ms", this.settings.checkpointMs], ["events_per_segment", this.settings.perSegment ?? 1]] as const) {
+    const checkpointMs = options.checkpoint_interval_ms ?? 1000;
+    const perSegment = options.events_per_segment;
+    for (const [key, value] of [["checkpoint_interval_ms", checkpointMs], ["events_per_segment", perSegment ?? 1]] as const) {
       if (!Number.isSafeInteger(value) || value < 1) throw new RuntimeError("invalid_request", `${key} must be a positive integer`);
     }
+    const paths = new StorePaths(options.root);
+    this.settings = { paths, durable: durability === "fsync", log: options.logger ?? SILENT, checkpointMs, perSegment };
     this.root = paths.root;
     this.lockFile = paths.abs("LOCK");
     ensureDateTimeFormat();

@@ -116,9 +116,9 @@ export class Checkpointer {
   }
 
   /**
-   * The last checkpoint, on close (after `stop`, the last batch and the journal's close). After a failed write the
-   * journal is what a reopen replays: it stays. So it does when rewriting every dirty state.json
-   * would hold up the shutdown: it is durable already.
+   * The last checkpoint, on close (after `stop`, the last batch and the journal's close). After a
+   * failed write the journal is what a reopen replays: it stays. So it does when rewriting every
+   * dirty state.json would hold up the shutdown: it is durable already.
    */
   async last(batch: number, writeFailed: boolean): Promise<void> {
     if (writeFailed || this.error !== null) return;
@@ -170,9 +170,10 @@ export class Checkpointer {
       await inParallel(work.files, (path) => syncFile(paths.abs(path)));
       await inParallel(work.dirs, (dir) => fsyncDir(paths.abs(dir)));
     }
-    await inParallel(work.workers, ({ worker, state, transcript_bytes, runs_bytes }) =>
-      writeFileAtomic(paths, paths.workerFile(worker.id, "state.json"), stateFile(state, { batch: work.batch, transcript_bytes, runs_bytes }), durable),
-    );
+    await inParallel(work.workers, ({ worker, state, transcript_bytes, runs_bytes }) => {
+      const file = stateFile(state, { batch: work.batch, transcript_bytes, runs_bytes });
+      return writeFileAtomic(paths, paths.workerFile(worker.id, "state.json"), file, durable);
+    });
     const keep: number[] = [];
     for (const number of this.journals) {
       if (number > retired) keep.push(number);
