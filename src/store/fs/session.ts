@@ -136,13 +136,13 @@ export class StoreSession {
   }
 
   /** Worker directories: the deleted moved aside at once (removed behind), the created made whole. */
-  private async applyStructure(plan: BatchPlan): Promise<void> {
+  private applyStructure(plan: BatchPlan): Promise<unknown> {
     for (const id of plan.removeDirs) {
       this.files.discardUnder(this.paths.workerDir(id));
       const removal = moveWorkerDirAside(this.paths, id);
       if (removal) this.trackRemoval(removal);
     }
-    await Promise.all(
+    return Promise.all(
       [...plan.created.values()].map(async ({ worker, record, state }) => {
         await createWorkerDir(this.paths, record, state, plan.batch, this.settings.durable);
         worker.on_disk = true;
