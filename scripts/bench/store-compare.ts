@@ -9,7 +9,9 @@
  * (1) Runtime.open of the store at `--data` (10,000 workers / 1,000,000 entries), then close.
  * (2) Durable inputs/s through the Runtime API (durability fsync, a fresh store per turn): 64
  *     echo workers, each sending its next input once the last run ended.
- * Both use this tree's Runtime; only the store differs.
+ * Both use this tree's Runtime; only the store differs. Each case is reported twice: wall time,
+ * and this process's CPU time (user + system) per unit, which other load on a shared machine
+ * disturbs far less.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,21 +46,35 @@ const trees: Record<"this" | "compare", MakeStore> = {
   compare: (options) => new other.FsStore(options),
 };
 
-async function openClose(make: MakeStore): Promise<number> {
-  const started = performance.now();
-  const runtime = await Runtime.open({ store: make({ root: data }), backends: builtinBackends, runtime_id: RUNTIME_ID });
-  const ms = performance.now() - started;
-  await runtime.close();
-  return ms;
+interface Measured {
+  /** Wall figure: ms (open) or inputs/s (throughput). */
+  wall: number;
+  /** CPU ms of this process for the open, or CPU µs per acknowledged input. */
+  cpu: number;
 }
 
-async function durableInputs(make: MakeStore): Promise<number> {
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
+
+async function openClose(make: MakeStore): Promise<Measured> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const runtime = await Runtime.open({ store: make({ root: data }), backends: builtinBackends, runtime_id: RUNTIME_ID });
+  const measured = { wall: performance.now() - started, cpu: cpuMs(cpu) };
+  await runtime.close();
+  return measured;
+}
+
+async function durableInputs(make: MakeStore): Promise<Measured> {
   const root = mkdtempSync(join(tmpdir(), "yoi-bench-store-compare-"));
   const runtime = await Runtime.open({ store: make({ root }), backends: builtinBackends });
   try {
     const workers = Array.from({ length: CLIENTS }, (_, i) => `w-${i}`);
     for (const worker_id of workers) await runtime.createWorker({ worker_id });
     let acks = 0;
+    const cpu = process.cpuUsage();
     const started = performance.now();
     const deadline = started + seconds * 1000;
     await Promise.all(
@@ -70,7 +86,7 @@ async function durableInputs(make: MakeStore): Promise<number> {
         }
       }),
     );
-    return acks / ((performance.now() - started) / 1000);
+    return { wall: acks / ((performance.now() - started) / 1000), cpu: (cpuMs(cpu) * 1000) / acks };
   } finally {
     await runtime.close();
     rmSync(root, { recursive: true, force: true });
@@ -78,12 +94,19 @@ async function durableInputs(make: MakeStore): Promise<number> {
 }
 
 const cases = [
-  { name: "Runtime.open + close, 10,000 workers / 1,000,000 entries", unit: "ms", measure: openClose, lowerIsBetter: true },
-  { name: `durable inputs/s, Runtime API, ${CLIENTS} echo workers`, unit: "/s", measure: durableInputs, lowerIsBetter: false },
+  { name: "Runtime.open, 10,000 workers / 1,000,000 entries", measure: openClose, wall: "ms", cpu: "CPU ms", wallLowerIsBetter: true },
+  { name: `durable inputs, Runtime API, ${CLIENTS} echo workers`, measure: durableInputs, wall: "/s", cpu: "CPU µs/input", wallLowerIsBetter: false },
 ];
 const rows: string[] = [];
-for (const { name, unit, measure, lowerIsBetter } of cases) {
-  const results = { this: [] as number[], compare: [] as number[] };
+const row = (name: string, unit: string, mine: number[], theirs: number[], lowerIsBetter: boolean) => {
+  const ratio = ratioOfRounds(mine, theirs);
+  const slower = lowerIsBetter ? ratio - 1 : 1 - ratio;
+  const verdict = slower <= 0 ? "not slower" : `${fmt(slower * 100, 1)}% slower`;
+  const all = `${mine.map((v) => fmt(v)).join(", ")} / ${theirs.map((v) => fmt(v)).join(", ")}`;
+  rows.push(`| ${name}, ${unit} | ${fmt(median(mine), 1)} | ${fmt(median(theirs), 1)} | ${fmt(ratio, 3)} (${verdict}) | ${all} |`);
+};
+for (const { name, measure, wall, cpu, wallLowerIsBetter } of cases) {
+  const results = { this: [] as Measured[], compare: [] as Measured[] };
   // Warm-up: one unmeasured turn each.
   for (const tree of ["this", "compare"] as const) await measure(trees[tree]);
   for (let round = 0; round < rounds; round++) {
@@ -91,13 +114,11 @@ for (const { name, unit, measure, lowerIsBetter } of cases) {
       results[tree].push(await measure(trees[tree]));
     }
   }
-  const ratio = ratioOfRounds(results.this, results.compare);
-  const verdict = lowerIsBetter ? (ratio <= 1 ? "not slower" : `${fmt((ratio - 1) * 100, 1)}% slower`) : ratio >= 1 ? "not slower" : `${fmt((1 - ratio) * 100, 1)}% slower`;
-  rows.push(
-    `| ${name} | ${fmt(median(results.this), 1)} ${unit} | ${fmt(median(results.compare), 1)} ${unit} | ${fmt(ratio, 3)} (${verdict}) | ${results.this.map((v) => fmt(v)).join(", ")} / ${results.compare.map((v) => fmt(v)).join(", ")} |`,
-  );
+  const pick = (tree: "this" | "compare", key: keyof Measured) => results[tree].map((m) => m[key]);
+  row(name, wall, pick("this", "wall"), pick("compare", "wall"), wallLowerIsBetter);
+  row(name, cpu, pick("this", "cpu"), pick("compare", "cpu"), true);
 }
 console.log(`\nFsStore, this tree vs ${compareTree} — ${new Date().toISOString()}, Bun ${Bun.version}, ${navigator.hardwareConcurrency} CPUs, ${rounds} rounds\n`);
 console.log("| case | this tree (median) | compare (median) | ratio this/compare (median of rounds) | rounds this / compare |");
 console.log("|---|---|---|---|---|");
-for (const row of rows) console.log(row);
+for (const line of rows) console.log(line);
