@@ -37,7 +37,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   // assuming a host of at least 4 characters (`http://a.bc`); with `Host: x` or `Host: api` it cut
   // the path wrongly and existing routes answered 404/405.
   const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
-    .use(requestPipeline({ token: options.token, logger: options.logger ?? null, routes }))
+    .use(requestPipeline({ runtime, token: options.token, logger: options.logger ?? null, routes }))
     .use(runtimeRoutes(runtime, () => openApiDocument(self.app!)))
     .use(workerRoutes(runtime))
     .use(lifecycleRoutes(runtime))

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { call, captureLogger, harness, type CallResult, type Harness } from "./helpers.ts";
 
 /**
- * The plain successful reads are answered without Elysia (src/server/hot-reads.ts); a request
- * spelled a little differently but meaning the same (a trailing `?`, an empty query pair) goes
- * through the Elysia route. Both must answer the same bytes, and log the same line.
+ * The plain reads are answered in the request pipeline before routing (src/server/hot-reads.ts);
+ * a request spelled a little differently but meaning the same (a trailing `?`, an empty query
+ * pair) goes through the Elysia route. Both must answer the same bytes, and log the same line.
  */
 let h: Harness;
 afterEach(async () => {

@@ -1,0 +1,82 @@
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { isValidId } from "../core/ids.ts";
+import type { Runtime } from "../core/runtime.ts";
+import { TranscriptQuery } from "./http-schema.ts";
+
+/** A hot read matched: its path (for the request log), the core call, and the body's envelope. */
+export interface HotRead {
+  path: string;
+  read: () => Promise<unknown>;
+  envelope: (value: never) => object;
+}
+
+const runtimeEnvelope = (runtime: unknown) => ({ runtime });
+const workerEnvelope = (worker: unknown) => ({ worker });
+const transcriptEnvelope = (transcript: unknown) => ({ transcript });
+
+/**
+ * The three reads a Backend polls — `GET /v1/workers/:worker_id`, `GET /v1/runtime` and
+ * `GET /v1/workers/:worker_id/transcript` — matched in the request pipeline right after the
+ * guard, before routing: going through the route (router, context, handler wrapper, response
+ * mapping) costs these small answers about a quarter of their server CPU time per request. The
+ * returned function matches a request and gives back the read to run; the pipeline answers
+ * `Response.json(envelope(value))`, which is how the route answers too (status 200, no other
+ * headers), and hands a failed read to the one error handler, as the route would. Only the plain
+ * case is matched: the path spelled exactly as the route declares it with a valid id and nothing
+ * to decode, the query (transcript only) `name=digits` pairs that the route's own schema accepts.
+ * Everything else — HEAD, a trailing slash, percent-encoding, an unknown or repeated query
+ * parameter — returns `undefined` and goes on to the route, which validates and answers it. The
+ * routes keep their schemas for OpenAPI and Eden.
+ */
+export function hotReads(runtime: Runtime): (request: Request) => HotRead | undefined {
+  const transcriptQuery = TypeCompiler.Compile(TranscriptQuery);
+
+  return (request) => {
+    if (request.method !== "GET") return undefined;
+    const url = request.url;
+    const scheme = url.indexOf("://");
+    if (scheme < 0) return undefined;
+    const start = url.indexOf("/", scheme + 3);
+    if (start < 0 || url.includes("#", start)) return undefined;
+    const mark = url.indexOf("?", start);
+    const path = mark < 0 ? url.slice(start) : url.slice(start, mark);
+
+    if (path === "/v1/runtime") {
+      if (mark >= 0) return undefined;
+      return { path, read: () => runtime.summary(), envelope: runtimeEnvelope };
+    }
+    if (!path.startsWith("/v1/workers/")) return undefined;
+    const slash = path.indexOf("/", 12);
+    const id = slash < 0 ? path.slice(12) : path.slice(12, slash);
+    if (!isValidId(id)) return undefined;
+    if (slash < 0) {
+      if (mark >= 0) return undefined;
+      return { path, read: () => runtime.getWorker(id), envelope: workerEnvelope };
+    }
+    if (path.length !== slash + 11 || !path.endsWith("/transcript")) return undefined;
+    const query = mark < 0 ? Object.create(null) : plainIntegerQuery(url.slice(mark + 1));
+    if (query === null || !transcriptQuery.Check(query)) return undefined;
+    const { start: first, limit, tail } = query;
+    return { path, read: () => runtime.transcript(id, { start: first, limit, tail }), envelope: transcriptEnvelope };
+  };
+}
+
+const PAIR = /^([a-z_]+)=(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * `a=1&b=2` as `{a: 1, b: 2}` (what strictQuery makes of it), or null for anything else: an
+ * empty pair, a name given twice, a value that is not plain decimal digits, anything that
+ * would need decoding (`%`, `+`).
+ */
+function plainIntegerQuery(search: string): Record<string, number> | null {
+  const query: Record<string, number> = Object.create(null);
+  if (search === "") return query;
+  for (const pair of search.split("&")) {
+    const match = PAIR.exec(pair);
+    if (!match) return null;
+    const name = match[1]!;
+    if (Object.hasOwn(query, name)) return null;
+    query[name] = Number(match[2]);
+  }
+  return query;
+}
