@@ -27,13 +27,14 @@ export const unauthorized = (): RuntimeError =>
 /**
  * The guard every request passes before anything answers it (SPEC §1, §10): a request with an
  * Origin header is refused, even `/healthz` — browsers never talk to a runtime; with a token,
- * every path but `/healthz` needs it. Throws the refusal.
+ * every path but `/healthz` needs it. Returns the refusal, or undefined for a request that passes.
  */
-export function requestGuard(token: string | null | undefined): (request: Request) => void {
+export function requestGuard(token: string | null | undefined): (request: Request) => RuntimeError | undefined {
   const checkToken = token ? bearerCheck(token) : null;
   return (request) => {
     const headers = request.headers;
-    if (headers.has("origin")) throw forbiddenOrigin();
-    if (checkToken && !checkToken(headers.get("authorization")) && pathOf(request.url) !== "/healthz") throw unauthorized();
+    if (headers.has("origin")) return forbiddenOrigin();
+    if (checkToken && !checkToken(headers.get("authorization")) && pathOf(request.url) !== "/healthz") return unauthorized();
+    return undefined;
   };
 }

@@ -9,7 +9,8 @@ import type { RuntimeLogger } from "../core/runtime.ts";
  * takes the request's entry, so a request is logged once.
  */
 export interface RequestLog {
-  start(request: Request): void;
+  /** `since`: when the request came in, if not now (`performance.now()`). */
+  start(request: Request, since?: number): void;
   finish(request: Request, path: string, status: number): void;
   /** For an answer made without `start`/`finish` bookkeeping: `since` is its `performance.now()`. */
   line(method: string, path: string, status: number, since: number): void;
@@ -23,7 +24,7 @@ export function requestLog(logger: RuntimeLogger): RequestLog {
     logger.debug("request", { method, path, status, ms: Math.round((performance.now() - since) * 100) / 100 });
   };
   return {
-    start: (request) => void started.set(request, performance.now()),
+    start: (request, since = performance.now()) => void started.set(request, since),
     finish(request, path, status) {
       const since = started.get(request);
       if (since === undefined) return;

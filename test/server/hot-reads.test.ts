@@ -70,4 +70,24 @@ describe("hot reads answer what the Elysia routes answer", () => {
       expect(hot.body.error.code).toBeString();
     }
   });
+
+  test("a failing hot read is logged as the route logs it: one warning, one request line", async () => {
+    const { logger, lines } = captureLogger();
+    h = await harness({ token: TOKEN, logger });
+    const logOf = async (path: string) => {
+      lines.length = 0;
+      const result = await call(h.app, "GET", path, { headers: bearer });
+      return { result, log: lines.map((line) => ({ ...line, fields: { ...line.fields, ms: 0, path: "/v1/workers/nope" } })) };
+    };
+    const hot = await logOf("/v1/workers/nope");
+    const routed = await logOf("/v1/workers/nope?");
+    expect(hot.result.status).toBe(404);
+    expect(hot.result.body.error.code).toBe("worker_not_found");
+    same(hot.result, routed.result);
+    expect(hot.log.map((line) => [line.level, line.message])).toEqual([
+      ["warn", "request failed"],
+      ["debug", "request"],
+    ]);
+    expect(hot.log).toEqual(routed.log);
+  });
 });
