@@ -596,7 +596,7 @@ export class Runtime {
     if (!isValidId(run_id)) throw new RuntimeError("run_not_found", `worker ${entry.id} has no run with that id`);
     const current = this.runInMemory(entry, run_id);
     if (current) return current.run;
-    const run = await this.store.getRun(entry.id, run_id);
+    const run = await this.fromStore(entry, () => this.store.getRun(entry.id, run_id));
     if (!run) throw new RuntimeError("run_not_found", `worker ${entry.id} has no run ${run_id}`);
     return run;
   }
@@ -607,7 +607,7 @@ export class Runtime {
     const entry = this.entry(ref);
     const limit = this.pageLimit(query.limit, MAX_RUN_PAGE, 100);
     assertCursor(query.after);
-    const all = await this.store.listRuns(entry.id);
+    const all = await this.fromStore(entry, () => this.store.listRuns(entry.id));
     const after = query.after;
     const start = after === undefined ? 0 : all.findIndex((run) => run.run_id > after);
     const page = start < 0 ? [] : all.slice(start, start + limit);
@@ -643,7 +643,7 @@ export class Runtime {
     const start = query.tail !== undefined ? Math.max(0, total - query.tail) : (query.start ?? 0);
     const limit = query.tail !== undefined ? query.tail : requested;
     const count = Math.max(0, Math.min(limit, total - start));
-    const items = count === 0 ? [] : await this.store.readTranscript(entry.id, start, count);
+    const items = count === 0 ? [] : await this.fromStore(entry, () => this.store.readTranscript(entry.id, start, count));
     const end = start + items.length;
     return {
       worker_ref: this.refOf(entry.id),
@@ -835,7 +835,28 @@ export class Runtime {
   private async history(worker_id: string, before: number, max: number): Promise<TranscriptEntry[]> {
     if (max <= 0 || before <= 0) return [];
     const start = Math.max(0, before - max);
-    return this.store.readTranscript(worker_id, start, before - start);
+    const entry = this.workers.get(worker_id);
+    const read = () => this.store.readTranscript(worker_id, start, before - start);
+    return entry ? this.fromStore(entry, read) : read();
+  }
+
+  /**
+   * A read of one worker's stored records. The store verifies records as it reads them; the first
+   * damaged one (store_corrupt) makes the worker unavailable from then on, as damage found at open does.
+   */
+  private async fromStore<T>(entry: WorkerEntry, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      if (error instanceof RuntimeError && error.code === "store_corrupt" && !entry.unavailable) {
+        entry.unavailable = error.message;
+        const commit: StoreCommit = {};
+        this.addDiagnostic(commit, this.diagnostic("error", "worker_unavailable", error.message, this.refOf(entry.id), null, error.details));
+        // The read's failure is what the caller hears about; a store that cannot record the note is reported by its next write.
+        await this.persist(commit).catch(() => undefined);
+      }
+      throw error;
+    }
   }
 
   // ---------------------------------------------------------------- helpers

@@ -2,7 +2,9 @@ import { fdatasync, readFileSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
+import { checksum, checksumHex } from "../../platform/checksum.ts";
 import { NEWLINE, tryParse } from "./lines.ts";
+import { splitSeal, withSeal } from "./sealed-line.ts";
 import type { StorePaths } from "./paths.ts";
 
 /**
@@ -27,7 +29,7 @@ export interface JournalRecord {
 
 /**
  * The write-ahead journal, wal/<n>.jsonl. Each batch is written here first — a JSON header line
- * `{"batch","ops","payload"}` followed by `payload` bytes (the appended lines, in op order) and
+ * `{"batch","ops","payload","crc"}` (the CRC-32 of the header without `crc`, then of the payload) followed by `payload` bytes (the appended lines, in op order) and
  * a newline — then applied to the layout's files, then this one file is fdatasynced: one sync
  * makes the whole batch durable however many files it touched, and replay on open finishes any
  * batch a crash cut short. Checkpoints sync the layout's files and retire journal files.
@@ -64,8 +66,10 @@ export class JournalWriter {
    */
   write(batch: number, ops: JournalOp[], payload: string[], bytes: number): Buffer {
     if (!this.handle) throw new Error("the journal is not open");
-    const header = `${JSON.stringify({ batch, ops, payload: bytes })}\n`;
-    const record = Buffer.from(`${header}${payload.join("")}\n`);
+    const text = payload.join("");
+    const body = JSON.stringify({ batch, ops, payload: bytes });
+    const header = `${withSeal(body, checksumHex(text, checksum(body)))}\n`;
+    const record = Buffer.from(`${header}${text}\n`);
     let written = 0;
     while (written < record.length) written += writeSync(this.handle.fd, record, written, record.length - written);
     this.bytes += record.length;
@@ -134,7 +138,8 @@ function withData(ops: JournalOp[], payload: Buffer): ReplayOp[] | null {
   return at === payload.length ? out : null;
 }
 
-export function readJournal(path: string): ReadJournal {
+/** Reads a journal file; `unsealed` accepts records without a seal (a format-1 store). */
+export function readJournal(path: string, unsealed: boolean): ReadJournal {
   const buffer = readFileSync(path);
   const records: JournalRecord[] = [];
   let position = 0;
@@ -142,7 +147,9 @@ export function readJournal(path: string): ReadJournal {
     const end = buffer.indexOf(NEWLINE, position);
     // A record that does not finish before the end of the file is one a crash cut short.
     if (end < 0) return { records, torn_at: position, corrupt_at: null, size: buffer.length };
-    const header = tryParse(buffer.toString("utf8", position, end));
+    const text = buffer.toString("utf8", position, end);
+    const sealed = splitSeal(text);
+    const header = sealed || unsealed ? tryParse(sealed ? sealed.body : text) : undefined;
     if (!isHeader(header)) {
       return end + 1 === buffer.length
         ? { records, torn_at: position, corrupt_at: null, size: buffer.length }
@@ -151,7 +158,9 @@ export function readJournal(path: string): ReadJournal {
     const payloadEnd = end + 1 + header.payload;
     if (payloadEnd + 1 > buffer.length) return { records, torn_at: position, corrupt_at: null, size: buffer.length };
     const ops = withData(header.ops, buffer.subarray(end + 1, payloadEnd));
-    if (!ops || buffer[payloadEnd] !== NEWLINE) return { records, torn_at: null, corrupt_at: position, size: buffer.length };
+    const payload = buffer.subarray(end + 1, payloadEnd);
+    const intact = sealed === null || sealed.crc === checksumHex(payload, checksum(sealed.body));
+    if (!ops || !intact || buffer[payloadEnd] !== NEWLINE) return { records, torn_at: null, corrupt_at: position, size: buffer.length };
     records.push({ batch: header.batch, ops });
     position = payloadEnd + 1;
   }

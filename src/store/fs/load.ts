@@ -40,6 +40,8 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
   const { paths, durable } = settings;
   await prepareLayout(paths, durable);
   const runtime = await openRuntimeRecord(paths, durable, options);
+  // A format-1 store keeps its unsealed records readable; everything written from now on is sealed.
+  paths.unsealedAccepted = runtime.format_version === 1;
   const repairs = new Repairs(runtime.id);
   if (taken_over !== null) noteTakeover(repairs, taken_over.pid);
   const replay = await replayJournal(paths, durable, repairs);

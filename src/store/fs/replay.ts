@@ -77,7 +77,7 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
   let last_batch = 0;
   for (const [position, number] of numbers.entries()) {
     const path = paths.journal(number);
-    const journal = readJournal(paths.abs(path));
+    const journal = readJournal(paths.abs(path), paths.unsealedAccepted);
     for (const record of journal.records) {
       for (const op of record.ops) steps.push({ batch: record.batch, op });
       last_batch = Math.max(last_batch, record.batch);
