@@ -9,7 +9,7 @@ export { EventSubscription, SubscriptionOverflowError, type SubscribeOptions } f
 export { isValidId, ID_PATTERN } from "./core/ids.ts";
 export type { ProfileConfig } from "./core/profiles.ts";
 export * from "./core/schema/index.ts";
-export type { RuntimeStore, StoreCommit, StoreSnapshot, StoredWorker } from "./store/store.ts";
+export type { RuntimeStore, StoreCommit, StoreSnapshot, StoredWorker } from "./core/ports/store.ts";
 export { MemoryStore } from "./store/memory-store.ts";
 export { FsStore, type FsStoreOptions } from "./store/fs-store.ts";
 export * from "./execution/index.ts";

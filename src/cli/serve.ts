@@ -34,7 +34,7 @@ export const serveCommand = defineCommand({
  * runtime, port in use) is logged as one line and resolves 1.
  */
 export async function serve(args: ServeArgs): Promise<number> {
-  const { config, token } = resolveServeSetup(args);
+  const { config, token, env } = resolveServeSetup(args);
   const logger = createLogger(config.log);
 
   const store = createStore(config.store, logger);
@@ -50,6 +50,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       limits: config.limits,
       version: VERSION,
       logger,
+      env,
     });
   } catch (error) {
     return startFailed(logger, "cannot open the runtime", error, error instanceof RuntimeError && CONFIG_CODES.has(error.code) ? CONFIG_EXIT_CODE : 1);

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import { mkdir, readdir, readFile, realpath, rm, unlink } from "node:fs/promises";
 import { RuntimeError } from "../core/errors.ts";
 import { isValidId } from "../core/ids.ts";
-import type { RuntimeLogger } from "../core/runtime.ts";
+import type { RuntimeLogger } from "../core/ports/logger.ts";
 import type { Diagnostic } from "../core/schema/diagnostic.ts";
 import type { StoredEvent } from "../core/schema/event.ts";
 import type { Run } from "../core/schema/run.ts";
@@ -28,7 +28,7 @@ import { readTranscriptPage, transcriptLine } from "./fs/transcript-reader.ts";
 import { createWorkerDir, moveWorkerDirAside } from "./fs/worker-dir.ts";
 import { loadWorker } from "./fs/worker-loader.ts";
 import { addAnchor, newWorker, stateFile, type FsWorker } from "./fs/worker.ts";
-import type { EventQuery, RuntimeStore, StoreCommit, StoredWorker, StoreOpenOptions, StoreSnapshot } from "./store.ts";
+import type { EventQuery, RuntimeStore, StoreCommit, StoredWorker, StoreOpenOptions, StoreSnapshot } from "../core/ports/store.ts";
 
 export interface FsStoreOptions {
   /** Directory of the store (SPEC §8 layout); created if missing. */
