@@ -85,6 +85,8 @@ export type RuntimeEvent = Static<typeof RuntimeEvent>;
 /** Every event but the ephemeral delta: these have an id and are kept by the store. */
 export type StoredEvent = Exclude<RuntimeEvent, { kind: "run_output_delta" }>;
 export type StoredEventKind = StoredEvent["kind"];
+/** The terminal event of a run: `run_completed`, `run_failed`… each carrying the run as it ended. */
+export type RunEndedEvent = Extract<RuntimeEvent, { data: { run: unknown } }>;
 /** The `data` of one kind. */
 export type EventDataOf<K extends EventKind> = Extract<RuntimeEvent, { kind: K }>["data"];
 
