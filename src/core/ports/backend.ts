@@ -1,3 +1,4 @@
+import { CodedError } from "../errors.ts";
 import type { TSchema } from "@sinclair/typebox";
 import type { WorkerRef } from "../schema/common.ts";
 import type { RunErrorCode, Usage } from "../schema/run.ts";
@@ -23,15 +24,8 @@ export type RunOutput = { type: "delta"; text: string } | { type: "usage"; usage
  * code `failed`); any other thrown error fails the run as `backend_error`. The one error type of the
  * execution port: its code is `Run.error.code`'s union.
  */
-export class BackendError extends Error {
-  readonly code: RunErrorCode;
-  readonly details: Record<string, unknown> | undefined;
-  constructor(code: RunErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.name = "BackendError";
-    this.code = code;
-    this.details = details;
-  }
+export class BackendError extends CodedError<RunErrorCode> {
+  override readonly name = "BackendError";
 }
 
 export interface ExecutionBackend {
