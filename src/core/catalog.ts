@@ -11,7 +11,7 @@ import type { WorkerRef } from "./schema/common.ts";
 import { CreateWorkerRequest, WorkerStatus, type WorkerDetail, type WorkerRecord, type WorkerSummary } from "./schema/worker.ts";
 import { validate } from "./validate.ts";
 import { detailOf, summaryOf } from "./views.ts";
-import { storedState, workerStatus, type LoadedWorker } from "./worker-entry.ts";
+import { newWorker, storedState, workerStatus } from "./worker-entry.ts";
 
 /** The catalog: which workers exist (SPEC §3 catalog, §4 create request). */
 
@@ -70,20 +70,7 @@ export async function createWorker(ctx: RuntimeContext, input: CreateWorkerReque
 
   const record = recordOf(ctx.refOf(worker_id), request, profile);
   const event = ctx.events.workerCreated(record);
-  const entry: LoadedWorker = {
-    kind: "loaded",
-    id: worker_id,
-    record,
-    counters: {
-      transcript_items: 0,
-      run_count: 0,
-      last_event_id: event.id,
-      stopped_reason: null,
-      updated_at: record.created_at,
-    },
-    run: { status: "idle" },
-    ending: null,
-  };
+  const entry = newWorker(record, event.id);
   // Claimed before the first await so a concurrent create of the same id fails `worker_exists`.
   ctx.workers.set(worker_id, entry);
   const commit: StoreCommit = { createWorker: record, states: [storedState(entry)], events: [event] };

@@ -66,19 +66,7 @@ async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: strin
   const previous = entry.counters;
   const sequence = previous.transcript_items;
   const created_at = now();
-  const run: Run = {
-    run_id: newRunId(),
-    worker_ref: ctx.refOf(entry.id),
-    status: "running",
-    profile: profile.info.name,
-    input_sequence: sequence,
-    output_sequence: null,
-    partial: false,
-    started_at: created_at,
-    finished_at: null,
-    error: null,
-    usage: null,
-  };
+  const run = newRun(ctx.refOf(entry.id), profile.info.name, sequence, created_at);
   const active = newActiveRun(run);
   // Claimed synchronously, before any await: this is what makes single flight hold under concurrency.
   entry.run = transition(entry.run, { type: "start_run", active });
@@ -106,6 +94,22 @@ async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: strin
   }
   void executeRun(ctx, entry, active, profile, content);
   return ackOf(ctx, entry, { run_id: run.run_id, event_id: accepted.id, transcript_sequence: sequence });
+}
+
+function newRun(worker_ref: WorkerRef, profile: string, input_sequence: number, started_at: string): Run {
+  return {
+    run_id: newRunId(),
+    worker_ref,
+    status: "running",
+    profile,
+    input_sequence,
+    output_sequence: null,
+    partial: false,
+    started_at,
+    finished_at: null,
+    error: null,
+    usage: null,
+  };
 }
 
 function inputEntry(

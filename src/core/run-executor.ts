@@ -4,7 +4,7 @@ import { BackendError, type RunOutput } from "./ports/backend.ts";
 import type { StoreCommit } from "./ports/store.ts";
 import type { Profile } from "./profiles.ts";
 import { transition } from "./run-state.ts";
-import type { RunError, RunStatus, Usage } from "./schema/run.ts";
+import type { Run, RunError, RunStatus, Usage } from "./schema/run.ts";
 import type { TranscriptEntry } from "./schema/transcript.ts";
 import { abortRun, storedState, type ActiveRun, type LoadedWorker } from "./worker-entry.ts";
 
@@ -68,42 +68,11 @@ async function finishRun(ctx: RuntimeContext, entry: LoadedWorker, active: Activ
   const { status, output, usage, error } = outcome;
   const finished_at = now();
   const counters = entry.counters;
-  const partial = status !== "completed" && output.length > 0;
   const output_sequence = output.length > 0 ? counters.transcript_items : null;
+  const partial = status !== "completed" && output_sequence !== null;
   const run = { ...active.run, status, output_sequence, partial, finished_at, error, usage };
-  // The assistant entry's event is the terminal run event that carries it.
-  const terminal = ctx.events.runEnded(run);
-  const commit: StoreCommit = { events: [terminal] };
-  if (output_sequence !== null) {
-    commit.transcript = [
-      {
-        sequence: output_sequence,
-        worker_ref: run.worker_ref,
-        role: "assistant",
-        content: output,
-        run_id: run.run_id,
-        partial,
-        event_id: terminal.id,
-        created_at: finished_at,
-      },
-    ];
-  }
-  if (status === "failed") {
-    // The message can quote the program's stderr or the provider's answer, which can echo the
-    // input: the log line names only the error code.
-    ctx.addDiagnostic(
-      commit,
-      newDiagnostic({
-        level: "warning",
-        code: "run_failed",
-        message: `run ${run.run_id} failed: ${error?.message ?? "unknown error"}`,
-        worker_ref: run.worker_ref,
-        run_id: run.run_id,
-        details: { error },
-      }),
-      `run ${run.run_id} failed: ${error?.code ?? "unknown"}`,
-    );
-  }
+  const commit = endOf(ctx, run, output);
+
   active.run = run;
   entry.run = transition(entry.run, { type: "end_run" });
   entry.ending = active;
@@ -113,7 +82,6 @@ async function finishRun(ctx: RuntimeContext, entry: LoadedWorker, active: Activ
     last_event_id: ctx.lastEventId,
     updated_at: finished_at,
   };
-  commit.runs = [run];
   commit.states = [storedState(entry)];
   try {
     await ctx.commit(commit);
@@ -123,6 +91,31 @@ async function finishRun(ctx: RuntimeContext, entry: LoadedWorker, active: Activ
   if (entry.ending === active) entry.ending = null;
   ctx.log.debug("run finished", { worker_id: entry.id, run_id: run.run_id, status });
   active.settle(run);
+}
+
+/** What the end of a run stores: the run, its terminal event, its output and, for a failure, a diagnostic. */
+function endOf(ctx: RuntimeContext, run: Run & { status: TerminalStatus; finished_at: string }, output: string): StoreCommit {
+  const terminal = ctx.events.runEnded(run);
+  const commit: StoreCommit = { runs: [run], events: [terminal] };
+  if (run.output_sequence !== null) {
+    // The assistant entry's event is the terminal run event that carries it.
+    const { output_sequence: sequence, worker_ref, run_id, partial, finished_at: created_at } = run;
+    commit.transcript = [{ sequence, worker_ref, role: "assistant", content: output, run_id, partial, event_id: terminal.id, created_at }];
+  }
+  if (run.status === "failed") {
+    // The message can quote the program's stderr or the provider's answer, which can echo the
+    // input: the log line names only the error code.
+    const diagnostic = newDiagnostic({
+      level: "warning",
+      code: "run_failed",
+      message: `run ${run.run_id} failed: ${run.error?.message ?? "unknown error"}`,
+      worker_ref: run.worker_ref,
+      run_id: run.run_id,
+      details: { error: run.error },
+    });
+    ctx.addDiagnostic(commit, diagnostic, `run ${run.run_id} failed: ${run.error?.code ?? "unknown"}`);
+  }
+  return commit;
 }
 
 async function history(ctx: RuntimeContext, worker_id: string, before: number, max: number): Promise<TranscriptEntry[]> {

@@ -46,6 +46,18 @@ export interface LoadedWorker {
   ending: ActiveRun | null;
 }
 
+/** A worker just created: idle, with nothing in its transcript yet. */
+export function newWorker(record: WorkerRecord, created_event_id: number): LoadedWorker {
+  return {
+    kind: "loaded",
+    id: record.worker_ref.worker_id,
+    record,
+    counters: { transcript_items: 0, run_count: 0, last_event_id: created_event_id, stopped_reason: null, updated_at: record.created_at },
+    run: { status: "idle" },
+    ending: null,
+  };
+}
+
 /** A worker the store could not load: it can be read and deleted, nothing else. */
 export interface UnavailableWorker {
   readonly kind: "unavailable";
