@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RuntimeError } from "../core/errors.ts";
 import { BackendError, type BackendDefinition, type BackendEnvironment, type ExecutionBackend, type RunContext, type RunOutput } from "../core/ports/backend.ts";
-import { environment } from "../platform/index.ts";
+import { environment } from "../platform/environment.ts";
 import { ByteTail } from "./byte-tail.ts";
 import { ChunkReader } from "./chunk-reader.ts";
 import { ProcessGroup, SpawnError, type ExitStatus } from "./process-group.ts";

@@ -2,7 +2,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { RuntimeError } from "../core/errors.ts";
 import type { Usage } from "../core/schema/run.ts";
 import { BackendError, type BackendDefinition, type BackendEnvironment, type ExecutionBackend, type RunContext, type RunOutput } from "../core/ports/backend.ts";
-import { environment } from "../platform/index.ts";
+import { environment } from "../platform/environment.ts";
 import { messageOf } from "../shared/errors.ts";
 import { SseEventTooLargeError, SseParser, type SseEvent } from "../shared/sse-parser.ts";
 
