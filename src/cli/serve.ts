@@ -65,15 +65,6 @@ export async function serve(args: ServeArgs): Promise<number> {
     return startFailed(logger, "cannot start the HTTP server", error, 1);
   }
 
-  logger.info(`listening on ${listener.url}`, {
-    url: listener.url,
-    runtime_id: runtime.runtime_id,
-    store: config.store.kind,
-    ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
-    auth: token === null ? "none" : "bearer token",
-    version: VERSION,
-  });
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     const removeHandlers = onShutdownSignal((signal) => {
@@ -93,6 +84,15 @@ export async function serve(args: ServeArgs): Promise<number> {
         removeHandlers();
         resolve(code);
       });
+    });
+    // Logged once the handlers are in place: whoever waits for this line may signal at once.
+    logger.info(`listening on ${listener.url}`, {
+      url: listener.url,
+      runtime_id: runtime.runtime_id,
+      store: config.store.kind,
+      ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
+      auth: token === null ? "none" : "bearer token",
+      version: VERSION,
     });
   });
 }

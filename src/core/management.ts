@@ -85,34 +85,31 @@ function entryOf(stored: StoredWorker): WorkerEntry {
  * which end `interrupted` (their workers are idle again, or still stopped).
  */
 async function recover(ctx: RuntimeContext, snapshot: StoreSnapshot): Promise<void> {
-  const commit: StoreCommit & { runs: Run[]; states: NonNullable<StoreCommit["states"]> } = {
-    events: [ctx.events.runtimeStarted(ctx.version, ctx.store.kind)],
-    runs: [],
-    states: [],
-  };
+  const commit: StoreCommit = { events: [ctx.events.runtimeStarted(ctx.version, ctx.store.kind)] };
   for (const diagnostic of snapshot.diagnostics) ctx.addDiagnostic(commit, diagnostic);
   for (const stored of snapshot.workers) {
-    const entry = ctx.workers.get(stored.worker_id)!;
-    if (entry.kind === "unavailable") {
-      const message = entry.reason;
-      ctx.addDiagnostic(commit, newDiagnostic({ level: "error", code: "worker_unavailable", message, worker_ref: ctx.refOf(entry.id) }));
+    if (stored.unavailable !== undefined) {
+      const worker_ref = ctx.refOf(stored.worker_id);
+      ctx.addDiagnostic(commit, newDiagnostic({ level: "error", code: "worker_unavailable", message: stored.unavailable, worker_ref }));
       continue;
     }
-    const { status, active_run_id } = stored.state!;
+    const { status, active_run_id } = stored.state;
     if (status !== "running" && active_run_id === null) continue;
-    const run = active_run_id ? await ctx.store.getRun(entry.id, active_run_id) : undefined;
+    const run = active_run_id ? await ctx.store.getRun(stored.worker_id, active_run_id) : undefined;
     if (run?.status === "running") interrupt(ctx, commit, run);
+    // The entry restored without its run (restoredState); the store learns that here.
+    const entry = ctx.loaded(stored.worker_id);
     entry.counters = { ...entry.counters, updated_at: now() };
-    commit.states.push(storedState(entry));
+    (commit.states ??= []).push(storedState(entry));
   }
   await ctx.commit(commit);
 }
 
-function interrupt(ctx: RuntimeContext, commit: StoreCommit & { runs: Run[] }, stored: Run): void {
-  const error = { code: "interrupted", message: "the runtime stopped while this run was active" } as const;
-  const run = { ...stored, status: "interrupted", finished_at: now(), error } as const;
-  commit.runs.push(run);
-  commit.events!.push(ctx.events.runEnded(run));
+function interrupt(ctx: RuntimeContext, commit: StoreCommit, stored: Run): void {
+  const error = { code: "interrupted" as const, message: "the runtime stopped while this run was active" };
+  const run = { ...stored, status: "interrupted" as const, finished_at: now(), error };
+  (commit.runs ??= []).push(run);
+  (commit.events ??= []).push(ctx.events.runEnded(run));
   const message = `run ${run.run_id} was interrupted by a restart`;
   ctx.addDiagnostic(
     commit,
