@@ -8,6 +8,7 @@
 import { defineCommand } from "citty";
 import { chatCommand } from "./src/cli/commands/chat.ts";
 import { sendCommand } from "./src/cli/commands/send.ts";
+import { storeCommand } from "./src/cli/commands/store.ts";
 import { tailCommand } from "./src/cli/commands/tail.ts";
 import { workersCommand } from "./src/cli/commands/workers.ts";
 import { configCommand } from "./src/cli/config-command.ts";
@@ -33,6 +34,7 @@ const root = defineCommand({
     send: sendCommand,
     tail: tailCommand,
     chat: chatCommand,
+    store: storeCommand,
   },
 });
 
