@@ -2,7 +2,9 @@ import { defineCommand } from "citty";
 import { CONFIG_EXIT_CODE } from "../config/errors.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { Runtime, type RuntimeLogger } from "../core/runtime.ts";
+import { DEFAULT_KILL_GRACE_MS } from "../execution/command.ts";
 import { builtinBackends } from "../execution/index.ts";
+import { ProcessGroup } from "../execution/process-group.ts";
 import { exit, listen, ListenError, onShutdownSignal, type Listener } from "../platform/index.ts";
 import { createApp } from "../server/app.ts";
 import { isLongLived } from "../server/long-lived.ts";
@@ -37,6 +39,8 @@ export async function serve(args: ServeArgs): Promise<number> {
   const { config, token, env } = resolveServeSetup(args);
   const logger = createLogger(config.log);
 
+  // Every start on the host ends what runtimes that died left running, whatever this one's profiles.
+  ProcessGroup.reapOrphans(DEFAULT_KILL_GRACE_MS);
   const store = createStore(config.store, logger);
   let runtime: Runtime;
   try {

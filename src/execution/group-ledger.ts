@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { currentProcess, isLiveStat as isAlive, isRunningSince, startTimeOf, statOf } from "../platform/process-identity.ts";
 
 /**
  * The process groups of running command runs, one small file each, in a per-user directory of the
@@ -26,9 +27,7 @@ export class GroupLedger {
   private readonly self: { pid: number; start: number; boot_id: string } | null;
 
   constructor(readonly dir: string = defaultDir()) {
-    const start = startTimeOf(process.pid);
-    const boot_id = bootId();
-    this.self = start !== null && boot_id !== null ? { pid: process.pid, start, boot_id } : null;
+    this.self = currentProcess();
     if (this.self) {
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -146,39 +145,4 @@ function groupIsThatGroup(entry: LedgerEntry): boolean {
     if (stat && stat.pgrp === entry.pgid && isAlive(stat) && stat.start >= entry.leader_start) return true;
   }
   return false;
-}
-
-function isAlive(stat: { state: string }): boolean {
-  return stat.state !== "Z" && stat.state !== "X";
-}
-
-/** Whether `pid` is the process that started at `start` and has not exited (a zombie has). */
-function isRunningSince(pid: number, start: number): boolean {
-  const stat = statOf(String(pid));
-  return stat !== null && stat.start === start && isAlive(stat);
-}
-
-function startTimeOf(pid: number): number | null {
-  return statOf(String(pid))?.start ?? null;
-}
-
-function statOf(pid: string): { state: string; pgrp: number; start: number } | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  // The command name may contain spaces and parentheses: the fields start after the last ") ".
-  const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ");
-  const start = Number(fields[19]);
-  return Number.isSafeInteger(start) ? { state: fields[0] ?? "", pgrp: Number(fields[2]), start } : null;
-}
-
-function bootId(): string | null {
-  try {
-    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || null;
-  } catch {
-    return null;
-  }
 }

@@ -13,7 +13,7 @@ describe("FsStore layout (SPEC §8)", () => {
     const runtime = await Runtime.open(runtimeOptions(store, { runtime_id: "rt-layout", display_name: "Layout" }));
     await runtime.createWorker({ worker_id: "w1", display_name: "One" });
     await converse(runtime, "w1", "hello");
-    expect(readFileSync(join(root, "LOCK"), "utf8").trim()).toBe(String(process.pid));
+    expect(JSON.parse(readFileSync(join(root, "LOCK"), "utf8"))).toEqual({ pid: process.pid, start: expect.any(Number), boot_id: expect.any(String) });
     const work = store.workDir("w1");
     expect(work).toBe(join(root, "workers", "w1", "work"));
     expect(statSync(work!).isDirectory()).toBe(true);
