@@ -1,8 +1,10 @@
-import type { BackendDefinition, RunOutput } from "../execution/backend.ts";
+import type { BackendDefinition, PermissionAsk, PermissionOutcome, RunOutput } from "../execution/backend.ts";
 import type { RuntimeStore, StoreCommit } from "../store/store.ts";
 import { RuntimeError } from "./errors.ts";
 import { assertWorkerId, isValidId, newRunId, newRuntimeId, newWorkerId } from "./ids.ts";
+import { optionFor, requestOf, type PendingPermission } from "./permission.ts";
 import { BUILTIN_PROFILE, buildProfiles, resolveProfile, type Profile, type ProfileConfig } from "./profiles.ts";
+import { PermissionAnswerRequest, type StopReason, type ToolCall } from "./schema/agent.ts";
 import { DisplayName, type WorkerRef } from "./schema/common.ts";
 import type { Diagnostic, DiagnosticLevel } from "./schema/diagnostic.ts";
 import type { EventBatch, EventKind, RuntimeEvent, StoredEvent } from "./schema/event.ts";
@@ -68,6 +70,8 @@ interface ActiveRun {
   abort: { kind: AbortKind; reason: string } | null;
   done: Promise<Run>;
   settle: (run: Run) => void;
+  /** The agent's permission request the run waits on (ACP, policy `ask`). */
+  permission: PendingPermission | null;
 }
 
 interface WorkerEntry {
@@ -412,6 +416,7 @@ export class Runtime {
           const run = await active.done;
           if (run.status === "cancelled") cancelled = run.run_id;
         }
+        await this.releaseBackend(entry);
         const event = this.event("worker_stopped", this.refOf(entry.id), null, {
           reason: why ?? null,
           cancelled_run_id: cancelled,
@@ -470,6 +475,7 @@ export class Runtime {
     }
     const worker_ref = this.refOf(entry.id);
     this.workers.delete(entry.id);
+    await this.releaseBackend(entry);
     try {
       await this.persist({ deleteWorker: entry.id, events: [this.event("worker_deleted", worker_ref, null, {})] });
     } catch (error) {
@@ -536,7 +542,7 @@ export class Runtime {
     };
     let settle!: (run: Run) => void;
     const done = new Promise<Run>((resolve) => (settle = resolve));
-    const active: ActiveRun = { run, controller: new AbortController(), abort: null, done, settle };
+    const active: ActiveRun = { run, controller: new AbortController(), abort: null, done, settle, permission: null };
     // Claimed synchronously, before any await: this is what makes single flight hold under concurrency.
     entry.active = active;
     const accepted = this.event("worker_input_accepted", worker_ref, run_id, { role: "user", transcript_sequence: sequence });
@@ -565,6 +571,31 @@ export class Runtime {
     }
     void this.execute(entry, active, profile, request.content);
     return this.ack(entry, { run_id, event_id: accepted.id, transcript_sequence: sequence });
+  }
+
+  /**
+   * Answers the permission request the run waits on with one of its offered options, and returns
+   * the run as it is then. Fails `no_pending_permission` when the run waits on none.
+   */
+  async answerPermission(ref: WorkerAddress, run_id: string, answer: PermissionAnswerRequest): Promise<Run> {
+    this.assertOpen();
+    const entry = this.entry(ref);
+    const { option_id } = validate(PermissionAnswerRequest, answer, "permission answer");
+    const run = await this.getRun(entry.id, run_id);
+    const active = this.runInMemory(entry, run_id);
+    const pending = active === entry.active ? active?.permission : null;
+    if (!active || !pending) {
+      throw new RuntimeError("no_pending_permission", `run ${run.run_id} is not waiting for a permission answer`, {
+        run_id: run.run_id,
+      });
+    }
+    const offered = pending.request.options.map((option) => option.option_id);
+    if (!offered.includes(option_id)) {
+      throw new RuntimeError("invalid_request", `option_id must be one of the offered options: ${offered.join(", ")}`, {
+        offered_option_ids: offered,
+      });
+    }
+    return this.settlePermission(entry, active, { outcome: "selected", option_id }, "user");
   }
 
   /** Resolves with the run once it has ended, or as it is when `timeoutMs` passes first. */
@@ -723,6 +754,7 @@ export class Runtime {
     let output = "";
     let usage: Usage | null = null;
     let failure: Run["error"] = null;
+    let stopReason: StopReason | null = null;
     const timer =
       profile.timeout_ms === null
         ? null
@@ -738,14 +770,23 @@ export class Runtime {
         work_dir: this.store.workDir(entry.id),
         signal: controller.signal,
         history: (max) => this.history(entry.id, run.input_sequence, max),
+        session_id: entry.state!.session_id ?? null,
       });
       for await (const item of outputs) {
-        if (item.type === "delta") {
-          if (item.text.length === 0) continue;
-          output += item.text;
-          this.publish(this.ephemeral("run_output_delta", run.worker_ref, run.run_id, { delta: item.text }));
-        } else {
-          usage = item.usage;
+        switch (item.type) {
+          case "delta":
+            if (item.text.length === 0) continue;
+            output += item.text;
+            this.publish(this.ephemeral("run_output_delta", run.worker_ref, run.run_id, { delta: item.text }));
+            break;
+          case "usage":
+            usage = item.usage;
+            break;
+          case "stop_reason":
+            stopReason = item.stop_reason;
+            break;
+          default:
+            await this.recordAgentOutput(entry, active, item);
         }
         if (active.abort) break;
       }
@@ -753,6 +794,7 @@ export class Runtime {
       if (!active.abort) failure = backendFailure(error);
     } finally {
       if (timer) clearTimeout(timer);
+      if (active.permission) await this.settlePermission(entry, active, { outcome: "cancelled" }, "cancel");
     }
 
     let status: RunStatus = "completed";
@@ -763,8 +805,119 @@ export class Runtime {
     } else if (failure) {
       status = failure.code === "timed_out" ? "timed_out" : "failed";
       error = failure;
+    } else if (stopReason === "cancelled") {
+      // The agent ended the turn as cancelled by itself; other stop reasons are answers.
+      status = "cancelled";
+      error = { code: "cancelled", message: "the agent ended its turn as cancelled" };
     }
+    if (stopReason !== null) active.run = { ...active.run, stop_reason: stopReason };
     await this.finishRun(entry, active, status, output, usage, error);
+  }
+
+  /** What an agent backend reports besides text: stored as events (thoughts are live only). */
+  private async recordAgentOutput(
+    entry: WorkerEntry,
+    active: ActiveRun,
+    item: Exclude<RunOutput, { type: "delta" | "usage" | "stop_reason" }>,
+  ): Promise<void> {
+    const { worker_ref, run_id } = active.run;
+    const commit: StoreCommit = {};
+    switch (item.type) {
+      case "thought":
+        if (item.text.length > 0) this.publish(this.ephemeral("run_thought_delta", worker_ref, run_id, { delta: item.text }));
+        return;
+      case "session":
+        entry.state = { ...entry.state!, session_id: item.session_id, updated_at: now() };
+        commit.states = [{ worker_id: entry.id, state: entry.state }];
+        break;
+      case "tool_call": {
+        const calls: ToolCall[] = (active.run.tool_calls ?? []).filter((c) => c.tool_call_id !== item.tool_call.tool_call_id);
+        active.run = { ...active.run, tool_calls: [...calls, item.tool_call] };
+        commit.runs = [active.run];
+        commit.events = [this.event("run_tool_call", worker_ref, run_id, { tool_call: item.tool_call })];
+        break;
+      }
+      case "plan":
+        commit.events = [this.event("run_plan", worker_ref, run_id, { entries: item.entries })];
+        break;
+      case "diagnostic":
+        this.addDiagnostic(commit, this.diagnostic("warning", item.code, item.message, worker_ref, run_id, item.details));
+        break;
+      case "permission":
+        return this.askPermission(entry, active, item);
+    }
+    await this.persistQuietly(commit, run_id);
+  }
+
+  /**
+   * Records an agent's permission request. Policies `allow`/`reject` answer at once; `ask` leaves
+   * it on the run until `answerPermission`, the timeout (first reject option) or the run's end.
+   */
+  private async askPermission(entry: WorkerEntry, active: ActiveRun, ask: PermissionAsk): Promise<void> {
+    const { worker_ref, run_id } = active.run;
+    const request = requestOf(ask, new Date());
+    const requested = this.event("run_permission_requested", worker_ref, run_id, { permission: request, policy: ask.policy });
+    if (ask.policy !== "ask" || active.abort) {
+      const outcome: PermissionOutcome = active.abort ? { outcome: "cancelled" } : optionFor(ask.options, ask.policy as "allow" | "reject");
+      const answered = this.answerEvent("run_permission_answered", active, request.request_id, outcome, active.abort ? "cancel" : "policy");
+      await this.persistQuietly({ events: [requested, answered] }, run_id);
+      ask.answer(outcome);
+      return;
+    }
+    const timer = setTimeout(
+      () => void this.settlePermission(entry, active, optionFor(ask.options, "reject"), "timeout"),
+      Math.min(ask.timeout_ms, MAX_TIMER_MS),
+    );
+    active.permission = { request, ask, timer };
+    active.run = { ...active.run, pending_permission: request };
+    await this.persistQuietly({ runs: [active.run], events: [requested] }, run_id);
+  }
+
+  /** Ends the run's pending permission request with `outcome`: recorded first, then handed to the agent. */
+  private async settlePermission(
+    entry: WorkerEntry,
+    active: ActiveRun,
+    outcome: PermissionOutcome,
+    by: "user" | "timeout" | "cancel",
+  ): Promise<Run> {
+    const pending = active.permission;
+    if (!pending) return active.run;
+    active.permission = null;
+    clearTimeout(pending.timer);
+    active.run = { ...active.run, pending_permission: null };
+    const kind = by === "timeout" ? "run_permission_timed_out" : "run_permission_answered";
+    const event = this.answerEvent(kind, active, pending.request.request_id, outcome, by);
+    try {
+      await this.persist({ runs: [active.run], events: [event] });
+    } finally {
+      // The agent must not wait forever on a store failure.
+      pending.ask.answer(outcome);
+    }
+    return active.run;
+  }
+
+  private answerEvent(
+    kind: "run_permission_answered" | "run_permission_timed_out",
+    active: ActiveRun,
+    request_id: string,
+    outcome: PermissionOutcome,
+    by: string,
+  ): StoredEvent {
+    return this.event(kind, active.run.worker_ref, active.run.run_id, {
+      request_id,
+      outcome: outcome.outcome,
+      option_id: outcome.outcome === "selected" ? outcome.option_id : null,
+      by,
+    });
+  }
+
+  /** A record made while the run goes on; a store failure is logged and the run continues. */
+  private async persistQuietly(commit: StoreCommit, run_id: string): Promise<void> {
+    try {
+      await this.persist(commit);
+    } catch (failure) {
+      this.log.error("could not record a run's progress", { run_id, error: String(failure) });
+    }
   }
 
   private async finishRun(
@@ -830,6 +983,17 @@ export class Runtime {
     if (active.abort) return;
     active.abort = { kind, reason };
     active.controller.abort(new RuntimeError("internal", reason));
+  }
+
+  /** Ends what the worker's backend keeps between runs (an agent process). */
+  private async releaseBackend(entry: WorkerEntry): Promise<void> {
+    const name = entry.record?.profile.name;
+    const backend = name === undefined ? undefined : this.profiles.get(name)?.backend;
+    try {
+      await backend?.release?.(entry.id);
+    } catch (error) {
+      this.log.warn("could not release a worker's backend", { worker_id: entry.id, error: String(error) });
+    }
   }
 
   private async history(worker_id: string, before: number, max: number): Promise<TranscriptEntry[]> {
@@ -951,6 +1115,7 @@ export class Runtime {
       last_event_id: state?.last_event_id ?? 0,
       stopped_reason: state?.stopped_reason ?? null,
       unavailable_reason: entry.unavailable,
+      ...(state?.session_id ? { session_id: state.session_id } : {}),
     };
   }
 

@@ -1,3 +1,4 @@
+import { acpBackend } from "./acp/index.ts";
 import type { BackendDefinition } from "./backend.ts";
 import { commandBackend } from "./command.ts";
 import { echoBackend } from "./echo.ts";
@@ -7,6 +8,7 @@ export * from "./backend.ts";
 export { echoBackend } from "./echo.ts";
 export { commandBackend, CommandSettings } from "./command.ts";
 export { openaiBackend, OpenAiSettings } from "./openai.ts";
+export { acpBackend, AcpSettings } from "./acp/index.ts";
 
 /** Every backend kind this package ships, for `Runtime.open({ backends })`. */
-export const builtinBackends: readonly BackendDefinition<any>[] = [echoBackend, commandBackend, openaiBackend];
+export const builtinBackends: readonly BackendDefinition<any>[] = [echoBackend, commandBackend, openaiBackend, acpBackend];

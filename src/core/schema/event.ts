@@ -8,6 +8,12 @@ export const EVENT_KINDS = [
   "worker_input_accepted",
   "run_started",
   "run_output_delta",
+  "run_thought_delta",
+  "run_tool_call",
+  "run_plan",
+  "run_permission_requested",
+  "run_permission_answered",
+  "run_permission_timed_out",
   "run_completed",
   "run_failed",
   "run_cancelled",
@@ -24,8 +30,8 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 export const EventKindSchema = Type.Unsafe<EventKind>(Type.Union(EVENT_KINDS.map((kind) => Type.Literal(kind))));
 
 /**
- * `id` is null only for ephemeral `run_output_delta` events, which reach live subscribers
- * but are never stored and consume no id.
+ * `id` is null only for ephemeral `run_output_delta` and `run_thought_delta` events, which reach
+ * live subscribers but are never stored and consume no id.
  */
 export const RuntimeEvent = Type.Object(
   {
