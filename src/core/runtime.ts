@@ -416,13 +416,13 @@ export class Runtime {
           const run = await active.done;
           if (run.status === "cancelled") cancelled = run.run_id;
         }
-        await this.releaseBackend(entry);
         const event = this.event("worker_stopped", this.refOf(entry.id), null, {
           reason: why ?? null,
           cancelled_run_id: cancelled,
         });
         entry.state = { ...entry.state!, status: "stopped", stopped_reason: why ?? null, last_event_id: event.id, updated_at: now() };
         await this.persist({ states: [{ worker_id: entry.id, state: entry.state }], events: [event] });
+        await this.releaseBackend(entry);
         return this.ack(entry, { run_id: null, event_id: event.id, cancelled_run_id: cancelled });
       } finally {
         entry.stopping = null;
@@ -475,13 +475,13 @@ export class Runtime {
     }
     const worker_ref = this.refOf(entry.id);
     this.workers.delete(entry.id);
-    await this.releaseBackend(entry);
     try {
       await this.persist({ deleteWorker: entry.id, events: [this.event("worker_deleted", worker_ref, null, {})] });
     } catch (error) {
       this.workers.set(entry.id, entry);
       throw error;
     }
+    await this.releaseBackend(entry);
     return { deleted: worker_ref };
   }
 

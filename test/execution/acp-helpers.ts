@@ -37,12 +37,13 @@ export function agentLog(file: string): LogLine[] {
 /** Every event of one worker from now on, live (stored and ephemeral), until `stop()`. */
 export class EventLog {
   readonly events: RuntimeEvent[] = [];
-  private readonly subscription;
+  private readonly subscription: ReturnType<Runtime["subscribe"]>;
 
   constructor(runtime: Runtime, worker_id: string) {
-    this.subscription = runtime.subscribe({ worker_id });
+    const subscription = runtime.subscribe({ worker_id });
+    this.subscription = subscription;
     void (async () => {
-      for await (const event of this.subscription as AsyncIterable<RuntimeEvent>) this.events.push(event);
+      for await (const event of subscription as AsyncIterable<RuntimeEvent>) this.events.push(event);
     })();
   }
 

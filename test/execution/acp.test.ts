@@ -154,7 +154,7 @@ describe("acp: sessions survive the agent process", () => {
     expect(run.status).toBe("failed");
     expect(run.error!.code).toBe("agent_exited");
     expect(run.error!.details).toMatchObject({ exit_code: 3, signal: null });
-    expect(String(run.error!.details!.stderr_tail)).toContain("boom: disk on fire");
+    expect(String((run.error!.details as { stderr_tail?: string }).stderr_tail)).toContain("boom: disk on fire");
     expect(run.partial).toBe(true);
     expect(isRunning(before.pid)).toBe(false);
     const after = await whoami(rt, worker);

@@ -23,7 +23,7 @@
  *   {"grandchild": "pid file"}  start a background `sleep` in the agent's group, write its pid
  *   {"whoami": true}            the chunk `<pid> <sessionId> <turn number in this session>`
  */
-import { agent, methods, ndJsonStream, RequestError, type SessionNotification } from "@agentclientprotocol/sdk";
+import { agent, methods, ndJsonStream, RequestError, type RequestPermissionResponse, type SessionNotification } from "@agentclientprotocol/sdk";
 import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -139,7 +139,7 @@ const app = agent({ name: "fake-acp-agent" })
         const { id, ...rest } = step.update;
         await update({ sessionUpdate: "tool_call_update", toolCallId: id, ...rest });
       } else if ("ask" in step) {
-        const answer = await client.request(methods.client.session.requestPermission, {
+        const answer: RequestPermissionResponse = await client.request(methods.client.session.requestPermission, {
           sessionId: session.id,
           toolCall: { toolCallId: step.ask.id, title: step.ask.title, kind: step.ask.kind },
           options: [
