@@ -199,6 +199,69 @@ describe("acp workers through the server (bun cli.ts)", () => {
   );
 });
 
+/** A CLI client process (chat, tail) against `server`, with piped stdin and its output so far. */
+function spawnClient(server: Server, args: string[]) {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith("YOI_")) env[key] = value;
+  const proc = Bun.spawn([process.execPath, CLI, ...args, "--url", server.url], { cwd: scratchDir(), env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  let stdout = "";
+  let stderr = "";
+  const pump = async (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
+    const decoder = new TextDecoder();
+    const reader = stream.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) add(decoder.decode(chunk.value, { stream: true }));
+  };
+  const pumps = Promise.all([pump(proc.stdout, (t) => (stdout += t)), pump(proc.stderr, (t) => (stderr += t))]);
+  return {
+    proc,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    write(text: string) {
+      proc.stdin.write(text);
+      proc.stdin.flush();
+    },
+    async finish(): Promise<number> {
+      void proc.stdin.end();
+      const code = await proc.exited;
+      await pumps;
+      return code;
+    },
+  };
+}
+
+describe("acp workers from the CLI", () => {
+  test("chat shows the permission request with numbered options and the next line answers it; tail prints it", async () => {
+    const { cwd } = agentDir();
+    const server = await startServer(SERVE, { cwd });
+    try {
+      expect((await post(server, "/v1/workers", { worker_id: "c" })).status).toBe(201);
+      const tail = spawnClient(server, ["tail", "--worker", "c"]);
+      await until(() => tail.stderr().includes("following events"), "tail to follow", 60_000);
+      const chat = spawnClient(server, ["chat", "c"]);
+      chat.write(script({ tool: { id: "t1", title: "Build", kind: "execute", status: "pending" } }, { ask: { id: "t2", title: "rm -rf build", kind: "delete" } }) + "\n");
+      await until(() => chat.stdout().includes("choose 1-3: "), "chat to ask which option", 60_000);
+      expect(chat.stdout()).toContain('[permission] the agent asks to delete "rm -rf build"\n  1) Allow [allow, allow_once]\n  2) Always allow [always, allow_always]\n  3) Reject [deny, reject_once]\n');
+      // Not an option: asked again.
+      chat.write("7\n");
+      await until(() => chat.stdout().split("choose 1-3: ").length === 3, "chat to ask again", 60_000);
+      chat.write("2\n");
+      await until(() => chat.stdout().includes("permission: always\n"), "the agent's reply after the answer", 60_000);
+      expect(await chat.finish()).toBe(0);
+      await until(() => tail.stdout().includes("run_completed"), "tail to print the run's end", 60_000);
+      tail.proc.kill("SIGINT");
+      await tail.finish();
+      const lines = tail.stdout().split("\n");
+      expect(lines.find((l) => l.includes(" run_tool_call "))).toContain('t1 execute pending "Build"');
+      expect(lines.find((l) => l.includes(" run_permission_requested "))).toContain(
+        'asks to delete "rm -rf build": allow (allow_once), always (allow_always), deny (reject_once) (policy ask)',
+      );
+      expect(lines.find((l) => l.includes(" run_permission_answered "))).toContain("chose always (by user)");
+    } finally {
+      await server.stop();
+    }
+  }, 90_000);
+});
+
 const deno = join(REPO, "node_modules/.bin/deno");
 
 describe.skipIf(!existsSync(deno))("acp workers under Deno (`deno run -A cli.ts`)", () => {

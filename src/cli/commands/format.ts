@@ -101,6 +101,19 @@ function eventSummary(event: RuntimeEvent): string {
     case "run_timed_out":
     case "run_interrupted":
       return data.run ? runOutcome(data.run as Run) : "";
+    case "run_thought_delta":
+      return `thought ${JSON.stringify(String(data.delta ?? ""))}`;
+    case "run_tool_call": {
+      const call = data.tool_call ?? {};
+      return `${call.tool_call_id} ${call.kind} ${call.status} ${JSON.stringify(String(call.title ?? ""))}`;
+    }
+    case "run_plan":
+      return (data.entries ?? []).map((e: { status?: string; content?: string }) => `[${e.status}] ${e.content}`).join("; ");
+    case "run_permission_requested":
+      return `${permissionText(data.permission ?? {})} (policy ${data.policy})`;
+    case "run_permission_answered":
+    case "run_permission_timed_out":
+      return `${data.request_id} ${data.outcome === "selected" ? `chose ${data.option_id}` : "cancelled"} (by ${data.by})`;
     case "diagnostic": {
       const diagnostic = data.diagnostic ?? {};
       return `${diagnostic.level ?? ""} ${diagnostic.code ?? ""}: ${diagnostic.message ?? ""}`.trim();
@@ -108,4 +121,10 @@ function eventSummary(event: RuntimeEvent): string {
     default:
       return Object.keys(data).length > 0 ? JSON.stringify(data) : "";
   }
+}
+
+/** `asks to run <kind> "<title>": allow (allow_once), deny (reject_once)`: an agent's permission request in one line. */
+export function permissionText(request: { tool_call?: { kind?: string; title?: string }; options?: { option_id: string; kind: string }[] }): string {
+  const options = (request.options ?? []).map((o) => `${o.option_id} (${o.kind})`).join(", ");
+  return `asks to ${request.tool_call?.kind ?? "run"} ${JSON.stringify(request.tool_call?.title ?? "")}: ${options}`;
 }
