@@ -1,14 +1,10 @@
-import {
-  client,
-  methods,
-  PROTOCOL_VERSION,
-  RequestError,
-  type AuthMethod,
-  type ClientConnection,
-  type McpServer,
-  type RequestPermissionRequest,
-  type RequestPermissionResponse,
-  type SessionNotification,
+import type {
+  AuthMethod,
+  ClientConnection,
+  McpServer,
+  RequestPermissionRequest,
+  RequestPermissionResponse,
+  SessionNotification,
 } from "@agentclientprotocol/sdk";
 import type { PermissionPolicy } from "../../core/schema/agent.ts";
 import { VERSION } from "../../version.ts";
@@ -18,6 +14,7 @@ import type { WorkDirs } from "../work-dir.ts";
 import { AgentProcess } from "./agent-process.ts";
 import type { OutputQueue } from "./output-queue.ts";
 import { guardedStream } from "./protocol-guard.ts";
+import { loadAcpSdk, type AcpSdk } from "./sdk.ts";
 import { TurnUpdates } from "./updates.ts";
 
 /** JSON-RPC error code ACP uses for "authentication required". */
@@ -67,6 +64,7 @@ export class AgentHost {
   private turn: Turn | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
   private asked = 0;
+  private sdk: AcpSdk | null = null;
 
   constructor(private readonly options: HostOptions) {}
 
@@ -74,8 +72,9 @@ export class AgentHost {
   async runTurn(context: RunContext, out: OutputQueue<RunOutput>): Promise<void> {
     this.cancelIdleShutdown();
     try {
-      const agent = this.agent ?? (await this.start(context, out));
-      if (agent) await this.prompt(agent, context, out);
+      this.sdk ??= await loadAcpSdk();
+      const agent = this.agent ?? (await this.start(this.sdk, context, out));
+      if (agent) await this.prompt(this.sdk, agent, context, out);
       out.end();
     } catch (error) {
       out.fail(error);
@@ -95,8 +94,9 @@ export class AgentHost {
   // ---------------------------------------------------------------- start-up
 
   /** Starts the agent and opens its session; null when the run was aborted meanwhile. */
-  private async start(context: RunContext, out: OutputQueue<RunOutput>): Promise<Agent | null> {
+  private async start(sdk: AcpSdk, context: RunContext, out: OutputQueue<RunOutput>): Promise<Agent | null> {
     const { options } = this;
+    const { methods } = sdk;
     const cwd = await options.workDirs.of(context);
     const env: Record<string, string> = {
       ...options.env,
@@ -116,12 +116,13 @@ export class AgentHost {
     }
     // Violations are only reported once messages flow, after `agent` is assigned.
     let agent!: Agent;
-    const stream = guardedStream(process.output, process.input, (what) => {
+    const stream = guardedStream(sdk, process.output, process.input, (what) => {
       if (agent.violation !== null) return;
       agent.violation = what;
       void this.end(agent);
     });
-    const connection = client({ name: "yoi-runtime" })
+    const connection = sdk
+      .client({ name: "yoi-runtime" })
       .onNotification(methods.client.session.update, ({ params }) => this.onUpdate(params))
       .onRequest(methods.client.session.requestPermission, ({ params }) => this.onPermission(params))
       .connect(stream);
@@ -139,9 +140,9 @@ export class AgentHost {
       context.signal.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      await Promise.race([this.openSession(agent, context, cwd, out), limits]);
+      await Promise.race([this.openSession(sdk, agent, context, cwd, out), limits]);
     } catch (error) {
-      const failure = context.signal.aborted ? null : await this.failure(agent, error, "start");
+      const failure = context.signal.aborted ? null : await this.failure(sdk, agent, error, "start");
       await this.end(agent);
       if (failure) throw failure;
       return null;
@@ -154,7 +155,8 @@ export class AgentHost {
   }
 
   /** `initialize` with honest capabilities (no file system, no terminal), then `session/load` or `session/new`. */
-  private async openSession(agent: Agent, context: RunContext, cwd: string, out: OutputQueue<RunOutput>): Promise<void> {
+  private async openSession(sdk: AcpSdk, agent: Agent, context: RunContext, cwd: string, out: OutputQueue<RunOutput>): Promise<void> {
+    const { methods, PROTOCOL_VERSION, RequestError } = sdk;
     const peer = agent.connection.agent;
     const init = await peer.request(methods.agent.initialize, {
       protocolVersion: PROTOCOL_VERSION,
@@ -200,8 +202,9 @@ export class AgentHost {
 
   // ---------------------------------------------------------------- one turn
 
-  private async prompt(agent: Agent, context: RunContext, out: OutputQueue<RunOutput>): Promise<void> {
+  private async prompt(sdk: AcpSdk, agent: Agent, context: RunContext, out: OutputQueue<RunOutput>): Promise<void> {
     if (context.signal.aborted) return;
+    const { methods } = sdk;
     const turn: Turn = { sessionId: agent.sessionId, out, updates: new TurnUpdates(), asks: new Set() };
     this.turn = turn;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
@@ -227,7 +230,7 @@ export class AgentHost {
         await (killing ?? this.end(agent));
         return;
       }
-      throw await this.failure(agent, error, "prompt");
+      throw await this.failure(sdk, agent, error, "prompt");
     } finally {
       clearTimeout(killTimer);
       context.signal.removeEventListener("abort", onAbort);
@@ -271,7 +274,8 @@ export class AgentHost {
   // ---------------------------------------------------------------- failures and ending
 
   /** The run error for a failed start-up or prompt; ends the agent unless it is still usable. */
-  private async failure(agent: Agent, error: unknown, during: "start" | "prompt"): Promise<BackendError> {
+  private async failure(sdk: AcpSdk, agent: Agent, error: unknown, during: "start" | "prompt"): Promise<BackendError> {
+    const { RequestError } = sdk;
     if (error instanceof BackendError) {
       await this.end(agent);
       return error;

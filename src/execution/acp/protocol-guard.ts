@@ -1,4 +1,5 @@
-import { ndJsonStream, type AnyMessage, type JsonRpcId, type Stream } from "@agentclientprotocol/sdk";
+import type { AnyMessage, JsonRpcId, Stream } from "@agentclientprotocol/sdk";
+import type { AcpSdk } from "./sdk.ts";
 
 /**
  * The SDK answers a line that is not a JSON-RPC message with an error response whose id is null,
@@ -13,6 +14,7 @@ const NULL_ID_ERROR = new TextEncoder().encode('{"jsonrpc":"2.0","id":null,"erro
  * the agent sent.
  */
 export function guardedStream(
+  sdk: AcpSdk,
   toAgent: WritableStream<Uint8Array>,
   fromAgent: ReadableStream<Uint8Array>,
   onViolation: (what: string) => void,
@@ -26,7 +28,7 @@ export function guardedStream(
     close: () => writer.close(),
     abort: (reason) => writer.abort(reason),
   });
-  const raw = ndJsonStream(bytesOut, fromAgent);
+  const raw = sdk.ndJsonStream(bytesOut, fromAgent);
 
   const sent = new Set<JsonRpcId>();
   const messagesOut = raw.writable.getWriter();
