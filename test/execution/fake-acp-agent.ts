@@ -22,6 +22,7 @@
  *   {"stray_response": true}    answer a request id the client never used
  *   {"grandchild": "pid file"}  start a background `sleep` in the agent's group, write its pid
  *   {"whoami": true}            the chunk `<pid> <sessionId> <turn number in this session>`
+ *   {"stamped": n, "every_ms": m}  n chunks `T<epoch ms, fractional>;`, each stamped as it is sent, m ms apart (benchmarks)
  */
 import { agent, methods, ndJsonStream, RequestError, type RequestPermissionResponse, type SessionNotification } from "@agentclientprotocol/sdk";
 import { spawn } from "node:child_process";
@@ -163,6 +164,12 @@ const app = agent({ name: "fake-acp-agent" })
         const child = spawn("sleep", ["1000"], { stdio: "ignore" });
         writeFileSync(step.grandchild, `${child.pid}\n`);
       } else if ("whoami" in step) await chunk(`${process.pid} ${session.id} ${session.turns}`);
+      else if ("stamped" in step) {
+        for (let i = 0; i < step.stamped; i++) {
+          if (i > 0 && step.every_ms) await sleep(step.every_ms);
+          await chunk(`T${performance.timeOrigin + performance.now()};`);
+        }
+      }
     }
     session.history.push({ role: "agent", text: reply });
     save(session);
