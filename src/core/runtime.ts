@@ -595,7 +595,7 @@ export class Runtime {
         offered_option_ids: offered,
       });
     }
-    return this.settlePermission(entry, active, { outcome: "selected", option_id }, "user");
+    return this.settlePermission(active, { outcome: "selected", option_id }, "user");
   }
 
   /** Resolves with the run once it has ended, or as it is when `timeoutMs` passes first. */
@@ -794,7 +794,7 @@ export class Runtime {
       if (!active.abort) failure = backendFailure(error);
     } finally {
       if (timer) clearTimeout(timer);
-      if (active.permission) await this.settlePermission(entry, active, { outcome: "cancelled" }, "cancel");
+      if (active.permission) await this.settleQuietly(active, { outcome: "cancelled" }, "cancel");
     }
 
     let status: RunStatus = "completed";
@@ -865,7 +865,7 @@ export class Runtime {
       return;
     }
     const timer = setTimeout(
-      () => void this.settlePermission(entry, active, optionFor(ask.options, "reject"), "timeout"),
+      () => void this.settleQuietly(active, optionFor(ask.options, "reject"), "timeout"),
       Math.min(ask.timeout_ms, MAX_TIMER_MS),
     );
     active.permission = { request, ask, timer };
@@ -875,7 +875,6 @@ export class Runtime {
 
   /** Ends the run's pending permission request with `outcome`: recorded first, then handed to the agent. */
   private async settlePermission(
-    entry: WorkerEntry,
     active: ActiveRun,
     outcome: PermissionOutcome,
     by: "user" | "timeout" | "cancel",
@@ -894,6 +893,15 @@ export class Runtime {
       pending.ask.answer(outcome);
     }
     return active.run;
+  }
+
+  /** `settlePermission` where no caller waits for it: a store failure is logged (the agent is answered anyway). */
+  private async settleQuietly(active: ActiveRun, outcome: PermissionOutcome, by: "timeout" | "cancel"): Promise<void> {
+    try {
+      await this.settlePermission(active, outcome, by);
+    } catch (failure) {
+      this.log.error("could not record a permission answer", { run_id: active.run.run_id, error: String(failure) });
+    }
   }
 
   private answerEvent(
@@ -983,6 +991,8 @@ export class Runtime {
     if (active.abort) return;
     active.abort = { kind, reason };
     active.controller.abort(new RuntimeError("internal", reason));
+    // A cancelled turn's pending permission request is answered `cancelled` (ACP).
+    if (active.permission) void this.settleQuietly(active, { outcome: "cancelled" }, "cancel");
   }
 
   /** Ends what the worker's backend keeps between runs (an agent process). */

@@ -253,12 +253,12 @@ describe("acp: cancel", () => {
   });
 
   test("a run timeout cancels the turn the same way (timed_out)", async () => {
-    const { runtime: rt, worker } = await acpRuntime([], { timeout_s: 1 });
-    // Started first, so the timed run is all prompt (a slow start-up would be cut off before it).
-    await whoami(rt, worker);
+    const { runtime: rt, worker } = await acpRuntime([], { timeout_s: 2 });
     const run = await turn(rt, worker, script({ chunk: "slow" }, { wait_cancel: true }));
     expect(run.status).toBe("timed_out");
-    expect(methodsOf()).toContain("session/cancel");
+    // The timeout counts from the input, start-up included: on a slow machine it may come first.
+    if (methodsOf().includes("session/prompt")) expect(methodsOf()).toContain("session/cancel");
+    else expect(processesWithArgument(s.path("agent.log"))).toEqual([]);
   });
 });
 

@@ -105,9 +105,9 @@ export class AgentHost {
       YOI_WORKSPACE: cwd,
     };
     if (context.session_id !== null) env.YOI_SESSION_ID = context.session_id;
-    let process: AgentProcess;
+    let agentProcess: AgentProcess;
     try {
-      process = await AgentProcess.start(options.argv, { cwd, env, killGraceMs: options.killGraceMs });
+      agentProcess = await AgentProcess.start(options.argv, { cwd, env, killGraceMs: options.killGraceMs });
     } catch (error) {
       if (error instanceof SpawnError) {
         throw new BackendError("spawn_failed", error.message, { program: error.program, errno: error.errno });
@@ -116,7 +116,7 @@ export class AgentHost {
     }
     // Violations are only reported once messages flow, after `agent` is assigned.
     let agent!: Agent;
-    const stream = guardedStream(sdk, process.output, process.input, (what) => {
+    const stream = guardedStream(sdk, agentProcess.output, agentProcess.input, (what) => {
       if (agent.violation !== null) return;
       agent.violation = what;
       void this.end(agent);
@@ -126,8 +126,8 @@ export class AgentHost {
       .onNotification(methods.client.session.update, ({ params }) => this.onUpdate(params))
       .onRequest(methods.client.session.requestPermission, ({ params }) => this.onPermission(params))
       .connect(stream);
-    agent = { process, connection, sessionId: "", authMethods: [], violation: null };
-    void process.exited.then(() => {
+    agent = { process: agentProcess, connection, sessionId: "", authMethods: [], violation: null };
+    void agentProcess.exited.then(() => {
       agent.connection.close(new Error("the agent process exited"));
       if (this.agent === agent) this.agent = null;
     });
@@ -226,8 +226,10 @@ export class AgentHost {
       out.push({ type: "stop_reason", stop_reason: response.stopReason });
     } catch (error) {
       if (context.signal.aborted) {
-        // Cut off by the kill after the grace: the run ends cancelled once the group is gone.
-        await (killing ?? this.end(agent));
+        // Cut off by the kill after the grace (or gone by itself): the run ends cancelled once
+        // the group is gone. An agent that answered the cancelled prompt with an error lives on.
+        if (killing) await killing;
+        else if (agent.connection.signal.aborted) await this.end(agent);
         return;
       }
       throw await this.failure(sdk, agent, error, "prompt");
@@ -249,8 +251,7 @@ export class AgentHost {
   private onPermission(request: RequestPermissionRequest): Promise<RequestPermissionResponse> {
     const turn = this.turn;
     if (!turn || request.sessionId !== turn.sessionId) return Promise.resolve({ outcome: { outcome: "cancelled" } });
-    const toolCall = turn.updates.outputsOf({ sessionUpdate: "tool_call_update", ...request.toolCall })[0];
-    const call = toolCall?.type === "tool_call" ? toolCall.tool_call : null;
+    const call = turn.updates.toolCall(request.toolCall);
     return new Promise((resolve) => {
       const answer = (outcome: PermissionOutcome) => {
         if (!turn.asks.delete(answer)) return;
@@ -262,7 +263,7 @@ export class AgentHost {
       turn.out.push({
         type: "permission",
         request_id: `permission-${++this.asked}`,
-        tool_call: { tool_call_id: request.toolCall.toolCallId, title: call?.title ?? "", kind: call?.kind ?? "other" },
+        tool_call: { tool_call_id: call.tool_call_id, title: call.title, kind: call.kind },
         options: request.options.map((option) => ({ option_id: option.optionId, name: option.name, kind: option.kind })),
         policy: this.options.permission,
         timeout_ms: this.options.permissionTimeoutMs,

@@ -20,7 +20,7 @@ export class TurnUpdates {
         return update.content.type === "text" && update.content.text.length > 0 ? [{ type: "thought", text: update.content.text }] : [];
       case "tool_call":
       case "tool_call_update":
-        return [{ type: "tool_call", tool_call: this.merge(update) }];
+        return [{ type: "tool_call", tool_call: this.toolCall(update) }];
       case "plan":
         return [{ type: "plan", entries: update.entries.map(({ content, priority, status }) => ({ content, priority, status })) }];
       default:
@@ -29,7 +29,8 @@ export class TurnUpdates {
     }
   }
 
-  private merge(update: ToolCallUpdate): ToolCall {
+  /** The call's latest state with `update` applied (also the tool call a permission request names). */
+  toolCall(update: ToolCallUpdate): ToolCall {
     const previous = this.toolCalls.get(update.toolCallId);
     const next: ToolCall = {
       tool_call_id: update.toolCallId,
