@@ -9,7 +9,7 @@
  *    same fake agent directly with the SDK (`session/prompt` → response). Turns alternate between
  *    the two so both see the same machine load; p50/p99 of each, and the difference.
  * 2. Chunk → SSE client latency: the agent stamps each `agent_message_chunk` with the wall clock
- *    as it sends it (2 ms apart); 1, then 10 `GET /v1/events/stream` clients note when the
+ *    as it sends it (2 ms apart); 1, then 10 `GET /v1/events/stream` clients (yoi-runtime/client) note when the
  *    matching `run_output_delta` arrives. p50/p99 over every chunk seen by every observer.
  * 3. RSS of a runtime (in this process, memory store, after a full GC) per idle agent worker:
  *    with one warm agent worker, then with `--workers` more (each ran one turn, so its agent
@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { client, methods, ndJsonStream, PROTOCOL_VERSION } from "@agentclientprotocol/sdk";
+import { createClient } from "../../src/client/index.ts";
 import { MemoryStore, Runtime, builtinBackends } from "../../src/index.ts";
 import { fmt, percentile, postJson, REPO, serveCommand, spawnServer, writeFigures, type Figure } from "./lib.ts";
 
@@ -138,8 +139,9 @@ try {
 
   // ------------------------------------------------------------ 2. chunk → SSE latency
   // The first pass warms up the stream path (its figures are dropped).
-  for (const [observers, reported] of [[10, false], [1, true], [10, true]] as const) {
-    const worker = `sse-${observers}-${Math.random().toString(36).slice(2, 6)}`;
+  const passes = [[10, false], [1, true], [10, true]] as const;
+  for (const [pass, [observers, reported]] of passes.entries()) {
+    const worker = `sse-${pass}`;
     await createWorker(worker);
     await runtimeTurn(worker, "warm");
     const latencies: number[] = [];
@@ -149,33 +151,15 @@ try {
     for (let o = 0; o < observers; o++) {
       let opened!: () => void;
       ready.push(new Promise((resolve) => (opened = resolve)));
+      const events = createClient({ url: server.url }).events({ worker_id: worker, signal: controller.signal, onOpen: () => opened() });
       void (async () => {
-        const response = await fetch(`${server.url}/v1/events/stream?worker_id=${worker}`, { signal: controller.signal });
-        opened();
-        const reader = response.body!.getReader();
-        const decoder = new TextDecoder();
-        let buffer = "";
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) return;
-            const arrived = now();
-            buffer += decoder.decode(value, { stream: true });
-            for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-              const frame = buffer.slice(0, end);
-              buffer = buffer.slice(end + 2);
-              const data = frame.split("\n").find((line) => line.startsWith("data: "));
-              if (!data) continue;
-              const event = JSON.parse(data.slice(6)) as { kind: string; data: { delta?: string } };
-              if (event.kind !== "run_output_delta") continue;
-              for (const match of event.data.delta!.matchAll(/T([0-9.]+);/g)) {
-                latencies.push(arrived - Number(match[1]));
-                seen++;
-              }
-            }
+        for await (const event of events) {
+          if (event.kind !== "run_output_delta") continue;
+          const arrived = now();
+          for (const match of String(event.data.delta).matchAll(/T([0-9.]+);/g)) {
+            latencies.push(arrived - Number(match[1]));
+            seen++;
           }
-        } catch {
-          // Aborted once every chunk was seen.
         }
       })();
     }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createClient } from "../../src/client/index.ts";
 import { CLI, REPO, cleanScratch, scratchDir, startServer, type Server } from "../cli/helpers.ts";
 import { agentLog, fakeAgent, script } from "./acp-helpers.ts";
 import { Scratch, isRunning, until } from "./helpers.ts";
@@ -45,34 +46,15 @@ async function get(server: Server, path: string): Promise<any> {
   return response.json();
 }
 
-/** Events of one worker read from `GET /v1/events/stream` as they arrive (id-less deltas included). */
+/** Events of one worker read from `GET /v1/events/stream` by the typed client, as they arrive (id-less deltas included). */
 class SseObserver {
-  readonly events: { id: string | null; kind: string; data: any }[] = [];
+  readonly events: { id: number | null; kind: string; data: any }[] = [];
   private readonly controller = new AbortController();
 
   constructor(server: Server, worker_id: string) {
+    const events = createClient({ url: server.url }).events({ worker_id, after: 0, signal: this.controller.signal });
     void (async () => {
-      const response = await fetch(`${server.url}/v1/events/stream?worker_id=${worker_id}&after=0`, { signal: this.controller.signal });
-      const reader = response.body!.getReader();
-      const decoder = new TextDecoder();
-      let buffer = "";
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          buffer += decoder.decode(value, { stream: true });
-          for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-            const frame = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const data = frame.split("\n").find((line) => line.startsWith("data: "));
-            if (!data) continue;
-            const event = JSON.parse(data.slice(6));
-            this.events.push({ id: event.id, kind: event.kind, data: event.data });
-          }
-        }
-      } catch {
-        // Aborted by stop().
-      }
+      for await (const event of events) this.events.push({ id: event.id, kind: event.kind, data: event.data });
     })();
   }
 
