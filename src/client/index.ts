@@ -20,6 +20,7 @@ export { unwrap } from "./unwrap.ts";
 export { DEFAULT_URL, type FetchLike } from "./transport.ts";
 export type { EventsOptions } from "./events.ts";
 export type { App } from "../server/index.ts";
+export { isRunEnded } from "../core/run-ended.ts";
 export type {
   Ack,
   CreateWorkerRequest,
@@ -27,6 +28,7 @@ export type {
   PermissionRequest,
   Run,
   RuntimeEvent,
+  RunEndedEvent,
   RuntimeSummary,
   StopReason,
   StoredEvent,

@@ -1,4 +1,4 @@
-import type { PermissionOutcome, PermissionAsk } from "../execution/backend.ts";
+import type { PermissionAsk, PermissionOutcome } from "./ports/backend.ts";
 import type { PermissionOption, PermissionRequest } from "./schema/agent.ts";
 
 /** A permission request a run waits on (policy `ask`) until it is answered, times out or the run ends. */

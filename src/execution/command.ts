@@ -1,6 +1,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { RuntimeError } from "../core/errors.ts";
-import { BackendError, type BackendDefinition, type ExecutionBackend, type RunContext, type RunOutput } from "./backend.ts";
+import { BackendError, type BackendDefinition, type BackendEnvironment, type ExecutionBackend, type RunContext, type RunOutput } from "../core/ports/backend.ts";
+import { environment } from "../platform/environment.ts";
 import { ByteTail } from "./byte-tail.ts";
 import { childEnv } from "./child-env.ts";
 import { ChunkReader } from "./chunk-reader.ts";
@@ -48,7 +49,7 @@ class CommandBackend implements ExecutionBackend {
   constructor(
     private readonly profile: string,
     private readonly settings: CommandSettings,
-    parentEnv: Record<string, string | undefined>,
+    parentEnv: BackendEnvironment,
   ) {
     const hasPlaceholder = settings.command.some((arg) => arg.includes(INPUT_PLACEHOLDER));
     const mode = settings.input ?? (hasPlaceholder ? "arg" : "stdin");
@@ -160,8 +161,8 @@ function exitError(status: ExitStatus, stderrTail: string): BackendError {
 export const commandBackend: BackendDefinition<CommandSettings> = {
   kind: "command",
   settings: CommandSettings,
-  create: (name, settings) => {
+  create: (name, settings, env = environment()) => {
     ProcessGroup.reapOrphans(DEFAULT_KILL_GRACE_MS);
-    return new CommandBackend(name, settings, process.env);
+    return new CommandBackend(name, settings, env);
   },
 };

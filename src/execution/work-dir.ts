@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BackendError, type RunContext } from "./backend.ts";
+import { BackendError, type RunContext } from "../core/ports/backend.ts";
 
 /**
  * Where a profile's program runs: its configured `cwd`; else the store's directory of the worker;

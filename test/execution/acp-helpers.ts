@@ -51,11 +51,11 @@ export class EventLog {
     return this.events.map((event) => event.kind);
   }
 
-  of(kind: string): RuntimeEvent[] {
-    return this.events.filter((event) => event.kind === kind);
+  of<K extends RuntimeEvent["kind"]>(kind: K): Extract<RuntimeEvent, { kind: K }>[] {
+    return this.events.filter((event): event is Extract<RuntimeEvent, { kind: K }> => event.kind === kind);
   }
 
-  async waitFor(kind: string, count = 1): Promise<RuntimeEvent[]> {
+  async waitFor<K extends RuntimeEvent["kind"]>(kind: K, count = 1): Promise<Extract<RuntimeEvent, { kind: K }>[]> {
     await until(() => this.of(kind).length >= count, `${count} ${kind} event(s)`);
     return this.of(kind);
   }

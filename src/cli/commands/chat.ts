@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { assertWorkerId } from "../../core/ids.ts";
-import { unwrap, type PermissionRequest, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
+import { isRunEnded, unwrap, type PermissionRequest, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
 import { exit, isTerminal, onSignal, stdinLines } from "../../platform/index.ts";
 import { clientFlags, clientFromArgs, describeFailure, reportingFailures } from "./connect.ts";
 import { err, out } from "./format.ts";
@@ -9,8 +9,6 @@ import { expectPositionals } from "./workers.ts";
 
 /** Exit status of a chat ended by a second Ctrl-C while a run was being cancelled (128 + SIGINT). */
 const FORCED_EXIT = 130;
-
-const TERMINAL_KINDS = new Set(["run_completed", "run_failed", "run_cancelled", "run_timed_out", "run_interrupted"]);
 
 export const chatCommand = defineCommand({
   meta: {
@@ -174,14 +172,15 @@ class ChatSession {
   private follow(turn: Turn, event: RuntimeEvent): void {
     if (event.run_id !== turn.runId) return;
     if (event.kind === "run_output_delta") {
-      const delta = String(event.data.delta ?? "");
+      const delta = event.data.delta;
       turn.printed += delta;
       this.writing = this.writing.then(() => out(delta));
-    } else if (event.kind === "run_permission_requested" && event.data.policy === "ask") {
-      turn.asks.push(event.data.permission as PermissionRequest);
+    } else if (event.kind === "run_permission_requested") {
+      if (event.data.policy !== "ask") return;
+      turn.asks.push(event.data.permission);
       turn.asked.resolve();
-    } else if (TERMINAL_KINDS.has(event.kind)) {
-      turn.ended.resolve(event.data.run as Run);
+    } else if (isRunEnded(event)) {
+      turn.ended.resolve(event.data.run);
     }
   }
 

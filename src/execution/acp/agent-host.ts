@@ -8,7 +8,7 @@ import type {
 } from "@agentclientprotocol/sdk";
 import type { PermissionPolicy } from "../../core/schema/agent.ts";
 import { VERSION } from "../../version.ts";
-import { BackendError, type PermissionOutcome, type RunContext, type RunOutput } from "../backend.ts";
+import { BackendError, type PermissionOutcome, type RunContext, type RunOutput } from "../../core/ports/backend.ts";
 import { SpawnError } from "../process-group.ts";
 import type { WorkDirs } from "../work-dir.ts";
 import { AgentProcess } from "./agent-process.ts";

@@ -1,5 +1,6 @@
 import type { McpServer } from "@agentclientprotocol/sdk";
-import type { BackendDefinition, ExecutionBackend, RunContext, RunOutput } from "../backend.ts";
+import type { BackendDefinition, ExecutionBackend, RunContext, RunOutput } from "../../core/ports/backend.ts";
+import { environment } from "../../platform/environment.ts";
 import { childEnv } from "../child-env.ts";
 import { DEFAULT_KILL_GRACE_MS } from "../command.ts";
 import { ProcessGroup } from "../process-group.ts";
@@ -72,8 +73,8 @@ class AcpBackend implements ExecutionBackend {
 export const acpBackend: BackendDefinition<AcpSettings> = {
   kind: "acp",
   settings: AcpSettings,
-  create: (name, settings) => {
+  create: (name, settings, env = environment()) => {
     ProcessGroup.reapOrphans(DEFAULT_KILL_GRACE_MS);
-    return new AcpBackend(name, settings, process.env);
+    return new AcpBackend(name, settings, env);
   },
 };

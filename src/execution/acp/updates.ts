@@ -1,6 +1,6 @@
 import type { SessionUpdate, ToolCallContent, ToolCallUpdate } from "@agentclientprotocol/sdk";
 import type { ToolCall } from "../../core/schema/agent.ts";
-import type { RunOutput } from "../backend.ts";
+import type { RunOutput } from "../../core/ports/backend.ts";
 
 /** Longest raw input/output/content kept per tool call: stored events stay small whatever a tool returns. */
 export const MAX_TOOL_TEXT = 4_096;
