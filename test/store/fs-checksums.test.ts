@@ -87,9 +87,11 @@ describe("FsStore: an altered record is never served", () => {
     }
   });
 
-  test("a journal payload changed in place (b-2 → b-X): not replayed, reported with file and offset", async () => {
+  test("a journal payload changed in place (b-2 → b-X): not replayed, its worker unavailable naming file and offset, the other worker intact", async () => {
     const harness = fsHarness({ checkpoint_interval_ms: 60_000 });
     const first = await harness.open();
+    await first.createWorker({ worker_id: "other" });
+    await converse(first, "other", "untouched");
     await first.createWorker({ worker_id: "a" });
     await converse(first, "a", "a-1");
     await converse(first, "a", "b-2");
@@ -107,11 +109,20 @@ describe("FsStore: an altered record is never served", () => {
       const report = (await runtime.diagnostics()).find((d) => d.code === "store_corrupt_journal");
       expect(report?.message).toContain(`wal/${name}`);
       expect(report?.message).toContain(`byte ${offset}`);
-      const contents = await runtime.transcript("a", {}).then(
-        (page) => page.items.map((e) => e.content),
-        () => [],
-      );
-      expect(contents).not.toContain("b-X");
+      const a = await runtime.getWorker("a");
+      expect(a.status).toBe("unavailable");
+      expect(a.unavailable_reason).toContain(`wal/${name} is damaged at byte ${offset}`);
+      await expectCode(runtime.transcript("a", {}), "store_corrupt");
+      expect((await runtime.transcript("other", {})).items.map((e) => e.content)).toEqual(["untouched", "untouched"]);
+      // Event ids the set-aside batches held are not handed out again.
+      const kept = readdirSync(join(copy, "wal")).filter((file) => file.includes(".unreplayed-"));
+      const heldIds = kept.flatMap((file) => [...readFileSync(join(copy, "wal", file), "utf8").matchAll(/\{"id":(\d+)/g)].map((m) => Number(m[1])));
+      expect(heldIds.length).toBeGreaterThan(0);
+      const seen = (await readAllEvents(runtime)).length;
+      expect((await converse(runtime, "other", "more")).transcript_sequence).toBe(2);
+      const fresh = (await readAllEvents(runtime)).slice(seen);
+      expect(fresh.length).toBeGreaterThan(0);
+      for (const event of fresh) expect(event.id!).toBeGreaterThan(Math.max(...heldIds));
       for (const file of listFiles(copy).filter((f) => f.startsWith("workers/") && f.endsWith(".jsonl"))) {
         expect(readFileSync(join(copy, file), "utf8")).not.toContain("b-X");
       }
