@@ -144,7 +144,9 @@ describe("FsStore: a format-1 store (records without seals) still opens", () => 
     // state.json's checkpoint counts the bytes of the logs as that version wrote them.
     for (const id of ["good", "victim"]) {
       const path = join(root, "workers", id, "state.json");
-      const state = JSON.parse(readFileSync(path, "utf8"));
+      const { crc: _, ...state } = JSON.parse(readFileSync(path, "utf8"));
+      const { crc: __, ...record } = JSON.parse(readFileSync(join(root, "workers", id, "worker.json"), "utf8"));
+      writeFileSync(join(root, "workers", id, "worker.json"), JSON.stringify(record, null, 2));
       state.checkpoint.transcript_bytes = fileSize(join(root, "workers", id, "transcript.jsonl"));
       state.checkpoint.runs_bytes = fileSize(join(root, "workers", id, "runs.jsonl"));
       writeFileSync(path, JSON.stringify(state));

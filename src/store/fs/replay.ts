@@ -6,6 +6,7 @@ import { firstError } from "../../core/validate.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { readJournal, scopeFrom, type ReplayOp, type SetAsideScope } from "./journal.ts";
 import { readAtSync, tryParse } from "./lines.ts";
+import { openDocument } from "./sealed-line.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { createWorkerDir, moveWorkerDirAside } from "./worker-dir.ts";
@@ -247,7 +248,7 @@ function validCreate(op: Extract<ReplayOp, { op: "create" }>): boolean {
 
 function matchesRecord(paths: StorePaths, worker_id: string, record: WorkerRecord): boolean {
   try {
-    const onDisk = tryParse(readFileSync(paths.abs(paths.workerFile(worker_id, "worker.json")), "utf8"));
+    const onDisk = openDocument(readFileSync(paths.abs(paths.workerFile(worker_id, "worker.json")), "utf8"), paths.unsealedAccepted);
     return onDisk !== undefined && JSON.stringify(onDisk) === JSON.stringify(record);
   } catch {
     return false;

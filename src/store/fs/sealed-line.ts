@@ -49,3 +49,26 @@ export function parseSealed(text: string, unsealed: boolean): unknown {
     return undefined;
   }
 }
+
+/**
+ * A whole-file JSON document (worker.json, state.json) sealed the same way: a last member
+ * `"crc"`, the CRC-32 of the document's compact JSON without it. Checked against the document as
+ * parsed and written compact again, so the file may be pretty-printed.
+ */
+export function sealDocument(value: Record<string, unknown>): string {
+  return `${JSON.stringify({ ...value, crc: checksumHex(JSON.stringify(value)) }, null, 2)}\n`;
+}
+
+/** The document without its seal when the seal checks out; `undefined` when not valid JSON or altered. */
+export function openDocument(text: string, unsealed: boolean): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return unsealed ? value : undefined;
+  const { crc, ...rest } = value as Record<string, unknown>;
+  if (crc === undefined) return unsealed ? value : undefined;
+  return crc === checksumHex(JSON.stringify(rest)) ? rest : undefined;
+}

@@ -9,11 +9,11 @@ import type { StorePaths, WorkerFile } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { addAnchor, Checkpoint, newWorker, stateOf, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
-import { parseSealed } from "./sealed-line.ts";
+import { openDocument, parseSealed } from "./sealed-line.ts";
 
 type Json = { value: unknown; problem?: undefined } | { value?: undefined; problem: string };
 
-function readJson(path: string): Json {
+function readJson(path: string, unsealed: boolean): Json {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -21,8 +21,9 @@ function readJson(path: string): Json {
     const code = errnoCode(error);
     return { problem: code === "ENOENT" ? "is missing" : `cannot be read (${code})` };
   }
-  const value = tryParse(text);
-  return value === undefined ? { problem: "is not valid JSON" } : { value };
+  const value = openDocument(text, unsealed);
+  if (value !== undefined) return { value };
+  return { problem: tryParse(text) === undefined ? "is not valid JSON" : "does not match its checksum (it was altered)" };
 }
 
 export interface LoadedWorker {
@@ -76,7 +77,7 @@ export function loadWorker(
   if ("problem" in record) return unavailable("worker.json", record.problem);
   worker.record = record.record;
 
-  const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json"))), journaled);
+  const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json")), paths.unsealedAccepted), journaled);
   if ("problem" in chosen) return unavailable("state.json", chosen.problem);
   if (chosen.replaces) {
     repairs.repaired(paths.workerFile(id, "state.json"), `${chosen.replaces}; the journal's newer state is used and written back`, id);
@@ -118,7 +119,7 @@ export function loadWorker(
 
 /** worker.json, checked: a worker record of this id, of this runtime. */
 function readRecord(paths: StorePaths, runtime_id: string, id: string): { record: WorkerRecord } | { problem: string } {
-  const file = readJson(paths.abs(paths.workerFile(id, "worker.json")));
+  const file = readJson(paths.abs(paths.workerFile(id, "worker.json")), paths.unsealedAccepted);
   if (file.problem !== undefined) return { problem: file.problem };
   const problem = firstError(WorkerRecord, file.value);
   if (problem) return { problem: `does not hold a worker record (${problem})` };
