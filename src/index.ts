@@ -7,6 +7,7 @@ export type { RuntimeOptions, RuntimeLogger, WorkerAddress, ListWorkersQuery, Tr
 export { RuntimeError, ERROR_CODES, isRuntimeError, type ErrorCode } from "./core/errors.ts";
 export { EventSubscription, SubscriptionOverflowError, type SubscribeOptions } from "./core/subscription.ts";
 export { isValidId, ID_PATTERN } from "./core/ids.ts";
+export type { Readiness, ReadinessCause, StoreHealth } from "./core/readiness.ts";
 export type { ProfileConfig } from "./core/profiles.ts";
 export * from "./core/schema/index.ts";
 export type { RuntimeStore, StoreCommit, StoreSnapshot, StoredWorker } from "./store/store.ts";

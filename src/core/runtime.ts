@@ -1,3 +1,4 @@
+import { notReady, READY, type Readiness } from "./readiness.ts";
 import type { BackendDefinition, RunOutput } from "../execution/backend.ts";
 import type { RuntimeStore, StoreCommit } from "../store/store.ts";
 import { RuntimeError } from "./errors.ts";
@@ -122,6 +123,7 @@ export class Runtime {
   private readonly log: RuntimeLogger;
   private readonly workers = new Map<string, WorkerEntry>();
   private readonly subscribers = new Set<EventSubscription>();
+  private readonly observers = new Set<(event: RuntimeEvent) => void>();
   private readonly started_at = now();
   private lastEventId: number;
   private diagnosticCount: number;
@@ -232,6 +234,14 @@ export class Runtime {
   }
 
   // ---------------------------------------------------------------- management
+
+  /** Ready to take work: running, with a store that can write (SPEC §10 `/readyz`). */
+  readiness(): Readiness {
+    if (this.status !== "running") return notReady(this.status);
+    const health = this.store.health?.();
+    if (health !== undefined && !health.writable) return notReady(health.cause ?? "store_unwritable");
+    return READY;
+  }
 
   summary(): Promise<RuntimeSummary> {
     const workers = { total: 0, idle: 0, running: 0, stopped: 0, unavailable: 0 };
@@ -711,6 +721,16 @@ export class Runtime {
     return subscription;
   }
 
+  /**
+   * Calls `observer` synchronously with every event as it is published (stored and ephemeral),
+   * for in-process instruments such as metrics: no queue, no replay, not a subscription. An
+   * observer must not throw or block. Returns a function that removes it.
+   */
+  observe(observer: (event: RuntimeEvent) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
   /** Number of live subscriptions, for observing that disconnects free them. */
   get subscriberCount(): number {
     return this.subscribers.size;
@@ -1034,6 +1054,7 @@ export class Runtime {
 
   private publish(event: RuntimeEvent): void {
     for (const subscriber of this.subscribers) subscriber.deliver(event);
+    for (const observer of this.observers) observer(event);
   }
 }
 

@@ -7,8 +7,13 @@ import { InputRequest, ReasonRequest } from "../core/schema/interaction.ts";
 import { CreateWorkerRequest } from "../core/schema/worker.ts";
 import { firstError } from "../core/validate.ts";
 import { VERSION } from "../version.ts";
-import { bearerCheck, forbiddenOrigin, unauthorized } from "./auth.ts";
-import { hotReads } from "./hot-reads.ts";
+import { createGuard, INVALID_TOKEN_CHALLENGE, scopeChallenge, type Admitted } from "./auth.ts";
+import { createRuntimeMetrics, type RuntimeMetrics } from "./metrics/runtime-metrics.ts";
+import { EXPOSITION_CONTENT_TYPE } from "./metrics/registry.ts";
+import { applyRouteSecurity } from "./openapi-security.ts";
+import { FULL_GRANT, grantsWorker, routeMatcher, type Grant } from "./scopes.ts";
+import type { TokenVerifier } from "./token-verifier.ts";
+import { hotReads, type HotRead } from "./hot-reads.ts";
 import { pathOf } from "./url-path.ts";
 import { ErrorBody, errorResponse, errorResponses } from "./error-body.ts";
 import { HTTP_STATUS } from "./error-status.ts";
@@ -24,6 +29,8 @@ import {
   EventsQuery,
   EventsResponse,
   HealthResponse,
+  MetricsResponse,
+  ReadinessResponse,
   InputQuery,
   ListRunsQuery,
   ListWorkersQuery,
@@ -47,8 +54,12 @@ import { strictQuery } from "./query.ts";
 import { eventStreamResponse, SSE_HEADERS } from "./sse.ts";
 
 export interface CreateAppOptions {
-  /** With a token every route but `/healthz` requires `Authorization: Bearer <token>` (SPEC §10). */
+  /** With a token every route but `/healthz` and `/readyz` requires `Authorization: Bearer <token>` (SPEC §10). */
   token?: string | null;
+  /** Signed tokens (JWT), checked against the Backend's public keys; access by scope. Both may be set. */
+  verifier?: TokenVerifier | null;
+  /** The metrics `/metrics` serves; made here when not given (the CLI gives one its store reports into). */
+  metrics?: RuntimeMetrics;
   /** One `debug` line per request; `warn` per 4xx and `error` per 5xx. Never tokens or input content. */
   logger?: RuntimeLogger;
   /** Interval of `: heartbeat` comments on the event stream; default 15000. */
@@ -62,7 +73,7 @@ const DEFAULT_HEARTBEAT_MS = 15_000;
 const STRICT_JSON = "strictJson";
 
 /** Error codes every authenticated route can answer with, whatever it does. */
-const GUARDED = ["unauthorized", "forbidden_origin", "internal"] as const satisfies readonly ErrorCode[];
+const GUARDED = ["unauthorized", "forbidden_origin", "insufficient_scope", "internal"] as const satisfies readonly ErrorCode[];
 /** Codes of every route that reads through the core: it may be closed, its store may fail. */
 const READ = [...GUARDED, "runtime_unavailable", "store_io"] as const satisfies readonly ErrorCode[];
 /** Codes of reading a JSON body (SPEC §10). */
@@ -75,8 +86,11 @@ const emptyBody = (context: { body: unknown }) => {
   if (context.body === NO_BODY) context.body = undefined;
 };
 
-/** When a request came in (`performance.now()`), noted only with a logger. */
-type Started = number;
+/** Per request: when it came in (`performance.now()`) and what the guard admitted. */
+interface RequestState {
+  since: number;
+  admitted: Admitted | null;
+}
 
 /**
  * The HTTP API of SPEC §10 over a `Runtime`. Routes only map requests onto Runtime methods; the
@@ -86,7 +100,10 @@ type Started = number;
 export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   const logger = options.logger ?? SILENT;
   const logging = options.logger !== undefined;
-  const checkToken = options.token ? bearerCheck(options.token) : null;
+  const guard = createGuard({ token: options.token, verifier: options.verifier });
+  const metrics = options.metrics ?? createRuntimeMetrics();
+  metrics.attach(runtime);
+  const routeOf = routeMatcher();
   const heartbeat_ms = options.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS;
   const queue_limit = options.sse_queue_limit;
   let methodsByPath: ((path: string) => string[] | null) | null = null;
@@ -95,7 +112,14 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
 
   // Keyed by the request, not stored on Elysia's context: hooks destructure only what they use,
   // which lets Elysia skip preparing the rest (headers, query, cookies) on every request.
-  const started = new WeakMap<Request, Started>();
+  const requests = new WeakMap<Request, RequestState>();
+  const grantOf = (request: Request): Grant => requests.get(request)?.admitted?.grant ?? FULL_GRANT;
+  /** The worker filter of a request's token, or null when it sees every worker. */
+  const workerFilter = (request: Request): ((worker_id: string | undefined) => boolean) | null => {
+    const grant = grantOf(request);
+    if (grant.kind === "full" || grant.worker_ids === null) return null;
+    return (worker_id) => worker_id !== undefined && grantsWorker(grant, worker_id);
+  };
 
   /**
    * The one `debug` line of a request (SPEC §11). Written synchronously where the response is
@@ -106,13 +130,18 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
    * the request's entry, so a request is logged once.
    */
   const logRequest = (request: Request, path: string, status: number): void => {
-    const since = started.get(request);
-    if (since === undefined) return;
-    started.delete(request);
-    requestLine(request.method, path, status, since);
+    const state = requests.get(request);
+    if (state === undefined || state.since < 0) return;
+    const since = state.since;
+    state.since = -1;
+    const route = state.admitted?.route ?? routeOf(request.method, path);
+    requestLine(request.method, path, route === null ? null : route.key, status, since);
   };
-  const requestLine = (method: string, path: string, status: number, since: number): void => {
-    logger.debug("request", { method, path, status, ms: Math.round((performance.now() - since) * 100) / 100 });
+  /** The request's log line and metrics; `route` is the table's `METHOD /template` key. */
+  const requestLine = (method: string, path: string, route: string | null, status: number, since: number): void => {
+    const seconds = (performance.now() - since) / 1000;
+    metrics.http.request(method, route === null ? "unmatched" : route.slice(route.indexOf(" ") + 1), status, seconds);
+    if (logging) logger.debug("request", { method, path, status, ms: Math.round(seconds * 100_000) / 100 });
   };
 
   const handleError = (error: unknown, code: unknown, request: Request): Response => {
@@ -122,8 +151,9 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     let cause: string | undefined;
     if (error instanceof RuntimeError) {
       failure = error;
-      // RFC 6750: a 401 names the scheme it wants.
-      if (failure.code === "unauthorized") headers = { "www-authenticate": 'Bearer realm="yoi-runtime"' };
+      // RFC 6750: a 401 names the scheme it wants; a 403 for a scope names the scope.
+      if (failure.code === "unauthorized") headers = { "www-authenticate": INVALID_TOKEN_CHALLENGE };
+      else if (failure.code === "insufficient_scope") headers = { "www-authenticate": scopeChallenge(String(failure.details?.scope)) };
     } else if (code === "VALIDATION") {
       failure = validationFailure(error);
     } else if (code === "PARSE") {
@@ -149,8 +179,8 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       if (cause !== undefined) fields.error = cause;
       if (status >= 500) logger.error("request failed", fields);
       else logger.warn("request failed", fields);
-      logRequest(request, path, status);
     }
+    logRequest(request, path, status);
     return errorResponse(failure, headers);
   };
 
@@ -162,14 +192,13 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     // parsers, so an empty body is reported as NO_BODY and turned back into `undefined` by
     // `emptyBody` before validation.
     .parser(STRICT_JSON, async ({ request }) => (await readJsonBody(request, runtime.limits.max_body_bytes)) ?? NO_BODY)
-    .onRequest(({ request }) => {
-      if (logging) started.set(request, performance.now());
-      const headers = request.headers;
-      // Browsers never talk to a runtime (SPEC §1): refused before anything else, even /healthz.
-      if (headers.has("origin")) throw forbiddenOrigin();
-      if (checkToken && !checkToken(headers.get("authorization")) && pathOf(request.url) !== "/healthz") {
-        throw unauthorized();
-      }
+    // The one guard (auth.ts): Origin, credentials, the route's scope, the token's workers — before
+    // routing and body parsing, so a refused request costs no more than its headers.
+    .onRequest(async ({ request }) => {
+      const state: RequestState = { since: performance.now(), admitted: null };
+      requests.set(request, state);
+      const admitted = guard(request, pathOf(request.url));
+      state.admitted = admitted instanceof Promise ? await admitted : admitted;
     })
     // Typed `undefined`: a `Response` here would join every route's success type in Eden; the
     // routes declare their error schemas instead.
@@ -177,13 +206,35 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     // Only with a logger. Runs for every answer a handler gives (after Elysia has unwrapped
     // `status(…)` into `set.status`; a returned Response, the event stream, has status 200);
     // returning nothing leaves the response to Elysia's own mapping.
-    .mapResponse(logging ? ({ request, set }) => void logRequest(request, pathOf(request.url), Number(set.status ?? 200)) : [])
+    .mapResponse(({ request, set }) => void logRequest(request, pathOf(request.url), Number(set.status ?? 200)))
     .get("/healthz", () => ({ ok: true as const }), {
       response: { 200: HealthResponse, ...errorResponses(["forbidden_origin"]) },
-      detail: { operationId: "health", summary: "Liveness check; needs no token and reveals nothing", security: [] },
+      detail: { operationId: "health", summary: "Liveness check; needs no token and reveals nothing" },
     })
+    .get(
+      "/readyz",
+      ({ status }) => {
+        const readiness = runtime.readiness();
+        return readiness.ready ? readiness : status(503, readiness);
+      },
+      {
+        response: { 200: ReadinessResponse, 503: ReadinessResponse, ...errorResponses(["forbidden_origin"]) },
+        detail: {
+          operationId: "ready",
+          summary: "Readiness: 200 when the runtime takes work, 503 with a cause while opening, closing or when its store cannot write",
+        },
+      },
+    )
+    .get(
+      "/metrics",
+      async () => new Response(await metrics.registry.exposition(), { headers: { "content-type": EXPOSITION_CONTENT_TYPE } }),
+      {
+        response: { 200: MetricsResponse, ...errorResponses([...GUARDED, "insufficient_scope"]) },
+        detail: { operationId: "metrics", summary: "Prometheus metrics (text exposition 0.0.4)", tags: ["runtime"] },
+      },
+    )
     .get("/openapi.json", () => openApiDocument(self.app!), {
-      response: { 200: OpenApiResponse, ...errorResponses(["unauthorized", "forbidden_origin"]) },
+      response: { 200: OpenApiResponse, ...errorResponses(["unauthorized", "forbidden_origin", "insufficient_scope"]) },
       detail: { operationId: "openapi", summary: "This OpenAPI 3.1 document" },
     })
     .get("/v1/runtime", async () => ({ runtime: await runtime.summary() }), {
@@ -192,7 +243,12 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     })
     .get(
       "/v1/workers",
-      async ({ query }) => runtime.listWorkers({ status: query.status, limit: query.limit, after: query.after }),
+      async ({ query, request }) => {
+        const page = await runtime.listWorkers({ status: query.status, limit: query.limit, after: query.after });
+        // A token limited to some workers sees only those; the cursor still walks every worker.
+        const visible = workerFilter(request);
+        return visible === null ? page : { ...page, workers: page.workers.filter((worker) => visible(worker.worker_ref.worker_id)) };
+      },
       {
         query: ListWorkersQuery,
         transform: strictQuery(ListWorkersQuery),
@@ -201,7 +257,18 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       },
     )
     // Every field of a create request is optional, and so is the body: no body is `{}`.
-    .post("/v1/workers", async ({ body, status }) => status(201, { worker: await runtime.createWorker(body ?? {}) }), {
+    .post(
+      "/v1/workers",
+      async ({ body, status, request }) => {
+        const visible = workerFilter(request);
+        if (visible !== null && !visible(body?.worker_id)) {
+          throw new RuntimeError("insufficient_scope", "this token may only create the workers its worker_ids claim names (give worker_id)", {
+            scope: "workers:write",
+          });
+        }
+        return status(201, { worker: await runtime.createWorker(body ?? {}) });
+      },
+      {
       parse: STRICT_JSON,
       transform: emptyBody,
       body: Type.Optional(CreateWorkerRequest),
@@ -219,7 +286,8 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         ]),
       },
       detail: { operationId: "createWorker", summary: "Create a worker (SPEC §4); `{}` creates an assistant on the default profile", tags: ["workers"] },
-    })
+      },
+    )
     .get("/v1/workers/:worker_id", async ({ params }) => ({ worker: await runtime.getWorker(params.worker_id) }), {
       params: WorkerParams,
       response: { 200: WorkerResponse, ...errorResponses([...READ, "invalid_worker_id", "worker_not_found"]) },
@@ -353,7 +421,12 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     )
     .get(
       "/v1/events",
-      async ({ query }) => ({ events: await runtime.readEvents({ after: query.after, worker_id: query.worker_id }, query.limit) }),
+      async ({ query, request }) => {
+        const batch = await runtime.readEvents({ after: query.after, worker_id: query.worker_id }, query.limit);
+        // Filtered after reading: `next_after` still moves past what this token may not see.
+        const visible = workerFilter(request);
+        return { events: visible === null ? batch : { ...batch, events: batch.events.filter((event) => visible(event.worker_ref?.worker_id)) } };
+      },
       {
         query: EventsQuery,
         transform: strictQuery(EventsQuery),
@@ -372,7 +445,17 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         // HEAD must not open a subscription that no one would ever read or cancel.
         if (request.method === "HEAD") return new Response(null, { status: 200, headers: SSE_HEADERS });
         const subscription = runtime.subscribe({ after, worker_id: query.worker_id, queue_limit, signal: request.signal });
-        return eventStreamResponse(subscription, { heartbeat_ms, signal: request.signal, logger });
+        const grant = grantOf(request);
+        const visible = workerFilter(request);
+        metrics.http.sseOpened();
+        return eventStreamResponse(subscription, {
+          heartbeat_ms,
+          signal: request.signal,
+          logger,
+          expires_at: grant.kind === "token" ? grant.expires_at : undefined,
+          filter: visible === null ? undefined : (event) => visible(event.worker_ref?.worker_id),
+          onClose: (dropped) => metrics.http.sseClosed(dropped),
+        });
       },
       {
         query: StreamQuery,
@@ -389,10 +472,18 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         },
       },
     )
-    .get("/v1/diagnostics", async () => ({ diagnostics: await runtime.diagnostics() }), {
+    .get(
+      "/v1/diagnostics",
+      async ({ request }) => {
+        const diagnostics = await runtime.diagnostics();
+        const visible = workerFilter(request);
+        return { diagnostics: visible === null ? diagnostics : diagnostics.filter((item) => visible(item.worker_ref?.worker_id)) };
+      },
+      {
       response: { 200: DiagnosticsResponse, ...errorResponses(READ) },
       detail: { operationId: "listDiagnostics", summary: "Recent diagnostics (warnings and errors the runtime recorded)", tags: ["runtime"] },
-    });
+      },
+    );
 
   self.app = app;
   // Built before the first request: Elysia rewrites route schemas as it compiles each route on
@@ -400,32 +491,47 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   openApiDocument(app);
 
   // The hot reads skip Elysia when they can (see hot-reads.ts); `app.handle` calls `app.fetch`
-  // too, so both go this way. A request the guard would refuse is left to Elysia's onRequest,
-  // which answers it as for any route.
+  // too, so both go this way. The same guard admits them; a request it refuses at once is left
+  // to Elysia's onRequest, which answers it as for any route. A signed token seen for the first
+  // time is verified once here (not again by Elysia).
   const hot = hotReads(runtime);
   const elysiaFetch = app.fetch;
+  const serveHot = (request: Request, match: HotRead, admitted: Admitted, since: number): Response | Promise<Response> => {
+    let pending: Promise<unknown>;
+    try {
+      pending = match.read();
+    } catch {
+      return elysiaFetch(request);
+    }
+    return pending.then(
+      (value) => {
+        const response = Response.json(match.envelope(value as never));
+        requestLine("GET", match.path, admitted.route === null ? null : admitted.route.key, 200, since);
+        return response;
+      },
+      () => elysiaFetch(request),
+    );
+  };
   Object.defineProperty(app, "fetch", {
     configurable: true,
     writable: true,
     value: (request: Request): Response | Promise<Response> => {
       const match = hot(request);
       if (match === undefined) return elysiaFetch(request);
-      const headers = request.headers;
-      if (headers.has("origin") || (checkToken && !checkToken(headers.get("authorization")))) return elysiaFetch(request);
-      const since = logging ? performance.now() : 0;
-      let pending: Promise<unknown>;
+      const since = performance.now();
+      let admitted: Admitted | Promise<Admitted>;
       try {
-        pending = match.read();
+        admitted = guard(request, match.path);
       } catch {
         return elysiaFetch(request);
       }
-      return pending.then(
-        (value) => {
-          const response = Response.json(match.envelope(value as never));
-          if (logging) requestLine("GET", match.path, 200, since);
-          return response;
+      if (!(admitted instanceof Promise)) return serveHot(request, match, admitted, since);
+      return admitted.then(
+        (verified) => serveHot(request, match, verified, since),
+        (error) => {
+          requests.set(request, { since, admitted: null });
+          return handleError(error, undefined, request);
         },
-        () => elysiaFetch(request),
       );
     },
   });
@@ -506,13 +612,15 @@ export function openApiDocument(app: { routes: readonly RouteDeclaration[] }): R
         description:
           "REST command API of a yoi-runtime: the environment that runs agent workers on one host. " +
           "Every failure answers {\"error\": {\"code\", \"message\", \"details\"?}}. When the runtime is started " +
-          "with a token, every route but /healthz needs `Authorization: Bearer <token>`; requests with an " +
+          "with a token or signing keys, every route but /healthz and /readyz needs `Authorization: Bearer <token>` " +
+          "(each operation's `security` names the scope a signed token needs); requests with an " +
           "Origin header are refused (403 forbidden_origin) and no CORS headers are ever sent.",
       },
       [ErrorBody],
     );
     // A deep copy, so nothing Elysia does to the live schemas later shows in the document.
-    document = structuredClone({ ...built, security: [{ bearerAuth: [] }, {}] });
+    document = structuredClone(built);
+    applyRouteSecurity(document);
     documents.set(app, document);
   }
   return document;
