@@ -12,6 +12,6 @@ export type { ProfileConfig } from "./core/profiles.ts";
 export * from "./core/schema/index.ts";
 export type { RuntimeStore, StoreCommit, StoreSnapshot, StoredWorker } from "./store/store.ts";
 export { MemoryStore } from "./store/memory-store.ts";
-export { FsStore, type FsStoreOptions } from "./store/fs-store.ts";
+export { FsStore, type FsStoreOptions, type CommitStats } from "./store/fs-store.ts";
 export * from "./execution/index.ts";
 export { VERSION } from "./version.ts";
