@@ -17,7 +17,7 @@ import { transportOf, type FetchLike, type TokenSource, type Transport } from ".
 
 export { RuntimeClientError, isRuntimeClientError, type ClientErrorCode } from "./errors.ts";
 export { unwrap } from "./unwrap.ts";
-export { DEFAULT_URL, type FetchLike } from "./transport.ts";
+export { DEFAULT_URL, type FetchLike, type TokenSource } from "./transport.ts";
 export type { EventsOptions } from "./events.ts";
 export type { App } from "../server/index.ts";
 export type {
