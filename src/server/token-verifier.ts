@@ -67,6 +67,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       throw invalidToken(reasonOf(error));
     }
     const exp = payload.exp!;
+    // jose checks `iat` only for a maximum age; a token from the future is refused here.
+    if (payload.iat !== undefined && payload.iat > now() / 1000 + options.clock_skew_s) throw invalidToken("it was issued in the future");
     const start = payload.iat ?? now() / 1000;
     if (exp - start > options.max_token_lifetime_s) {
       throw invalidToken(`its lifetime is longer than max_token_lifetime_s (${options.max_token_lifetime_s} s)`);
