@@ -98,3 +98,32 @@ export function createGuard(options: GuardOptions): (request: Request, path: str
     return grant instanceof Promise ? grant.then((verified) => admit(verified, route)) : admit(grant, route);
   };
 }
+
+/**
+ * What the guard admitted, per request, for the routes that filter by it (lists, events, the
+ * event stream) and for a request dispatched again after its token was verified. Only grants
+ * that restrict anything are kept: a full grant (static token, no auth) costs no bookkeeping.
+ */
+export class RequestGrants {
+  private readonly grants = new WeakMap<Request, Admitted>();
+
+  remember(request: Request, admitted: Admitted): void {
+    if (admitted.grant.kind !== "full") this.grants.set(request, admitted);
+  }
+
+  /** What the guard admitted this request with, if it was a restricted (signed-token) grant. */
+  admitted(request: Request): Admitted | undefined {
+    return this.grants.get(request);
+  }
+
+  grantOf(request: Request): Grant {
+    return this.grants.get(request)?.grant ?? FULL_GRANT;
+  }
+
+  /** The worker filter of a request's token, or null when it sees every worker. */
+  workerFilter(request: Request): ((worker_id: string | undefined) => boolean) | null {
+    const grant = this.grantOf(request);
+    if (grant.kind === "full" || grant.worker_ids === null) return null;
+    return (worker_id) => worker_id !== undefined && grantsWorker(grant, worker_id);
+  }
+}
