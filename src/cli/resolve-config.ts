@@ -16,6 +16,8 @@ export interface ServeSetup {
   /** The signed-token keys, read from `auth.public_keys_file`; null when none are configured. */
   keys: KeySet | null;
   allowInsecureRemote: boolean;
+  /** The environment the config was read with; backends are built with it too. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -40,5 +42,5 @@ export function resolveServeSetup(args: ServeArgs): ServeSetup {
   const allowInsecureRemote = args["allow-insecure-remote"] === true;
   checkBindPolicy(config, token, allowInsecureRemote);
   const keys = config.auth.public_keys_file === null ? null : loadKeySet(config.auth.public_keys_file);
-  return { config, token, keys, allowInsecureRemote };
+  return { config, token, keys, allowInsecureRemote, env };
 }

@@ -39,7 +39,7 @@ export const serveCommand = defineCommand({
  * runtime, port in use) is logged as one line and resolves 1.
  */
 export async function serve(args: ServeArgs): Promise<number> {
-  const { config, token, keys } = resolveServeSetup(args);
+  const { config, token, keys, env } = resolveServeSetup(args);
   const logger = createLogger(config.log);
   const metrics = createRuntimeMetrics();
   const store = createStore(config.store, logger, (commit) => {
@@ -68,6 +68,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       limits: config.limits,
       version: VERSION,
       logger,
+      env,
     });
   } catch (error) {
     await listener.stop(true);
@@ -99,16 +100,6 @@ export async function serve(args: ServeArgs): Promise<number> {
     }
   }
 
-  logger.info(`listening on ${listener.url}`, {
-    url: listener.url,
-    runtime_id: runtime.runtime_id,
-    store: config.store.kind,
-    ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
-    auth: [token === null ? null : "bearer token", keys === null ? null : "signed tokens"].filter(Boolean).join(" + ") || "none",
-    ...(metricsListener ? { metrics_url: `${metricsListener.url}/metrics` } : {}),
-    version: VERSION,
-  });
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     const removeHandlers = onShutdownSignal((signal) => {
@@ -131,6 +122,16 @@ export async function serve(args: ServeArgs): Promise<number> {
         removeHandlers();
         resolve(code);
       });
+    });
+    // Logged once the handlers are in place: whoever waits for this line may signal at once.
+    logger.info(`listening on ${listener.url}`, {
+      url: listener.url,
+      runtime_id: runtime.runtime_id,
+      store: config.store.kind,
+      ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
+      auth: [token === null ? null : "bearer token", keys === null ? null : "signed tokens"].filter(Boolean).join(" + ") || "none",
+      ...(metricsListener ? { metrics_url: `${metricsListener.url}/metrics` } : {}),
+      version: VERSION,
     });
   });
 }

@@ -7,7 +7,6 @@ import { Counter, Gauge, Histogram, Registry, SECONDS_BUCKETS } from "./registry
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 /** Event-loop lag is sampled this often; the gauge holds the last sample. */
 const LAG_SAMPLE_MS = 500;
-const RUN_END_KINDS = new Set(["run_completed", "run_failed", "run_cancelled", "run_timed_out", "run_interrupted"]);
 
 /** What the HTTP layer reports per request (route = the table's template, never the raw path). */
 export interface HttpMetrics {
@@ -155,7 +154,7 @@ function followRuns(runtime: Runtime, observe: RunObserver): () => void {
         acceptedAt.set(run_id, performance.now());
         return;
       case "run_started": {
-        const profile = String(event.data.profile ?? "unknown");
+        const profile = event.data.profile;
         observe.started(profile);
         awaitingDelta.set(run_id, { profile, accepted_at: acceptedAt.get(run_id) ?? performance.now() });
         acceptedAt.delete(run_id);
@@ -168,16 +167,16 @@ function followRuns(runtime: Runtime, observe: RunObserver): () => void {
         observe.firstDelta(waiting.profile, (performance.now() - waiting.accepted_at) / 1000);
         return;
       }
-      default: {
-        if (!RUN_END_KINDS.has(event.kind)) return;
+      case "run_completed":
+      case "run_failed":
+      case "run_cancelled":
+      case "run_timed_out":
+      case "run_interrupted": {
         awaitingDelta.delete(run_id);
         acceptedAt.delete(run_id);
-        const run = event.data.run as { profile?: string; status?: string; started_at?: string; finished_at?: string | null } | undefined;
-        const profile = run?.profile ?? "unknown";
-        const status = run?.status ?? event.kind.slice(4);
-        const seconds =
-          run?.started_at && run.finished_at ? Math.max(0, Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000 : null;
-        observe.ended(profile, status, seconds);
+        const run = event.data.run;
+        const seconds = run.finished_at ? Math.max(0, Date.parse(run.finished_at) - Date.parse(run.started_at)) / 1000 : null;
+        observe.ended(run.profile, run.status, seconds);
       }
     }
   }
