@@ -294,3 +294,32 @@ describe("tokens in logs", () => {
     }
   });
 });
+
+describe("typed client with a token function", () => {
+  test("asks for the token before each request, so a renewed token takes over", async () => {
+    await setup();
+    const { createClient, unwrap } = await import("../../src/client/index.ts");
+    const fresh = [await token({ scope: "workers:read" }), await token({ scope: "workers:read workers:write" })];
+    let asked = 0;
+    const client = createClient({
+      url: "http://localhost",
+      fetch: (url, init) => h.app.handle(new Request(url, init)),
+      token: async () => fresh[Math.min(asked++, 1)]!,
+    });
+    expect((await unwrap(client.v1.workers.get())).workers).toEqual([]);
+    expect(asked).toBe(1);
+    // The second token has workers:write: the create goes through with it.
+    const created = await unwrap(client.v1.workers.post({ worker_id: "from-client" }));
+    expect(created.worker.worker_ref.worker_id).toBe("from-client");
+    expect(asked).toBe(2);
+    const failing = createClient({
+      url: "http://localhost",
+      fetch: (url, init) => h.app.handle(new Request(url, init)),
+      token: () => {
+        throw new Error("backend unreachable");
+      },
+    });
+    // The source's own failure, not "runtime unreachable".
+    await expect(unwrap(failing.v1.workers.get())).rejects.toThrow("backend unreachable");
+  });
+});
