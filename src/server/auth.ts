@@ -23,15 +23,6 @@ export function staticTokenCheck(token: string): (presented: string) => boolean 
   return (presented) => timingSafeEqual(digest(presented), expected);
 }
 
-/** Checks a whole `Authorization` header against the static token (kept for callers of the old shape). */
-export function bearerCheck(token: string): (authorization: string | null) => boolean {
-  const matches = staticTokenCheck(token);
-  return (authorization) => {
-    const presented = bearerValue(authorization);
-    return presented !== null && matches(presented);
-  };
-}
-
 export const forbiddenOrigin = (): RuntimeError =>
   new RuntimeError("forbidden_origin", "requests from browsers are refused; call the runtime through your Backend");
 
