@@ -98,6 +98,11 @@ export function createRuntimeMetrics(): RuntimeMetrics {
       if (seconds !== null) runDuration.observe(seconds, [profile, status]);
     },
     firstDelta: (profile, seconds) => firstDelta.observe(seconds, [profile]),
+    // The sampler and the observer end with the runtime (the scrape still answers, from the last values).
+    stopped: () => {
+      clearInterval(sampler);
+      unfollow();
+    },
   };
 
   return {
@@ -133,6 +138,8 @@ export function createRuntimeMetrics(): RuntimeMetrics {
 }
 
 interface RunObserver {
+  /** The runtime recorded `runtime_stopped`: nothing more will happen. */
+  stopped(): void;
   started(profile: string): void;
   ended(profile: string, status: string, seconds: number | null): void;
   firstDelta(profile: string, seconds: number): void;
@@ -147,6 +154,10 @@ function followRuns(runtime: Runtime, observe: RunObserver): () => void {
   return runtime.observe(handle);
 
   function handle(event: RuntimeEvent): void {
+    if (event.kind === "runtime_stopped") {
+      observe.stopped();
+      return;
+    }
     const run_id = event.run_id;
     if (run_id === null) return;
     switch (event.kind) {
