@@ -18,6 +18,15 @@ import {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Resolves after a few full turns of the event loop: every promise job and I/O callback queued
+ * so far (and those they queue in turn) has run. For asserting that something is still pending
+ * without guessing how long it would take.
+ */
+export async function eventLoopIdle(turns = 10): Promise<void> {
+  for (let turn = 0; turn < turns; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /** Resolves once `signal` aborts. */
 export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
