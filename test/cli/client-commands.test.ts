@@ -26,7 +26,7 @@ delay_ms = 3600000
 
 [profiles.stubborn]
 backend = "command"
-command = ["sh", "-c", "echo $$ > '${dir}/stubborn.pid'; trap '' TERM; while :; do sleep 1; done"]
+command = ["sh", "-c", "trap '' TERM; echo $$ > '${dir}/stubborn.pid.tmp'; mv '${dir}/stubborn.pid.tmp' '${dir}/stubborn.pid'; while :; do sleep 1; done"]
 kill_grace_ms = 600000
 
 [profiles.fails]
@@ -306,14 +306,16 @@ describe("chat", () => {
     const chat = spawnCli(["chat", "ch3"], { stdin: true });
     chat.write("ignore SIGTERM\n");
     await until(async () => (await workerStatus("ch3")) === "running", "the run to start");
+    // The program writes its pid file (under a temp name, then renamed) once it ignores SIGTERM:
+    // a Ctrl-C before that would end it at once, and no cancel would still be under way.
+    const pidFile = join(serverDir, "stubborn.pid");
+    await until(() => existsSync(pidFile), "the run's program to ignore SIGTERM");
     chat.proc.kill("SIGINT");
     await until(() => chat.stderr().includes("[cancelling the run"), "the cancel to be under way");
     chat.proc.kill("SIGINT");
     const result = await chat.exited;
     expect(result.code).toBe(130);
     // The run's process ignores SIGTERM until its (long) kill grace: end its group here.
-    const pidFile = join(serverDir, "stubborn.pid");
-    await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n"), "the run's pid");
     const pid = Number(readFileSync(pidFile, "utf8"));
     process.kill(-pid, "SIGKILL");
     await until(async () => (await workerStatus("ch3")) === "idle", "the run to end");
