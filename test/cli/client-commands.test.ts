@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { createClient, unwrap, type RuntimeClient } from "../../src/client/index.ts";
 import { CLI, REPO, cleanScratch, runCli, scratchDir, startServer, type RunResult, type Server } from "./helpers.ts";
+import { until } from "../support/wait.ts";
 
 /**
  * The client commands (`workers`, `send`, `tail`, `chat`) against a real `serve` process. Profiles:
@@ -62,14 +63,6 @@ function cli(args: string[], options: { url?: boolean; env?: Record<string, stri
 
 async function createWorker(worker_id: string, profile?: string): Promise<void> {
   await unwrap(api.v1.workers.post({ worker_id, ...(profile ? { profile: { kind: "named" as const, value: profile } } : {}) }));
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const workerStatus = async (id: string) => (await unwrap(api.v1.workers({ worker_id: id }).get())).worker.status;
