@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { assertWorkerId } from "../../core/ids.ts";
-import { unwrap, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
+import { isRunEnded, unwrap, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
 import { exit, isTerminal, onSignal, stdinLines } from "../../platform/index.ts";
 import { clientFlags, clientFromArgs, describeFailure, reportingFailures } from "./connect.ts";
 import { err, out } from "./format.ts";
@@ -9,8 +9,6 @@ import { expectPositionals } from "./workers.ts";
 
 /** Exit status of a chat ended by a second Ctrl-C while a run was being cancelled (128 + SIGINT). */
 const FORCED_EXIT = 130;
-
-const TERMINAL_KINDS = new Set(["run_completed", "run_failed", "run_cancelled", "run_timed_out", "run_interrupted"]);
 
 export const chatCommand = defineCommand({
   meta: {
@@ -156,11 +154,11 @@ class ChatSession {
   private follow(turn: Turn, event: RuntimeEvent): void {
     if (event.run_id !== turn.runId) return;
     if (event.kind === "run_output_delta") {
-      const delta = String(event.data.delta ?? "");
+      const delta = event.data.delta;
       turn.printed += delta;
       this.writing = this.writing.then(() => out(delta));
-    } else if (TERMINAL_KINDS.has(event.kind)) {
-      turn.ended.resolve(event.data.run as Run);
+    } else if (isRunEnded(event)) {
+      turn.ended.resolve(event.data.run);
     }
   }
 
