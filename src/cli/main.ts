@@ -1,6 +1,7 @@
 import { renderUsage, runCommand, type CommandDef } from "citty";
 import { CONFIG_EXIT_CODE, ConfigError } from "../config/errors.ts";
 import { isTerminal, write } from "../platform/index.ts";
+import { messageOf } from "../shared/errors.ts";
 import { VERSION } from "../version.ts";
 import { checkArgv, commandNamed } from "./strict-args.ts";
 
@@ -49,7 +50,7 @@ export async function main(root: CommandDef<any>, argv: readonly string[]): Prom
       await write("stderr", `${PROGRAM}: ${error.message}\n`);
       return CONFIG_EXIT_CODE;
     }
-    await write("stderr", `${PROGRAM}: ${error instanceof Error ? error.message : String(error)}\n`);
+    await write("stderr", `${PROGRAM}: ${messageOf(error)}\n`);
     return 1;
   }
 }

@@ -6,6 +6,8 @@ import { builtinBackends } from "../execution/index.ts";
 import { exit, listen, ListenError, onShutdownSignal, type Listener } from "../platform/index.ts";
 import { createApp } from "../server/app.ts";
 import { isLongLived } from "../server/long-lived.ts";
+import { messageOf } from "../shared/errors.ts";
+import { sleep } from "../shared/sleep.ts";
 import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
@@ -104,10 +106,10 @@ async function shutdown(listener: Listener, runtime: Runtime, logger: RuntimeLog
   try {
     await runtime.close();
   } catch (error) {
-    logger.error("closing the runtime failed", { error: describe(error) });
+    logger.error("closing the runtime failed", { error: messageOf(error) });
     code = 1;
   }
-  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
+  await Promise.race([drained, sleep(DRAIN_MS)]);
   await listener.stop(true);
   logger.info("stopped");
   return code;
@@ -121,8 +123,6 @@ function startFailed(logger: RuntimeLogger, what: string, error: unknown, code: 
   } else if (error instanceof ListenError && error.code) {
     fields.code = error.code;
   }
-  logger.error(`${what}: ${describe(error)}`, fields);
+  logger.error(`${what}: ${messageOf(error)}`, fields);
   return code;
 }
-
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));

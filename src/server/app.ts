@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { SILENT_LOGGER } from "../core/ports/logger.ts";
 import type { Runtime, RuntimeLogger } from "../core/runtime.ts";
 import { VERSION } from "../version.ts";
 import { ErrorBody } from "./error-body.ts";
@@ -21,7 +22,6 @@ export interface CreateAppOptions {
   sse_queue_limit?: number;
 }
 
-const SILENT: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const DEFAULT_HEARTBEAT_MS = 15_000;
 
 /**
@@ -46,7 +46,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       eventRoutes(runtime, {
         heartbeat_ms: options.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS,
         queue_limit: options.sse_queue_limit,
-        logger: options.logger ?? SILENT,
+        logger: options.logger ?? SILENT_LOGGER,
       }),
     );
   self.app = app;
