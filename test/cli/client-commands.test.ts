@@ -341,10 +341,12 @@ describe("errors, flags, connection and token", () => {
     }
   });
 
-  test("an invalid worker id is refused before it reaches a URL", async () => {
-    const result = await cli(["workers", "show", "../runtime"]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toStartWith("yoi-runtime: invalid_worker_id: ");
+  test("an invalid worker id is a command-line mistake (exit 2), refused before it reaches a URL", async () => {
+    for (const args of [["workers", "show", "../runtime"], ["workers", "stop", ".."], ["send", "a/b", "hi"], ["tail", "--worker", "-x"], ["chat", "é"]]) {
+      const result = await cli(args);
+      expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 2, stdout: "" });
+      expect(result.stderr).toStartWith("yoi-runtime: invalid_worker_id: ");
+    }
   });
 
   test("connection refused: a clear message and exit 1, for every command", async () => {

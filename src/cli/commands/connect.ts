@@ -69,11 +69,15 @@ export class CommandFailure extends Error {
   }
 }
 
-/** Runs a client command's body, reporting a failed call as one line and exit status 1. */
+/**
+ * Runs a client command's body, reporting a failed call as one line and exit status 1. A worker id
+ * the command checked itself (before any request) is a command-line mistake: exit status 2.
+ */
 export async function reportingFailures(body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (error) {
+    if (error instanceof RuntimeError && error.code === "invalid_worker_id") throw new ConfigError(`${error.code}: ${error.message}`);
     const line = describeFailure(error);
     if (line !== null) throw new CommandFailure(line);
     throw error;
