@@ -49,9 +49,40 @@ function missingBinaryMessage() {
     : `yoi-runtime: there is no prebuilt binary for ${platform}; install Bun (https://bun.sh) to run it from source.`;
 }
 
-/** Runs the child in the foreground: signals passed on, its exit status becomes ours. */
-function run({ command, args: childArgs }, onMissing) {
+/**
+ * Starts `command` with our stdio: `{ kill(signal), exited }`, `exited` resolving to how it ended
+ * (`{ code, signal }`) or rejecting when it could not start. Under Deno through Deno.Command:
+ * Deno's node:child_process (2.9) reports a child that exited 0 after a SIGTERM as killed by it.
+ */
+function start(command, childArgs) {
+  if (typeof Deno !== "undefined") {
+    let child;
+    try {
+      child = new Deno.Command(command, { args: childArgs, stdin: "inherit", stdout: "inherit", stderr: "inherit" }).spawn();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) error.code = "ENOENT";
+      return { kill() {}, exited: Promise.reject(error) };
+    }
+    return {
+      kill: (signal) => {
+        try {
+          child.kill(signal);
+        } catch {} // already ended
+      },
+      exited: child.status.then(({ code, signal }) => ({ code: signal ? null : code, signal })),
+    };
+  }
   const child = spawn(command, childArgs, { stdio: "inherit" });
+  const exited = new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+  return { kill: (signal) => child.kill(signal), exited };
+}
+
+/** Runs the child in the foreground: signals passed on, its exit status becomes ours. */
+async function run({ command, args: childArgs }, onMissing) {
+  const child = start(command, childArgs);
   // A terminal's Ctrl-C already reaches the child (same foreground process group): passing the
   // launcher's copy on too would make it a second SIGINT, which the runtime reads as "exit now".
   const terminal = process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY;
@@ -60,24 +91,31 @@ function run({ command, args: childArgs }, onMissing) {
     child.kill(signal);
   };
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  // `npx` runs bins through `sh -c`, and a SIGTERM to npx kills that shell without reaching us.
+  // Reparented means whoever started us is gone: stop the child as if we had been told to.
+  const parent = process.ppid;
+  const orphanWatch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(orphanWatch);
+    child.kill("SIGTERM");
+  }, 200);
 
-  child.on("error", (error) => {
+  let ended;
+  try {
+    ended = await child.exited;
+  } catch (error) {
     if (error.code === "ENOENT" && onMissing) onMissing();
     else console.error(`yoi-runtime: could not start ${command}: ${error.message}`);
-    process.exitCode = 1;
+    ended = { code: 1, signal: null };
+  } finally {
+    clearInterval(orphanWatch);
     for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
-  });
-  child.on("exit", (code, signal) => {
-    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
-    if (signal) {
-      // End the way the child ended, so a caller sees the same signal (shells print it, `$?` is 128+n).
-      process.kill(process.pid, signal);
-      return;
-    }
-    process.exitCode = code ?? 1;
-  });
+  }
+  // End the way the child ended, so a caller sees the same signal (shells print it, `$?` is 128+n).
+  if (ended.signal) process.kill(process.pid, ended.signal);
+  else process.exitCode = ended.code ?? 1;
 }
 
 const binary = platformBinary();
-if (binary) run({ command: binary, args });
-else run(bunFallback(), () => console.error(missingBinaryMessage()));
+if (binary) await run({ command: binary, args });
+else await run(bunFallback(), () => console.error(missingBinaryMessage()));

@@ -145,3 +145,18 @@ test("package.json's bin is the launcher", async () => {
   const manifest = await Bun.file(resolve(dirname(LAUNCHER), "../package.json")).json();
   expect(manifest.bin).toEqual({ "yoi-runtime": "bin/yoi-runtime.mjs" });
 });
+
+describe.skipIf(!NODE || !PLATFORM_PACKAGE || process.platform === "win32")("launcher whose parent dies", () => {
+  // As under `npx`, whose `sh -c` dies of a SIGTERM that never reaches the launcher.
+  test("stops the binary with SIGTERM instead of leaving it running", async () => {
+    const launcher = installTree(true);
+    const shell = Bun.spawn(["/bin/sh", "-c", `"${NODE}" "${launcher}" wait; echo shell-done`], { env: { PATH: pathWith({ node: NODE! }), HOME: root }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const out = collect(shell);
+    await until(() => out.text.includes("READY"), "the fake binary to start");
+    shell.kill("SIGKILL");
+    await shell.exited;
+    // The binary still holds the pipe: what it prints after the shell died arrives here.
+    await until(() => out.text.includes("GOT SIGTERM"), "the binary to get SIGTERM after its launcher was orphaned");
+    expect(out.text).not.toContain("shell-done");
+  });
+});
