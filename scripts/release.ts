@@ -75,7 +75,7 @@ function targetNamed(name: string): Target {
 function run(command: string[], cwd: string, capture = false): string {
   const result = Bun.spawnSync(command, { cwd, stdout: capture ? "pipe" : "inherit", stderr: "inherit" });
   if (result.exitCode !== 0) fail(`${command.join(" ")} exited ${result.exitCode}`);
-  return capture ? result.stdout.toString() : "";
+  return capture ? String(result.stdout) : "";
 }
 
 /** The target's Bun executable, from the registry's @oven/bun-<platform> tarball (cached). */

@@ -13,7 +13,8 @@ import { until } from "../core/helpers.ts";
 
 const LAUNCHER = resolve(import.meta.dir, "../../bin/yoi-runtime.mjs");
 const NODE = Bun.which("node");
-const PLATFORM_PACKAGE = { "linux-x64": "yoi-runtime-linux-x64", "linux-arm64": "yoi-runtime-linux-arm64", "darwin-x64": "yoi-runtime-darwin-x64", "darwin-arm64": "yoi-runtime-darwin-arm64" }[`${process.platform}-${process.arch}`];
+const PLATFORM_PACKAGES: Record<string, string> = { "linux-x64": "yoi-runtime-linux-x64", "linux-arm64": "yoi-runtime-linux-arm64", "darwin-x64": "yoi-runtime-darwin-x64", "darwin-arm64": "yoi-runtime-darwin-arm64" };
+const PLATFORM_PACKAGE = PLATFORM_PACKAGES[`${process.platform}-${process.arch}`];
 
 // Reports its argv and stdin, then acts on its first argument.
 const FAKE_BINARY = `#!/usr/bin/env node
@@ -70,8 +71,13 @@ async function finish(proc: Subprocess<"ignore" | "pipe", "pipe", "pipe">) {
 function collect(proc: Subprocess<"ignore" | "pipe", "pipe", "pipe">): { text: string } {
   const out = { text: "" };
   void (async () => {
+    const reader = proc.stdout.getReader();
     const decoder = new TextDecoder();
-    for await (const chunk of proc.stdout) out.text += decoder.decode(chunk, { stream: true });
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      out.text += decoder.decode(value, { stream: true });
+    }
   })();
   return out;
 }
@@ -95,8 +101,8 @@ describe.skipIf(!NODE || !PLATFORM_PACKAGE)("launcher with the platform package"
 
   test("the binary reads the launcher's stdin", async () => {
     const proc = launch(installTree(true), ["stdin"], nodeOnly(), "pipe");
-    proc.stdin.write("hello\n");
-    await proc.stdin.end();
+    proc.stdin!.write("hello\n");
+    await proc.stdin!.end();
     const result = await finish(proc);
     expect(result.stdout).toContain("STDIN hello\n");
     expect(result.code).toBe(0);
