@@ -23,8 +23,8 @@ export interface CompileOptions {
   executablePath?: string;
 }
 
-/** Compiles cli.ts into one executable; throws when `bun build` fails. Returns its size in bytes. */
-export function compile(options: CompileOptions): number {
+/** Compiles cli.ts into one executable; rejects when `bun build` fails. Answers its size in bytes. */
+export async function compile(options: CompileOptions): Promise<number> {
   mkdirSync(dirname(options.outfile), { recursive: true });
   const command = [
     process.execPath,
@@ -38,8 +38,9 @@ export function compile(options: CompileOptions): number {
     "--outfile",
     options.outfile,
   ];
-  const build = Bun.spawnSync(command, { cwd: root, stdout: "inherit", stderr: "inherit" });
-  if (build.exitCode !== 0) throw new Error(`build failed (exit ${build.exitCode}): ${command.join(" ")}`);
+  const build = Bun.spawn(command, { cwd: root, stdout: "inherit", stderr: "inherit" });
+  const exitCode = await build.exited;
+  if (exitCode !== 0) throw new Error(`build failed (exit ${exitCode}): ${command.join(" ")}`);
   return statSync(options.outfile).size;
 }
 
@@ -52,7 +53,7 @@ if (import.meta.main) {
   const outfile = resolve(root, values.outfile!);
   const started = performance.now();
   try {
-    const size = compile({ outfile, ...(values.target ? { target: values.target } : {}) });
+    const size = await compile({ outfile, ...(values.target ? { target: values.target } : {}) });
     console.log(`built ${outfile} (${(size / 1024 / 1024).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (error) {
     console.error((error as Error).message);

@@ -71,21 +71,30 @@ function targetNamed(name: string): Target {
   return TARGETS.find((target) => target.name === name) ?? fail(`unknown target "${name}" (one of ${TARGETS.map((t) => t.name).join(", ")})`);
 }
 
-/** Runs a command to completion; its output goes to ours. Returns stdout when `capture`. */
-function run(command: string[], cwd: string, capture = false): string {
-  const result = Bun.spawnSync(command, { cwd, stdout: capture ? "pipe" : "inherit", stderr: "inherit" });
-  if (result.exitCode !== 0) fail(`${command.join(" ")} exited ${result.exitCode}`);
-  return capture ? String(result.stdout) : "";
+/** Runs a command to completion; its stderr goes to ours. Answers its stdout. */
+async function run(command: string[], cwd: string): Promise<string> {
+  const child = Bun.spawn(command, { cwd, stdout: "pipe", stderr: "inherit" });
+  const [stdout, exitCode] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+  if (exitCode !== 0) fail(`${command.join(" ")} exited ${exitCode}`);
+  return stdout;
 }
 
-/** The target's Bun executable, from the registry's @oven/bun-<platform> tarball (cached). */
-function bunExecutable(target: Target): string {
+/**
+ * The target's Bun executable: the one `npm ci` installed for this machine when it is the pinned
+ * version, else the registry's @oven/bun-<platform> tarball's (cached in dist/.cache/).
+ */
+async function bunExecutable(target: Target): Promise<string> {
+  const installed = join(root, "node_modules", target.ovenPackage);
+  const installedExecutable = join(installed, "bin", `bun${target.exe}`);
+  if (existsSync(installedExecutable) && JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).version === bunVersion) {
+    return installedExecutable;
+  }
   const unpacked = join(cacheDir, `${target.ovenPackage.replace("/", "+")}@${bunVersion}`);
   const executable = join(unpacked, "package/bin", `bun${target.exe}`);
   if (existsSync(executable)) return executable;
   mkdirSync(unpacked, { recursive: true });
-  const tarball = run(["npm", "pack", `${target.ovenPackage}@${bunVersion}`, "--silent", "--pack-destination", unpacked], root, true).trim().split("\n").pop()!;
-  run(["tar", "-xzf", tarball], unpacked);
+  const tarball = (await run(["npm", "pack", `${target.ovenPackage}@${bunVersion}`, "--silent", "--pack-destination", unpacked], root)).trim().split("\n").pop()!;
+  await run(["tar", "-xzf", tarball], unpacked);
   if (!existsSync(executable)) fail(`${target.ovenPackage}@${bunVersion} has no bin/bun${target.exe}`);
   return executable;
 }
@@ -130,11 +139,11 @@ function writePlatformPackage(target: Target, binary: string): string {
  * `prepack` builds lib/), with the platform packages as optional dependencies at the same version
  * and without what only the checkout needs (devDependencies, scripts).
  */
-function writeMainPackage(): string {
+async function writeMainPackage(): Promise<string> {
   const dir = join(npmDir, "yoi-runtime");
   mkdirSync(dir, { recursive: true });
-  const tarball = run(["npm", "pack", "--silent", "--pack-destination", npmDir], root, true).trim().split("\n").pop()!;
-  run(["tar", "-xzf", join(npmDir, tarball), "--strip-components=1", "-C", dir], root);
+  const tarball = (await run(["npm", "pack", "--silent", "--pack-destination", npmDir], root)).trim().split("\n").pop()!;
+  await run(["tar", "-xzf", join(npmDir, tarball), "--strip-components=1", "-C", dir], root);
   rmSync(join(npmDir, tarball));
   const { devDependencies: _dev, scripts: _scripts, ...published } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
   published.optionalDependencies = Object.fromEntries(TARGETS.map((target) => [`yoi-runtime-${target.name}`, version]));
@@ -147,21 +156,24 @@ rmSync(releaseDir, { recursive: true, force: true });
 mkdirSync(npmDir, { recursive: true });
 console.log(`yoi-runtime ${version}: ${targets.map((t) => t.name).join(", ")} (Bun ${bunVersion})`);
 
+// The downloads and the main package's library build (tsc) run while the binaries compile.
+const executables = new Map(targets.map((target) => [target.name, bunExecutable(target)]));
+const mainPackage = writeMainPackage();
 const sums: string[] = [];
 const packageDirs: string[] = [];
 for (const target of targets) {
-  const executablePath = bunExecutable(target);
+  const executablePath = await executables.get(target.name)!;
   const binary = join(releaseDir, `yoi-runtime-${target.name}${target.exe}`);
-  const size = compile({ outfile: binary, target: target.bunTarget, executablePath });
+  const size = await compile({ outfile: binary, target: target.bunTarget, executablePath });
   sums.push(`${sha256(binary)}  yoi-runtime-${target.name}${target.exe}`);
   packageDirs.push(writePlatformPackage(target, binary));
   console.log(`  ${target.name}: ${mib(size)}`);
 }
 writeFileSync(join(releaseDir, "SHA256SUMS"), `${sums.join("\n")}\n`);
-packageDirs.unshift(writeMainPackage());
+packageDirs.unshift(await mainPackage);
 
 if (values.pack) {
-  for (const dir of packageDirs) run(["npm", "pack", "--silent", "--pack-destination", npmDir], dir, true);
+  for (const dir of packageDirs) await run(["npm", "pack", "--silent", "--pack-destination", npmDir], dir);
   for (const file of readdirSync(npmDir).filter((name) => name.endsWith(".tgz")).sort()) {
     console.log(`  npm/${file}: ${mib(statSync(join(npmDir, file)).size)}`);
   }
