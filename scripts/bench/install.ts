@@ -5,9 +5,11 @@
  * them alike:
  *   the platform package's binary, run directly (the baseline);
  *   `node node_modules/.bin/yoi-runtime` (the launcher; its overhead is the difference);
- *   `npx yoi-runtime`, `bunx yoi-runtime`, `deno run -A npm:yoi-runtime`.
+ *   `npx yoi-runtime`, `bunx yoi-runtime`, `deno run -A npm:yoi-runtime`;
+ * and, in the same rounds, `node -e 0` from spawn to exit: Node's own start, the floor of any
+ * launcher written for Node (the launcher's overhead minus it is what the launcher itself costs).
  *
- *   bun run release && bun scripts/bench/install.ts [--runs 20] [--installs 3] [--json FILE]
+ *   bun run release && bun scripts/bench/install.ts [--runs 20] [--installs 3 (0: skip)] [--json FILE]
  *
  * Uses dist/release/npm/ (builds this machine's target with `release.ts --targets` when missing);
  * packs the main and this platform's package into a temporary directory. `npm install` reaches
@@ -28,7 +30,7 @@ const { values } = parseArgs({
 });
 const runs = Number(values.runs);
 const installs = Number(values.installs);
-if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(installs) || installs < 1) throw new Error("--runs and --installs must be positive integers");
+if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(installs) || installs < 0) throw new Error("--runs must be a positive integer, --installs one ≥ 0");
 
 const version: string = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version;
 const platform = `${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`;
@@ -73,7 +75,7 @@ function install(packages: string[]): { dir: string; ms: number } {
   return { dir, ms: performance.now() - started };
 }
 
-for (const [label, packages] of [
+for (const [label, packages] of installs === 0 ? [] : [
   ["the main package alone", [tarballs["yoi-runtime"]!]],
   [`the main and ${platform} packages`, [tarballs["yoi-runtime"]!, tarballs[`yoi-runtime-${platform}`]!]],
 ] as const) {
@@ -106,11 +108,15 @@ async function once(command: string[]): Promise<number> {
 console.log(`start → first healthy response, ${runs} runs each`);
 for (const target of targets) await once(target.command); // warms the page cache and Deno's npm cache
 const times: number[][] = targets.map(() => []);
+const nodeStarts: number[] = [];
 for (let i = 0; i < runs; i++) {
   for (let k = 0; k < targets.length; k++) {
     const t = (i + k) % targets.length;
     times[t]!.push(await once(targets[t]!.command));
   }
+  const started = performance.now();
+  await Bun.spawn(["node", "-e", "0"], { stdio: ["ignore", "ignore", "ignore"] }).exited;
+  nodeStarts.push(performance.now() - started);
 }
 const baseline = { name: targets[0]!.name, value: median(times[0]!), unit: "ms", rounds: times[0]! };
 targets.forEach((target, t) => {
@@ -130,5 +136,7 @@ targets.forEach((target, t) => {
     ...(t === 1 ? { target: "launcher adds ≤ 30 ms", met: added <= 30 } : {}),
   });
 });
+console.log(`node -e 0 (Node's own start, spawn → exit)    median ${fmt(median(nodeStarts), 1)} ms (min ${fmt(Math.min(...nodeStarts), 1)}, max ${fmt(Math.max(...nodeStarts), 1)})`);
+figures.push({ case: "install", name: `node -e 0, spawn → exit (median of ${runs}): the floor of a Node launcher`, value: median(nodeStarts), unit: "ms", rounds: nodeStarts });
 writeFigures(values.json, "install", figures);
 rmSync(work, { recursive: true, force: true });
