@@ -34,7 +34,7 @@ export const serveCommand = defineCommand({
  * runtime, port in use) is logged as one line and resolves 1.
  */
 export async function serve(args: ServeArgs): Promise<number> {
-  const { config, token } = resolveServeSetup(args);
+  const { config, token, env } = resolveServeSetup(args);
   const logger = createLogger(config.log);
 
   const store = createStore(config.store, logger);
@@ -50,6 +50,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       limits: config.limits,
       version: VERSION,
       logger,
+      env,
     });
   } catch (error) {
     return startFailed(logger, "cannot open the runtime", error, error instanceof RuntimeError && CONFIG_CODES.has(error.code) ? CONFIG_EXIT_CODE : 1);
@@ -63,15 +64,6 @@ export async function serve(args: ServeArgs): Promise<number> {
     await runtime.close().catch(() => {});
     return startFailed(logger, "cannot start the HTTP server", error, 1);
   }
-
-  logger.info(`listening on ${listener.url}`, {
-    url: listener.url,
-    runtime_id: runtime.runtime_id,
-    store: config.store.kind,
-    ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
-    auth: token === null ? "none" : "bearer token",
-    version: VERSION,
-  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -92,6 +84,15 @@ export async function serve(args: ServeArgs): Promise<number> {
         removeHandlers();
         resolve(code);
       });
+    });
+    // Logged once the handlers are in place: whoever waits for this line may signal at once.
+    logger.info(`listening on ${listener.url}`, {
+      url: listener.url,
+      runtime_id: runtime.runtime_id,
+      store: config.store.kind,
+      ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
+      auth: token === null ? "none" : "bearer token",
+      version: VERSION,
     });
   });
 }

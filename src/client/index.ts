@@ -20,14 +20,19 @@ export { unwrap } from "./unwrap.ts";
 export { DEFAULT_URL, type FetchLike } from "./transport.ts";
 export type { EventsOptions } from "./events.ts";
 export type { App } from "../server/index.ts";
+export { isRunEnded } from "../core/run-ended.ts";
 export type {
   Ack,
   CreateWorkerRequest,
   EventKind,
+  PermissionRequest,
   Run,
   RuntimeEvent,
+  RunEndedEvent,
   RuntimeSummary,
+  StopReason,
   StoredEvent,
+  ToolCall,
   TranscriptEntry,
   WorkerDetail,
   WorkerSummary,

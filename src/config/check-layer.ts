@@ -1,7 +1,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { profileProblem, type ProfileConfig } from "../core/profiles.ts";
-import type { BackendDefinition } from "../execution/backend.ts";
+import type { BackendDefinition } from "../core/ports/backend.ts";
 import { ConfigError } from "./errors.ts";
 import { ConfigLayer, PROFILE_NAME_PATTERN } from "./schema.ts";
 

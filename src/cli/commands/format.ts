@@ -1,4 +1,4 @@
-import type { Run, RuntimeEvent, WorkerDetail, WorkerSummary } from "../../client/index.ts";
+import type { PermissionRequest, Run, RuntimeEvent, WorkerDetail, WorkerSummary } from "../../client/index.ts";
 import { write } from "../../platform/index.ts";
 
 export const out = (text: string): Promise<void> => write("stdout", text);
@@ -85,27 +85,47 @@ export function eventLine(event: RuntimeEvent): string {
 }
 
 function eventSummary(event: RuntimeEvent): string {
-  const data = event.data as Record<string, any>;
   switch (event.kind) {
     case "run_output_delta":
-      return JSON.stringify(String(data.delta ?? ""));
-    case "worker_created":
-      return `${data.intent_kind} on profile ${data.profile?.name}${data.display_name ? ` ${JSON.stringify(data.display_name)}` : ""}`;
+      return JSON.stringify(event.data.delta);
+    case "worker_created": {
+      const { intent_kind, profile, display_name } = event.data;
+      return `${intent_kind} on profile ${profile.name}${display_name ? ` ${JSON.stringify(display_name)}` : ""}`;
+    }
     case "run_started":
-      return `profile ${data.profile}`;
+      return `profile ${event.data.profile}`;
     case "worker_input_accepted":
-      return `${data.role} input #${data.transcript_sequence}`;
+      return `${event.data.role} input #${event.data.transcript_sequence}`;
     case "run_completed":
     case "run_failed":
     case "run_cancelled":
     case "run_timed_out":
     case "run_interrupted":
-      return data.run ? runOutcome(data.run as Run) : "";
+      return runOutcome(event.data.run);
+    case "run_thought_delta":
+      return `thought ${JSON.stringify(event.data.delta)}`;
+    case "run_tool_call": {
+      const call = event.data.tool_call;
+      return `${call.tool_call_id} ${call.kind} ${call.status} ${JSON.stringify(call.title)}`;
+    }
+    case "run_plan":
+      return event.data.entries.map((entry) => `[${entry.status}] ${entry.content}`).join("; ");
+    case "run_permission_requested":
+      return `${permissionText(event.data.permission)} (policy ${event.data.policy})`;
+    case "run_permission_answered":
+    case "run_permission_timed_out":
+      return `${event.data.request_id} ${event.data.outcome === "selected" ? `chose ${event.data.option_id}` : "cancelled"} (by ${event.data.by})`;
     case "diagnostic": {
-      const diagnostic = data.diagnostic ?? {};
-      return `${diagnostic.level ?? ""} ${diagnostic.code ?? ""}: ${diagnostic.message ?? ""}`.trim();
+      const { level, code, message } = event.data.diagnostic;
+      return `${level} ${code}: ${message}`;
     }
     default:
-      return Object.keys(data).length > 0 ? JSON.stringify(data) : "";
+      return Object.keys(event.data).length > 0 ? JSON.stringify(event.data) : "";
   }
+}
+
+/** `asks to delete "<title>": allow (allow_once), deny (reject_once)`: an agent's permission request in one line. */
+function permissionText(request: PermissionRequest): string {
+  const options = request.options.map((o) => `${o.option_id} (${o.kind})`).join(", ");
+  return `asks to ${request.tool_call.kind} ${JSON.stringify(request.tool_call.title)}: ${options}`;
 }
