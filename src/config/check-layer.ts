@@ -1,9 +1,10 @@
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import { profileProblem, type ProfileConfig } from "../core/profiles.ts";
+import { CommonProfileKeys, profileProblem, type ProfileConfig } from "../core/profiles.ts";
 import type { BackendDefinition } from "../execution/backend.ts";
 import { ConfigError } from "./errors.ts";
 import { ConfigLayer, PROFILE_NAME_PATTERN } from "./schema.ts";
+import { closest } from "./suggest.ts";
 
 /** Names a key for error messages: `server.bind` in a file, `--bind` on the command line. */
 export type KeyNamer = (key: string) => string;
@@ -26,7 +27,7 @@ export function checkLayer(
     throw new ConfigError(`${where}${name(key)}: ${message}`);
   };
   const unknown = unknownKey(ConfigLayer, value, "");
-  if (unknown) fail(unknown.key, `unknown key${unknown.known.length > 0 ? ` (known here: ${unknown.known.join(", ")})` : ""}`);
+  if (unknown) fail(unknown.key, unknownKeyMessage(unknown.key, unknown.known));
   compiled ??= TypeCompiler.Compile(ConfigLayer);
   const error = compiled.Errors(value).First();
   if (error) {
@@ -38,6 +39,14 @@ export function checkLayer(
     if (profile.length > 128 || !PROFILE_NAME.test(profile)) {
       fail(`profiles.${profile}`, `a profile name must be 1-128 characters matching ${PROFILE_NAME_PATTERN}`);
     }
+    const kind = (table as ProfileConfig).backend;
+    const kinds = backends.map((backend) => backend.kind);
+    if (!kinds.includes(kind)) {
+      const guess = closest(kind, kinds);
+      fail(`profiles.${profile}.backend`, `unknown backend "${kind}" (${guess === null ? "" : `did you mean "${guess}"? `}known: ${kinds.join(", ")})`);
+    }
+    const stray = unknownProfileKey(table as ProfileConfig, backends);
+    if (stray) fail(`profiles.${profile}.${stray.key}`, unknownKeyMessage(stray.key, stray.known));
     const problem = profileProblem(profile, table as ProfileConfig, backends);
     if (problem) {
       const colon = problem.indexOf(": ");
@@ -45,6 +54,26 @@ export function checkLayer(
     }
   }
   return layer;
+}
+
+/** `unknown key (did you mean "server"?)`, else the keys that are allowed there. */
+function unknownKeyMessage(path: string, known: string[]): string {
+  const guess = closest(path.slice(path.lastIndexOf(".") + 1), known);
+  if (guess !== null) return `unknown key (did you mean "${guess}"?)`;
+  return `unknown key${known.length > 0 ? ` (known here: ${known.join(", ")})` : ""}`;
+}
+
+/**
+ * The first key of a profile table that neither every profile nor its backend accepts, so a typo
+ * (`comand`) is reported as such rather than as the missing key it was meant to be.
+ */
+function unknownProfileKey(table: ProfileConfig, backends: readonly BackendDefinition<any>[]): { key: string; known: string[] } | null {
+  const definition = backends.find((backend) => backend.kind === table.backend);
+  const settings = definition?.settings.properties as Record<string, TSchema> | undefined;
+  if (!settings || definition!.settings.additionalProperties !== false) return null;
+  const known = [...Object.keys(CommonProfileKeys.properties), ...Object.keys(settings)];
+  const key = Object.keys(table).find((name) => !known.includes(name));
+  return key === undefined ? null : { key, known };
 }
 
 /** The first key (dotted path) the schema does not define, with the keys it does define there. */

@@ -16,7 +16,7 @@ const refusal = async (argv: string[]): Promise<string> => {
   try {
     await checkArgv(root, argv, "yoi-runtime");
   } catch (error) {
-    if (error instanceof Error && error.name === "ConfigError") return error.message;
+    if (error instanceof Error && error.name === "UsageError") return error.message;
     throw error;
   }
   throw new Error(`accepted: ${argv.join(" ")}`);
