@@ -6,11 +6,13 @@ import { builtinBackends } from "../execution/index.ts";
 import { exit, listen, ListenError, onShutdownSignal, type Listener } from "../platform/index.ts";
 import { createApp } from "../server/app.ts";
 import { isLongLived } from "../server/long-lived.ts";
+import type { ResolvedConfig } from "../config/resolved.ts";
 import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { createStore } from "./open-store.ts";
 import { resolveServeSetup } from "./resolve-config.ts";
+import { StartupError } from "./startup-error.ts";
 
 /** SPEC §11 allows 5 s from the signal to the exit; what is still running after this is cut. */
 export const SHUTDOWN_DEADLINE_MS = 4_500;
@@ -19,6 +21,8 @@ const DRAIN_MS = 500;
 
 /** Core failures that mean the configuration is wrong rather than the environment. */
 const CONFIG_CODES = new Set(["invalid_request", "unknown_profile"]);
+
+const DATA_DIR = "--data-dir / store.root";
 
 export const serveCommand = defineCommand({
   meta: { name: "serve", description: "Run the runtime and serve its HTTP API (the default command)" },
@@ -31,7 +35,8 @@ export const serveCommand = defineCommand({
 /**
  * Runs until SIGINT/SIGTERM; resolves with the exit status. A refused configuration throws
  * `ConfigError` before anything is opened; a failure to start (store locked or of another
- * runtime, port in use) is logged as one line and resolves 1.
+ * runtime, port in use) throws `StartupError`: one sentence naming the flag or key, printed by
+ * `main` whatever the log format.
  */
 export async function serve(args: ServeArgs): Promise<number> {
   const { config, token } = resolveServeSetup(args);
@@ -52,7 +57,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       logger,
     });
   } catch (error) {
-    return startFailed(logger, "cannot open the runtime", error, error instanceof RuntimeError && CONFIG_CODES.has(error.code) ? CONFIG_EXIT_CODE : 1);
+    throw openFailure(error, config.store);
   }
 
   const app = createApp(runtime, { token, logger });
@@ -61,7 +66,8 @@ export async function serve(args: ServeArgs): Promise<number> {
     listener = await listen(app.fetch, { ...config.server.address, isLongLived });
   } catch (error) {
     await runtime.close().catch(() => {});
-    return startFailed(logger, "cannot start the HTTP server", error, 1);
+    const why = error instanceof ListenError ? error.message : `cannot start the HTTP server: ${describe(error)}`;
+    throw new StartupError(`--bind / server.bind: ${why}`, error instanceof ListenError && error.code ? error.code : "listen_failed", 1);
   }
 
   logger.info(`listening on ${listener.url}`, {
@@ -112,16 +118,34 @@ async function shutdown(listener: Listener, runtime: Runtime, logger: RuntimeLog
   return code;
 }
 
-function startFailed(logger: RuntimeLogger, what: string, error: unknown, code: number): number {
-  const fields: Record<string, unknown> = {};
+/** Why `Runtime.open` failed, as one sentence naming what to change. */
+function openFailure(error: unknown, store: ResolvedConfig["store"]): StartupError {
   if (error instanceof RuntimeError) {
-    fields.code = error.code;
-    if (error.details) Object.assign(fields, error.details);
-  } else if (error instanceof ListenError && error.code) {
-    fields.code = error.code;
+    if (CONFIG_CODES.has(error.code)) return new StartupError(error.message, error.code, CONFIG_EXIT_CODE);
+    if (error.code === "store_runtime_mismatch") return new StartupError(`--runtime-id / runtime_id: ${error.message}`, error.code, 1);
+    if (error.code.startsWith("store_")) return new StartupError(`${DATA_DIR}: ${error.message}`, error.code, 1);
+    return new StartupError(`cannot open the runtime: ${error.message}`, error.code, 1);
   }
-  logger.error(`${what}: ${describe(error)}`, fields);
-  return code;
+  const errno = (error as NodeJS.ErrnoException | null)?.code;
+  if (store.kind === "fs" && typeof errno === "string") {
+    return new StartupError(`${DATA_DIR}: cannot open the store at ${store.root}: ${errnoText(errno, error)}`, "store_io", 1);
+  }
+  return new StartupError(`cannot open the runtime: ${describe(error)}`, "internal", 1);
+}
+
+/** An errno as words, e.g. `permission denied` rather than `EACCES: permission denied, mkdir '…'`. */
+function errnoText(errno: string, error: unknown): string {
+  const words: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EEXIST: "a file is in the way",
+    ENOTDIR: "a part of the path is a file, not a directory",
+    EROFS: "the file system is read-only",
+    ENOSPC: "no space left on the device",
+    EDQUOT: "the disk quota is exhausted",
+    EIO: "an input/output error",
+  };
+  return words[errno] ?? describe(error);
 }
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
