@@ -70,15 +70,6 @@ export async function serve(args: ServeArgs): Promise<number> {
     throw new StartupError(`--bind / server.bind: ${why}`, error instanceof ListenError && error.code ? error.code : "listen_failed", 1);
   }
 
-  logger.info(`listening on ${listener.url}`, {
-    url: listener.url,
-    runtime_id: runtime.runtime_id,
-    store: config.store.kind,
-    ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
-    auth: token === null ? "none" : "bearer token",
-    version: VERSION,
-  });
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     const removeHandlers = onShutdownSignal((signal) => {
@@ -98,6 +89,15 @@ export async function serve(args: ServeArgs): Promise<number> {
         removeHandlers();
         resolve(code);
       });
+    });
+    // Logged once the signal handlers are in place: whoever reads this line may stop the server at once.
+    logger.info(`listening on ${listener.url}`, {
+      url: listener.url,
+      runtime_id: runtime.runtime_id,
+      store: config.store.kind,
+      ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
+      auth: token === null ? "none" : "bearer token",
+      version: VERSION,
     });
   });
 }
