@@ -30,6 +30,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Another program instead of `bun cli.ts` (e.g. deno), given as its argv prefix. */
   command?: string[];
+  /** Kills the CLI (SIGKILL) if it is still running after this long: for commands expected to end at once. */
+  killAfterMs?: number;
   /** What the CLI reads on stdin (nothing, by default). */
   input?: string | Uint8Array<ArrayBuffer>;
 }
@@ -43,7 +45,9 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
     stdout: "pipe",
     stderr: "pipe",
   });
+  const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => proc.kill("SIGKILL"), options.killAfterMs);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(killer);
   return { code, stdout, stderr };
 }
 
