@@ -1,5 +1,5 @@
 import type { ArgsDef, CommandDef, Resolvable } from "citty";
-import { didYouMean } from "../config/suggest.ts";
+import { didYouMean } from "../shared/suggest.ts";
 import { UsageError } from "./usage-error.ts";
 
 const resolve = async <T>(value: Resolvable<T>): Promise<T> =>

@@ -41,13 +41,13 @@ export function profileProblem(
 ): string | null {
   const { backend: kind, capabilities, timeout_s, ...settings } = config;
   const common = firstError(CommonProfileKeys, { backend: kind, capabilities, timeout_s });
-  if (common) return `profiles.${name}${common.replace(/^\//, ".").replace(/\//g, ".")}`;
+  if (common) return `profiles.${name}.${common}`;
   const definition = backends.find((b) => b.kind === kind);
   if (!definition) {
     return `profiles.${name}.backend: unknown backend "${kind}" (known: ${backends.map((b) => b.kind).join(", ")})`;
   }
   const problem = firstError(definition.settings, settings);
-  if (problem) return `profiles.${name}${problem.replace(/^\//, ".").replace(/\//g, ".")}`;
+  if (problem) return `profiles.${name}.${problem}`;
   return null;
 }
 

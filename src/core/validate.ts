@@ -1,6 +1,7 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { RuntimeError, type ErrorCode } from "./errors.ts";
+import { explainError, problemText } from "./schema-problem.ts";
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
@@ -13,13 +14,16 @@ function checker<T extends TSchema>(schema: T): TypeCheck<T> {
   return check as TypeCheck<T>;
 }
 
-/** The first schema violation as `path: message`, e.g. `/intent/kind: Expected union value`. */
+/**
+ * The first schema violation as `path: what is allowed`, e.g.
+ * `status: must be one of idle, running, stopped, unavailable (got "bogus")`.
+ */
 export function firstError(schema: TSchema, value: unknown): string | null {
   const check = checker(schema);
   // Errors() walks the value without the compiled code: only a value that failed pays for it.
   if (check.Check(value)) return null;
   const error = check.Errors(value).First();
-  return error ? `${error.path || "/"}: ${error.message}` : "/: does not match the schema";
+  return error ? problemText(explainError(error)) : "value: does not match the schema";
 }
 
 /** Returns `value` typed when it matches `schema`, else throws `RuntimeError(code)` naming the first violation. */

@@ -22,7 +22,7 @@ interface Refusal {
 
 const profile = (body: string) => ({ "c.toml": body });
 const CASES: Refusal[] = [
-  { name: "a flag value outside its choices", args: ["--store", "disk"], message: `--store: must be one of "memory", "fs" (got "disk")` },
+  { name: "a flag value outside its choices", args: ["--store", "disk"], message: `--store: must be one of memory, fs (got "disk")` },
   { name: "a malformed --bind", args: ["--bind", "localhost"], message: `--bind: expected HOST:PORT, got "localhost"` },
   { name: "a malformed runtime id", args: ["--runtime-id", "../etc"], message: "--runtime-id: must match" },
   { name: "an unknown default profile", args: ["--default-profile", "ghost"], message: `--default-profile: no profile "ghost" (configured: echo)` },
