@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { BackendDefinition, ExecutionBackend } from "../execution/backend.ts";
+import { closest } from "../shared/suggest.ts";
 import { RuntimeError } from "./errors.ts";
 import type { ProfileInfo } from "./schema/runtime.ts";
 import type { ProfileRef } from "./schema/worker.ts";
@@ -82,6 +83,14 @@ export function buildProfiles(
 export function resolveProfile(profiles: Map<string, Profile>, ref: ProfileRef, defaultProfile: string): Profile {
   const name = ref.kind === "runtime_default" ? defaultProfile : ref.value;
   const profile = ref.kind === "builtin" ? profiles.get(BUILTIN_PROFILE) : profiles.get(name);
-  if (!profile) throw new RuntimeError("unknown_profile", `profile "${name}" does not exist`, { profile: name });
+  if (!profile) {
+    const configured = [...profiles.keys()];
+    const guess = closest(name, configured);
+    throw new RuntimeError(
+      "unknown_profile",
+      `profile "${name}" does not exist (${guess === null ? "" : `did you mean "${guess}"? `}configured: ${configured.join(", ")})`,
+      { profile: name, configured },
+    );
+  }
   return profile;
 }

@@ -97,6 +97,22 @@ describe("status and profiles", () => {
   });
 });
 
+describe("workers create", () => {
+  test("an unknown profile lists the configured ones (and the close one)", async () => {
+    expect(await cli(["workers", "create", "--profile", "tols"])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: 'yoi-runtime: unknown_profile: profile "tols" does not exist (did you mean "tools"? configured: echo, fails, slow, tools)\n',
+    });
+    const json = await cli(["workers", "create", "--profile", "zzz", "--json"]);
+    expect(JSON.parse(json.stderr).error).toEqual({
+      code: "unknown_profile",
+      message: 'profile "zzz" does not exist (configured: echo, fails, slow, tools)',
+      details: { profile: "zzz", configured: ["echo", "fails", "slow", "tools"] },
+    });
+  });
+});
+
 describe("workers show", () => {
   test("the detail: intent, profile, status, active run, counts, last activity", async () => {
     const text = await ok(["workers", "show", "r1"]);
