@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { RuntimeError } from "../core/errors.ts";
+import { pathOf } from "./url-path.ts";
 
 const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
 
@@ -22,3 +23,18 @@ export const forbiddenOrigin = (): RuntimeError =>
 
 export const unauthorized = (): RuntimeError =>
   new RuntimeError("unauthorized", "missing or invalid bearer token");
+
+/**
+ * The guard every request passes before anything answers it (SPEC §1, §10): a request with an
+ * Origin header is refused, even `/healthz` — browsers never talk to a runtime; with a token,
+ * every path but `/healthz` needs it. Returns the refusal, or undefined for a request that passes.
+ */
+export function requestGuard(token: string | null | undefined): (request: Request) => RuntimeError | undefined {
+  const checkToken = token ? bearerCheck(token) : null;
+  return (request) => {
+    const headers = request.headers;
+    if (headers.has("origin")) return forbiddenOrigin();
+    if (checkToken && !checkToken(headers.get("authorization")) && pathOf(request.url) !== "/healthz") return unauthorized();
+    return undefined;
+  };
+}

@@ -16,20 +16,17 @@ const transcriptEnvelope = (transcript: unknown) => ({ transcript });
 
 /**
  * The three reads a Backend polls — `GET /v1/workers/:worker_id`, `GET /v1/runtime` and
- * `GET /v1/workers/:worker_id/transcript` — answered without Elysia's per-request machinery
- * (context, hooks, route handler wrapper), which costs these small answers a third of their
- * throughput. The returned function matches a request and gives back the read to run, which
- * the caller runs only once the request passed the guard (no Origin header, the token if one
- * is configured), answering `Response.json(envelope(value))`. Only the plain success case is handled: the
- * path is spelled exactly as the
- * route declares it with a valid id and nothing to decode, the query (transcript only) is
- * `name=digits` pairs that the route's own schema accepts, and the core call succeeds.
+ * `GET /v1/workers/:worker_id/transcript` — matched in the request pipeline right after the
+ * guard, before routing: going through the route (router, context, handler wrapper, response
+ * mapping) costs these small answers about a quarter of their server CPU time per request. The
+ * returned function matches a request and gives back the read to run; the pipeline answers
+ * `Response.json(envelope(value))`, which is how the route answers too (status 200, no other
+ * headers), and hands a failed read to the one error handler, as the route would. Only the plain
+ * case is matched: the path spelled exactly as the route declares it with a valid id and nothing
+ * to decode, the query (transcript only) `name=digits` pairs that the route's own schema accepts.
  * Everything else — HEAD, a trailing slash, percent-encoding, an unknown or repeated query
- * parameter — returns `undefined`, and a failing read is the caller's to hand over: the request
- * goes through the Elysia route as if this did not exist; the core calls are reads, so running
- * one again there is harmless. The answer is built the way Elysia builds it for these routes
- * (`Response.json` of the same envelope, status 200, no other headers), so both paths give the
- * same bytes; the routes keep their schemas for OpenAPI and Eden.
+ * parameter — returns `undefined` and goes on to the route, which validates and answers it. The
+ * routes keep their schemas for OpenAPI and Eden.
  */
 export function hotReads(runtime: Runtime): (request: Request) => HotRead | undefined {
   const transcriptQuery = TypeCompiler.Compile(TranscriptQuery);

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { call, captureLogger, harness, type CallResult, type Harness } from "./helpers.ts";
 
 /**
- * The plain successful reads are answered without Elysia (src/server/hot-reads.ts); a request
- * spelled a little differently but meaning the same (a trailing `?`, an empty query pair) goes
- * through the Elysia route. Both must answer the same bytes, and log the same line.
+ * The plain reads are answered in the request pipeline before routing (src/server/hot-reads.ts);
+ * a request spelled a little differently but meaning the same (a trailing `?`, an empty query
+ * pair) goes through the Elysia route. Both must answer the same bytes, and log the same line.
  */
 let h: Harness;
 afterEach(async () => {
@@ -69,5 +69,25 @@ describe("hot reads answer what the Elysia routes answer", () => {
       same(hot, routed);
       expect(hot.body.error.code).toBeString();
     }
+  });
+
+  test("a failing hot read is logged as the route logs it: one warning, one request line", async () => {
+    const { logger, lines } = captureLogger();
+    h = await harness({ token: TOKEN, logger });
+    const logOf = async (path: string) => {
+      lines.length = 0;
+      const result = await call(h.app, "GET", path, { headers: bearer });
+      return { result, log: lines.map((line) => ({ ...line, fields: { ...line.fields, ms: 0, path: "/v1/workers/nope" } })) };
+    };
+    const hot = await logOf("/v1/workers/nope");
+    const routed = await logOf("/v1/workers/nope?");
+    expect(hot.result.status).toBe(404);
+    expect(hot.result.body.error.code).toBe("worker_not_found");
+    same(hot.result, routed.result);
+    expect(hot.log.map((line) => [line.level, line.message])).toEqual([
+      ["warn", "request failed"],
+      ["debug", "request"],
+    ]);
+    expect(hot.log).toEqual(routed.log);
   });
 });

@@ -1,0 +1,43 @@
+import { Type } from "@sinclair/typebox";
+import { Elysia } from "elysia";
+import type { Runtime } from "../../core/runtime.ts";
+import { ReasonRequest } from "../../core/schema/interaction.ts";
+import { errorResponses } from "../error-body.ts";
+import { AckResponse, EmptyBody, WorkerParams } from "../http-schema.ts";
+import { BODY, GUARDED, jsonBody, WORKER } from "./common.ts";
+
+/** A worker's lifecycle commands (SPEC §5): stop, cancel the active run, restore. */
+export function lifecycleRoutes(runtime: Runtime) {
+  const { parse, emptyBody } = jsonBody(runtime.limits.max_body_bytes);
+  // A fresh set per route: Elysia rewrites a route's schemas as it compiles it.
+  const errors = () => errorResponses([...GUARDED, ...BODY, ...WORKER, "store_io", "runtime_unavailable"]);
+  return new Elysia()
+    .post("/v1/workers/:worker_id/stop", async ({ params, body }) => ({ ack: await runtime.stopWorker(params.worker_id, body?.reason) }), {
+      params: WorkerParams,
+      parse,
+      transform: emptyBody,
+      body: Type.Optional(ReasonRequest),
+      response: { 200: AckResponse, ...errors() },
+      detail: { operationId: "stopWorker", summary: "Stop a worker (cancels its active run); repeated stop is a no-op", tags: ["lifecycle"] },
+    })
+    .post("/v1/workers/:worker_id/cancel", async ({ params, body }) => ({ ack: await runtime.cancelRun(params.worker_id, body?.reason) }), {
+      params: WorkerParams,
+      parse,
+      transform: emptyBody,
+      body: Type.Optional(ReasonRequest),
+      response: { 200: AckResponse, ...errors() },
+      detail: {
+        operationId: "cancelRun",
+        summary: "Cancel the active run once its work stopped; cancelled_run_id is null when none was active",
+        tags: ["lifecycle"],
+      },
+    })
+    .post("/v1/workers/:worker_id/restore", async ({ params }) => ({ ack: await runtime.restoreWorker(params.worker_id) }), {
+      params: WorkerParams,
+      parse,
+      transform: emptyBody,
+      body: Type.Optional(EmptyBody),
+      response: { 200: AckResponse, ...errors() },
+      detail: { operationId: "restoreWorker", summary: "Move a stopped worker back to idle", tags: ["lifecycle"] },
+    });
+}

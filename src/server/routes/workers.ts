@@ -1,0 +1,55 @@
+import { Type } from "@sinclair/typebox";
+import { Elysia } from "elysia";
+import type { Runtime } from "../../core/runtime.ts";
+import { CreateWorkerRequest } from "../../core/schema/worker.ts";
+import { errorResponses } from "../error-body.ts";
+import { CreatedWorkerResponse, DeletedResponse, ListWorkersQuery, WorkerListResponse, WorkerParams, WorkerResponse } from "../http-schema.ts";
+import { strictQuery } from "../query.ts";
+import { BODY, GUARDED, jsonBody, READ } from "./common.ts";
+
+/** The worker collection: list, create, read and delete workers (SPEC §4). */
+export function workerRoutes(runtime: Runtime) {
+  const { parse, emptyBody } = jsonBody(runtime.limits.max_body_bytes);
+  return (
+    new Elysia()
+      .get("/v1/workers", async ({ query }) => runtime.listWorkers({ status: query.status, limit: query.limit, after: query.after }), {
+        query: ListWorkersQuery,
+        transform: strictQuery(ListWorkersQuery),
+        response: { 200: WorkerListResponse, ...errorResponses([...READ, "invalid_request", "limit_too_large"]) },
+        detail: { operationId: "listWorkers", summary: "List workers, optionally by status, paged by worker_id", tags: ["workers"] },
+      })
+      // Every field of a create request is optional, and so is the body: no body is `{}`.
+      .post("/v1/workers", async ({ body, status }) => status(201, { worker: await runtime.createWorker(body ?? {}) }), {
+        parse,
+        transform: emptyBody,
+        body: Type.Optional(CreateWorkerRequest),
+        response: {
+          201: CreatedWorkerResponse,
+          ...errorResponses([
+            ...GUARDED,
+            ...BODY,
+            "unknown_profile",
+            "worker_exists",
+            "unsupported_capability",
+            "worker_limit_reached",
+            "store_io",
+            "runtime_unavailable",
+          ]),
+        },
+        detail: { operationId: "createWorker", summary: "Create a worker (SPEC §4); `{}` creates an assistant on the default profile", tags: ["workers"] },
+      })
+      .get("/v1/workers/:worker_id", async ({ params }) => ({ worker: await runtime.getWorker(params.worker_id) }), {
+        params: WorkerParams,
+        response: { 200: WorkerResponse, ...errorResponses([...READ, "invalid_worker_id", "worker_not_found"]) },
+        detail: { operationId: "getWorker", summary: "A worker's detail", tags: ["workers"] },
+      })
+      .delete("/v1/workers/:worker_id", async ({ params }) => runtime.deleteWorker(params.worker_id), {
+        params: WorkerParams,
+        response: {
+          200: DeletedResponse,
+          ...errorResponses([...GUARDED, "invalid_worker_id", "worker_not_found", "worker_busy", "store_io", "runtime_unavailable"]),
+        },
+        detail: { operationId: "deleteWorker", summary: "Delete a worker without an active run, with its data", tags: ["workers"] },
+      })
+  );
+}
