@@ -95,10 +95,13 @@ function valueMessage(schema: TSchema, value: unknown): string | null {
   }
   if (schema.type === "integer" || schema.type === "number") {
     const kind = schema.type === "integer" ? "an integer" : "a number";
-    if (typeof value !== "number" || (schema.type === "integer" && !Number.isInteger(value))) return `must be ${kind} (got ${got})`;
-    if (typeof schema.minimum === "number" && value < schema.minimum) return `must be ${kind} >= ${schema.minimum} (got ${got})`;
-    if (typeof schema.exclusiveMinimum === "number" && value <= schema.exclusiveMinimum) return `must be ${kind} > ${schema.exclusiveMinimum} (got ${got})`;
-    if (typeof schema.maximum === "number" && value > schema.maximum) return `must be ${kind} <= ${schema.maximum} (got ${got})`;
+    // A query parameter is a string until it is checked: `-1` is a number out of bounds, not "not a number".
+    const number = typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+    if (typeof number !== "number" || (schema.type === "integer" && !Number.isInteger(number))) return `must be ${kind} (got ${got})`;
+    if (typeof schema.minimum === "number" && number < schema.minimum) return `must be ${kind} >= ${schema.minimum} (got ${number})`;
+    if (typeof schema.exclusiveMinimum === "number" && number <= schema.exclusiveMinimum) return `must be ${kind} > ${schema.exclusiveMinimum} (got ${number})`;
+    if (typeof schema.maximum === "number" && number > schema.maximum) return `must be ${kind} <= ${schema.maximum} (got ${number})`;
+    if (typeof value === "string") return `must be ${kind} (got ${got})`;
   }
   if (schema.type === "boolean" && typeof value !== "boolean") return `must be true or false (got ${got})`;
   if (schema.type === "array") {

@@ -13,7 +13,7 @@ import { workerRoutes } from "./routes/workers.ts";
 export interface CreateAppOptions {
   /** With a token every route but `/healthz` requires `Authorization: Bearer <token>` (SPEC §10). */
   token?: string | null;
-  /** One `debug` line per request; `warn` per 4xx and `error` per 5xx. Never tokens or input content. */
+  /** One `debug` line per request, another per 4xx, `error` per 5xx. Never tokens or input content. */
   logger?: RuntimeLogger;
   /** Interval of `: heartbeat` comments on the event stream; default 15000. */
   heartbeat_ms?: number;

@@ -90,7 +90,7 @@ describe("serve (a real process)", () => {
       headers: { ...auth, "content-type": "application/json" },
     });
     expect(input.status).toBe(200);
-    // A failing request with the content in it (unknown field) is logged as a warning.
+    // A failing request with the content in it (unknown field) is logged (at debug: a 4xx).
     const bad = await fetch(`${server.url}/v1/workers/w/input`, {
       ...json({ kind: "user", content, extra: content }),
       headers: { ...auth, "content-type": "application/json" },
@@ -102,7 +102,7 @@ describe("serve (a real process)", () => {
     expect(lines.find((line) => String(line.msg).startsWith("listening on"))!.auth).toBe("bearer token");
     // Debug logging was on: requests were logged, but not what they carried.
     expect(lines.some((line) => line.level === "debug")).toBe(true);
-    expect(lines.some((line) => line.level === "warn")).toBe(true);
+    expect(lines.some((line) => line.level === "debug" && line.msg === "request failed" && line.code === "invalid_request")).toBe(true);
     expect(result.stderr).not.toContain(token);
     expect(result.stderr).not.toContain(content);
     expect(result.stdout).toBe("");
