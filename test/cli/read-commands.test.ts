@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, unwrap, type RuntimeClient } from "../../src/client/index.ts";
-import { cleanScratch, runCli, scratchDir, spawnCli, startServer, until, type RunResult, type Server } from "./helpers.ts";
+import { CLI, cleanScratch, runCli, scratchDir, spawnCli, startServer, until, type RunResult, type Server } from "./helpers.ts";
 
 /**
  * The read commands (`status`, `profiles`, `transcript`, `runs`, `run`, `diagnostics`, `events`,
@@ -222,6 +222,27 @@ describe("diagnostics and events", () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^#\d+ \S+Z run_started r1 r-\S+ profile echo\n$/);
     expect(result.stderr).toMatch(/^\(more: --after \d+\)\n$/);
+  });
+});
+
+describe.skipIf(Bun.which("script") === null)("colour", () => {
+  /** Runs the CLI on a terminal (a pty made by util-linux `script`); its output, as the terminal got it. */
+  async function onTerminal(args: string[], env: Record<string, string> = {}): Promise<string> {
+    const command = [process.execPath, CLI, ...args, "--url", server.url].map((word) => `'${word}'`).join(" ");
+    const childEnv: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/", TERM: "xterm-256color", ...env };
+    const proc = Bun.spawn(["script", "-q", "-e", "-c", command, "/dev/null"], { env: childEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(code).toBe(0);
+    return stdout;
+  }
+
+  test("on a terminal the tables are coloured; NO_COLOR turns it off", async () => {
+    const coloured = await onTerminal(["workers", "list"]);
+    expect(coloured).toContain(`${ANSI}32midle${ANSI}39m`);
+    expect(coloured).toContain(`${ANSI}1mWORKER${ANSI}22m`);
+    const plain = await onTerminal(["workers", "list"], { NO_COLOR: "1" });
+    expect(plain).not.toContain(ANSI);
+    expect(plain).toMatch(/^r1\s+idle\s+echo/m);
   });
 });
 

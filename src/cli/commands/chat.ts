@@ -5,7 +5,7 @@ import { failureOf } from "../report.ts";
 import { painter } from "../style.ts";
 import { clientFlags, clientFromArgs, expectPositionals, workerArg } from "./connect.ts";
 import { Conversation } from "./conversation.ts";
-import { err, out } from "./format.ts";
+import { err, note, out } from "./format.ts";
 
 export const chatCommand = defineCommand({
   meta: {
@@ -26,9 +26,7 @@ export const chatCommand = defineCommand({
     const paint = painter("stderr");
     const prompt = isTerminal("stdin") && isTerminal("stdout");
     const quitHint = prompt ? "Ctrl-D or Ctrl-C while idle quits" : "end of input or Ctrl-C while idle quits";
-    await err(
-      paint("dim", `chat with ${detail.display_ref} (profile ${detail.profile.name}, ${detail.status}); Ctrl-C cancels a reply, ${quitHint}`) + "\n",
-    );
+    await note(`chat with ${detail.display_ref} (profile ${detail.profile.name}, ${detail.status}); Ctrl-C cancels a reply, ${quitHint}`);
     const conversation = new Conversation(client, worker, { print: true, cancelReason: "cancelled from chat (Ctrl-C)" });
     let refused = false;
     await conversation.open();

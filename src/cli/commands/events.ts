@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { unwrap } from "../../client/index.ts";
 import { clientFlags, clientFromArgs, countArg, jsonFlag, workerArg } from "./connect.ts";
-import { err, eventLine, out, paint, printJson } from "./format.ts";
+import { err, eventLine, note, out, printJson } from "./format.ts";
 
 export const eventsCommand = defineCommand({
   meta: { name: "events", description: "Read one batch of stored events (use `tail` to follow them live)" },
@@ -25,6 +25,6 @@ export const eventsCommand = defineCommand({
     }
     if (events.events.length === 0) await err("no events\n");
     for (const event of events.events) await out(`${eventLine(event)}\n`);
-    if (events.has_more) await err(paint("dim", `(more: --after ${events.next_after})`) + "\n");
+    if (events.has_more) await note(`(more: --after ${events.next_after})`);
   },
 });

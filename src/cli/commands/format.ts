@@ -11,6 +11,10 @@ export const dash = (value: string | null | undefined): string => (value === nul
 
 /** Colours text for stdout (a no-op when stdout is not a terminal, or with NO_COLOR). */
 export const paint = painter("stdout");
+const paintErr = painter("stderr");
+
+/** A hint for the human on stderr (dim on a terminal): stdout stays the command's output. */
+export const note = (text: string): Promise<void> => err(`${paintErr("dim", text)}\n`);
 /** A status word in its colour: green went well, red failed, yellow in between. */
 export const status = (value: string): string => {
   const style = statusStyle(value);

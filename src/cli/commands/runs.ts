@@ -4,7 +4,7 @@ import { isValidId } from "../../core/ids.ts";
 import { relativeTime } from "../relative-time.ts";
 import { UsageError } from "../usage-error.ts";
 import { choiceArg, clientFlags, clientFromArgs, countArg, expectPositionals, jsonFlag, workerArg } from "./connect.ts";
-import { dash, err, keyValues, out, printJson, runDuration, status, table, when } from "./format.ts";
+import { dash, err, keyValues, note, out, printJson, runDuration, status, table, when } from "./format.ts";
 import { workerPositional } from "./workers.ts";
 
 export const RUN_STATUSES = ["running", "completed", "failed", "cancelled", "timed_out", "interrupted"] as const;
@@ -45,7 +45,7 @@ export const runsCommand = defineCommand({
       await err(`${worker} has no runs${wanted === undefined ? "" : ` with status ${wanted}`}\n`);
       return;
     }
-    if (runs.length > shown.length) await err(`(${runs.length - shown.length} earlier runs; --limit ${runs.length} shows all)\n`);
+    if (runs.length > shown.length) await note(`(${runs.length - shown.length} earlier runs; --limit ${runs.length} shows all)`);
     await out(
       table(
         ["RUN", "STATUS", "STARTED", "TOOK", "OUTPUT", "ERROR"],

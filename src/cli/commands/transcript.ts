@@ -4,7 +4,7 @@ import { onShutdownSignal } from "../../platform/index.ts";
 import { relativeTime } from "../relative-time.ts";
 import { UsageError } from "../usage-error.ts";
 import { clientFlags, clientFromArgs, countArg, expectPositionals, jsonFlag, workerArg } from "./connect.ts";
-import { err, out, paint, printJson } from "./format.ts";
+import { err, note, out, paint, printJson } from "./format.ts";
 import { workerPositional } from "./workers.ts";
 
 /** Entries shown without `--tail`, `--start` or `--limit`: the end of the conversation. */
@@ -41,10 +41,10 @@ export const transcriptCommand = defineCommand({
     }
     if (!args.json && transcript.items.length === 0) await err(`${worker} has no transcript entries${transcript.total_items > 0 ? " in this range" : ""}\n`);
     const first = transcript.items[0]?.sequence ?? transcript.start;
-    if (!args.json && first > 0 && "tail" in query) await err(paint("dim", `(${first} earlier entries; --start 0 to read from the beginning)`) + "\n");
+    if (!args.json && first > 0 && "tail" in query) await note(`(${first} earlier entries; --start 0 to read from the beginning)`);
     for (const entry of transcript.items) await print(entry);
     if (!args.follow) {
-      if (!args.json && transcript.next_start !== null) await err(paint("dim", `(more from --start ${transcript.next_start})`) + "\n");
+      if (!args.json && transcript.next_start !== null) await note(`(more from --start ${transcript.next_start})`);
       return;
     }
     await follow(client, worker, transcript.total_items, print);
