@@ -18,27 +18,22 @@ export function painter(stream: "stdout" | "stderr"): (style: Style, text: strin
   return (style, text) => (on && text.length > 0 ? `\x1b[${SGR[style][0]}m${text}\x1b[${SGR[style][1]}m` : text);
 }
 
+const STATUS_STYLE: Record<string, Style> = {
+  idle: "green",
+  completed: "green",
+  running: "cyan",
+  failed: "red",
+  unavailable: "red",
+  error: "red",
+  cancelled: "yellow",
+  timed_out: "yellow",
+  interrupted: "yellow",
+  stopped: "yellow",
+  warning: "yellow",
+};
+
 /** The colour a status is shown in: green when it went well, red when it failed, yellow in between. */
-export function statusStyle(status: string): Style | null {
-  switch (status) {
-    case "completed":
-    case "idle":
-    case "running":
-      return status === "running" ? "cyan" : "green";
-    case "failed":
-    case "unavailable":
-    case "error":
-      return "red";
-    case "cancelled":
-    case "timed_out":
-    case "interrupted":
-    case "stopped":
-    case "warning":
-      return "yellow";
-    default:
-      return null;
-  }
-}
+export const statusStyle = (status: string): Style | null => STATUS_STYLE[status] ?? null;
 
 const ANSI_SGR = /\x1b\[[0-9;]*m/g;
 

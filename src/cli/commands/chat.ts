@@ -3,7 +3,7 @@ import { unwrap } from "../../client/index.ts";
 import { isTerminal, stdinLines } from "../../platform/index.ts";
 import { failureOf } from "../report.ts";
 import { painter } from "../style.ts";
-import { clientFlags, clientFromArgs, expectPositionals, workerArg } from "./connect.ts";
+import { clientFlags, clientFromArgs, expectPositionals, workerArg, workerPositional } from "./connect.ts";
 import { Conversation } from "./conversation.ts";
 import { err, note, out } from "./format.ts";
 
@@ -15,7 +15,7 @@ export const chatCommand = defineCommand({
       "Ctrl-C cancels the active run (twice: leave); Ctrl-C while idle or end of input quits",
   },
   args: {
-    worker: { type: "positional", required: true, valueHint: "WORKER", description: "Worker id" },
+    ...workerPositional,
     ...clientFlags,
   },
   run: async ({ args }) => {

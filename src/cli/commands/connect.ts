@@ -1,10 +1,10 @@
+import { resolve } from "node:path";
 import type { ArgsDef } from "citty";
 import { createClient, DEFAULT_URL, type RuntimeClient } from "../../client/index.ts";
 import { resolveToken } from "../../config/token.ts";
 import { RuntimeError } from "../../core/errors.ts";
 import { assertWorkerId } from "../../core/ids.ts";
 import { environment, workingDirectory } from "../../platform/index.ts";
-import { resolve } from "node:path";
 import { TOKEN_ENV, URL_ENV } from "../client-env.ts";
 import { UsageError } from "../usage-error.ts";
 
@@ -19,6 +19,11 @@ export const clientFlags = {
     description: `Send the bearer token held in this environment variable (default: $${TOKEN_ENV} when set)`,
   },
   "token-file": { type: "string", valueHint: "PATH", description: "Send the bearer token held in this file" },
+} as const satisfies ArgsDef;
+
+/** `<WORKER>`, the first argument of every command about one worker (shell completion offers worker ids here). */
+export const workerPositional = {
+  worker: { type: "positional", required: true, valueHint: "WORKER", description: "Worker id" },
 } as const satisfies ArgsDef;
 
 /** `--json` as every read command declares it. */

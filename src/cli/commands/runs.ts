@@ -3,9 +3,8 @@ import { unwrap, type Run } from "../../client/index.ts";
 import { isValidId } from "../../core/ids.ts";
 import { relativeTime } from "../relative-time.ts";
 import { UsageError } from "../usage-error.ts";
-import { choiceArg, clientFlags, clientFromArgs, countArg, expectPositionals, jsonFlag, workerArg } from "./connect.ts";
+import { choiceArg, clientFlags, clientFromArgs, countArg, expectPositionals, jsonFlag, workerArg, workerPositional } from "./connect.ts";
 import { dash, err, keyValues, note, out, printJson, runDuration, status, table, when } from "./format.ts";
-import { workerPositional } from "./workers.ts";
 
 export const RUN_STATUSES = ["running", "completed", "failed", "cancelled", "timed_out", "interrupted"] as const;
 const DEFAULT_RUNS = 20;

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { unwrap, type Ack, type Run } from "../../client/index.ts";
 import { painter } from "../style.ts";
-import { clientFlags, clientFromArgs, workerArg } from "./connect.ts";
+import { clientFlags, clientFromArgs, workerArg, workerPositional } from "./connect.ts";
 import { Conversation } from "./conversation.ts";
 import { err, out, printJson, runOutcome } from "./format.ts";
 import { inputSource, readInput } from "./input.ts";
@@ -14,7 +14,7 @@ export const sendCommand = defineCommand({
       "streams to stdout, Ctrl-C cancels the run (twice: leave), and the exit status says how the run ended",
   },
   args: {
-    worker: { type: "positional", required: true, valueHint: "WORKER", description: "Worker id" },
+    ...workerPositional,
     text: {
       type: "positional",
       required: false,

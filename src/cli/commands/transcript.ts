@@ -3,9 +3,8 @@ import { unwrap, type RuntimeClient, type TranscriptEntry } from "../../client/i
 import { onShutdownSignal } from "../../platform/index.ts";
 import { relativeTime } from "../relative-time.ts";
 import { UsageError } from "../usage-error.ts";
-import { clientFlags, clientFromArgs, countArg, expectPositionals, jsonFlag, workerArg } from "./connect.ts";
+import { clientFlags, clientFromArgs, countArg, expectPositionals, jsonFlag, workerArg, workerPositional } from "./connect.ts";
 import { err, note, out, paint, printJson } from "./format.ts";
-import { workerPositional } from "./workers.ts";
 
 /** Entries shown without `--tail`, `--start` or `--limit`: the end of the conversation. */
 const DEFAULT_TAIL = 20;

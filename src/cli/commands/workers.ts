@@ -1,15 +1,12 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { unwrap, type CreateWorkerRequest, type RuntimeClient, type WorkerSummary } from "../../client/index.ts";
 import { UsageError } from "../usage-error.ts";
-import { choiceArg, clientFlags, clientFromArgs, expectPositionals, jsonFlag, workerArg, type ClientArgs } from "./connect.ts";
+import { choiceArg, clientFlags, clientFromArgs, expectPositionals, jsonFlag, workerArg, workerPositional, type ClientArgs } from "./connect.ts";
 import { out, printJson, err, workerDetail, workerTable } from "./format.ts";
 
 /** The worker statuses `--status` accepts (SPEC §5, plus `unavailable` for a worker whose files are damaged). */
 export const WORKER_STATUSES = ["idle", "running", "stopped", "unavailable"] as const;
 
-export const workerPositional = {
-  worker: { type: "positional", required: true, valueHint: "WORKER", description: "Worker id" },
-} as const satisfies ArgsDef;
 
 /** A subcommand acting on one worker: `yoi-runtime workers <name> <worker> [flags]`. */
 function workerAction<A extends ArgsDef>(
