@@ -1,4 +1,6 @@
 import { closeSync, openSync, writeSync } from "node:fs";
+import { RuntimeError } from "../../core/errors.ts";
+import { messageOf } from "../../shared/errors.ts";
 
 /** Bytes one file may have waiting before it is written. */
 const FILE_LIMIT = 256 * 1024;
@@ -46,6 +48,15 @@ export class AppendFiles {
     const fd = this.descriptor(relative);
     let written = 0;
     while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+  }
+
+  /** `writeback` before a read: a failure is the store's (store_io), not the reader's. */
+  writebackBeforeRead(relative: string): void {
+    try {
+      this.writeback(relative);
+    } catch (error) {
+      throw new RuntimeError("store_io", `the store could not write ${relative}: ${messageOf(error)}`);
+    }
   }
 
   writebackAll(): void {

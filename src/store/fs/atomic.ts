@@ -1,6 +1,7 @@
 import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { StorePaths } from "./paths.ts";
+import { errnoCode } from "../../shared/errors.ts";
 
 /**
  * Replaces `relative` with `data` so that a reader (or a crash) sees the old or the new content,
@@ -33,7 +34,7 @@ export async function fsyncDir(dir: string): Promise<void> {
     handle = await open(dir, "r");
     await handle.sync();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM" && code !== "EBADF") throw error;
   } finally {
     await handle?.close();
@@ -47,7 +48,7 @@ export async function syncFile(path: string): Promise<void> {
     handle = await open(path, "r");
     await handle.datasync();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    if (errnoCode(error) !== "ENOENT") throw error;
   } finally {
     await handle?.close();
   }

@@ -6,6 +6,7 @@ import type { BatchPlan } from "./batch-plan.ts";
 import { completeLines, keyPrefix, leadingInteger, lineStartBeforeSync, NEWLINE, readAt, readAtSync, tryParse } from "./lines.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
+import { errnoCode } from "../../shared/errors.ts";
 
 const ID = keyPrefix("id");
 /** Recent events kept parsed in memory: live subscribers and pollers read from here. */
@@ -233,7 +234,7 @@ export class EventLog {
     try {
       handle = await open(this.paths.abs(segment.path), "r");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw expired(after, this.firstId);
+      if (errnoCode(error) === "ENOENT") throw expired(after, this.firstId);
       throw error;
     }
     try {
@@ -251,7 +252,7 @@ export class EventLog {
     try {
       handle = await open(this.paths.abs(segment.path), "r");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+      if (errnoCode(error) === "ENOENT") return false;
       throw error;
     }
     try {

@@ -34,6 +34,8 @@ export interface JournalRecord {
  */
 export class JournalWriter {
   private handle: FileHandle | null = null;
+  /** The sync in flight (settles, never rejects): rotation waits for it. */
+  private syncing: Promise<void> = Promise.resolve();
   number = 0;
   bytes = 0;
 
@@ -45,7 +47,12 @@ export class JournalWriter {
   /** Starts `wal/<number>.jsonl`; its name is made durable before any batch relies on it. */
   async start(number: number): Promise<void> {
     const handle = await open(this.paths.abs(this.paths.journal(number)), "a", 0o644);
-    if (this.durable) await fsyncDir(this.paths.abs("wal"));
+    try {
+      if (this.durable) await fsyncDir(this.paths.abs("wal"));
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
     this.handle = handle;
     this.number = number;
     this.bytes = 0;
@@ -69,11 +76,14 @@ export class JournalWriter {
   sync(): Promise<void> {
     const handle = this.handle;
     if (!this.durable || !handle) return Promise.resolve();
-    return new Promise((resolve, reject) => fdatasync(handle.fd, (error) => (error ? reject(error) : resolve())));
+    const synced = new Promise<void>((resolve, reject) => fdatasync(handle.fd, (error) => (error ? reject(error) : resolve())));
+    this.syncing = synced.catch(() => undefined);
+    return synced;
   }
 
-  /** Switches to the next file; the one left behind is complete and synced. */
+  /** Switches to the next file once the sync in flight returned; the one left behind is complete and synced. */
   async rotate(): Promise<void> {
+    await this.syncing;
     const old = this.handle;
     await this.start(this.number + 1);
     await old?.close();

@@ -1,10 +1,10 @@
 import { open, readFile, rename, unlink } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import { RuntimeError } from "../../core/errors.ts";
+import { errnoCode } from "../../shared/errors.ts";
 
 /** Roots locked by stores of this process: the pid in LOCK cannot tell them apart. */
 const heldHere = new Set<string>();
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function parsePid(content: string): number | null {
   const text = content.trim();
@@ -18,7 +18,7 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else, which still makes it the owner.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    return errnoCode(error) === "EPERM";
   }
 }
 
@@ -26,7 +26,7 @@ async function readLock(file: string): Promise<string | null> {
   try {
     return await readFile(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    if (errnoCode(error) === "ENOENT") return null;
     throw error;
   }
 }
@@ -66,7 +66,7 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
       }
       return { taken_over };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if (errnoCode(error) !== "EEXIST") throw error;
     }
     let content = await readLock(file);
     if (content === null) continue;
@@ -74,7 +74,7 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
     if (pid === null) {
       // The owner creates the file first and writes its pid right after: give it a moment. Still
       // without a pid after that, its owner died between the two (or it is not a lock): stale.
-      await sleep(200);
+      await delay(200);
       content = await readLock(file);
       if (content === null) continue;
       pid = parsePid(content);
@@ -87,7 +87,7 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
     try {
       await rename(file, aside);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      if (errnoCode(error) === "ENOENT") continue;
       throw error;
     }
     const moved = await readLock(aside);

@@ -3,6 +3,7 @@ import { isValidId } from "../../core/ids.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
 import { firstError } from "../../core/validate.ts";
+import { errnoCode } from "../../shared/errors.ts";
 import { readJournal, type ReplayOp } from "./journal.ts";
 import { readAtSync, tryParse } from "./lines.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
@@ -13,8 +14,6 @@ import type { Checkpoint } from "./worker.ts";
 export interface ReplayResult {
   /** Highest batch number found in the journal (0: none). */
   last_batch: number;
-  /** Journal files replayed; the caller removes them once what they hold is durable elsewhere. */
-  journals: string[];
   /** Files replay wrote to, to be synced before the journal goes. */
   written: Set<string>;
   /** Removals still running in the background. */
@@ -35,138 +34,195 @@ interface Step {
  * Finishes what the journal holds (wal/<n>.jsonl, oldest first), so the layout's files have
  * every batch that reached the journal — which is every acknowledged one — and returns each
  * worker's last journaled state (state.json is rewritten by the next checkpoint; until then the
- * journal stays). Replay is idempotent:
- * an append already present at its offset is skipped, so files written before a crash are left
- * as they are. For each worker only what follows its last create/delete is replayed (an earlier
- * incarnation's appends are moot), and nothing is appended to a file removed later in the journal.
+ * journal stays). Replay is idempotent: an append already present at its offset is skipped, so
+ * files written before a crash are left as they are. For each worker only what follows its last
+ * create/delete is replayed (an earlier incarnation's appends are moot), and nothing is appended
+ * to a file removed later in the journal.
+ *
+ * Phases: read the journal files (repairing a torn end, setting a damaged file aside) → drop
+ * steps that name a worker by an invalid id → index which step is the last of its kind →
+ * apply the steps that still count → collect the journaled states → note what was restored.
  */
 export async function replayJournal(paths: StorePaths, durable: boolean, repairs: Repairs): Promise<ReplayResult> {
-  const result: ReplayResult = { last_batch: 0, journals: [], written: new Set(), removals: [], states: new Map() };
-  const numbers = readdirSync(paths.abs("wal"))
-    .map((name) => numberedName(name))
-    .filter((n): n is number => n !== null)
-    .sort((a, b) => a - b);
-  const steps: Step[] = [];
-  for (const [position, number] of numbers.entries()) {
-    const path = paths.journal(number);
-    const journal = readJournal(paths.abs(path));
-    for (const record of journal.records) for (const op of record.ops) steps.push({ batch: record.batch, op });
-    for (const record of journal.records) result.last_batch = Math.max(result.last_batch, record.batch);
-    if (journal.torn_at !== null) {
-      // The batch was being written when the process died; it was never acknowledged.
-      const fd = openSync(paths.abs(path), "r+");
-      ftruncateSync(fd, journal.torn_at);
-      closeSync(fd);
-      repairs.repaired(path, `the last batch was cut short by a crash and never acknowledged; cut ${journal.size - journal.torn_at} bytes`);
-    }
-    if (journal.corrupt_at !== null) {
-      // Kept for inspection under names replay ignores: nothing after the damage is replayed, and
-      // nothing is removed either.
-      const stamp = Date.now();
-      const kept = [path, ...numbers.slice(position + 1).map((n) => paths.journal(n))].map((file) => {
-        renameSync(paths.abs(file), paths.abs(`${file}.unreplayed-${stamp}`));
-        return `${file}.unreplayed-${stamp}`;
-      });
-      repairs.add(
-        "error",
-        "store_corrupt_journal",
-        `${path} is unreadable from byte ${journal.corrupt_at}; the batches from there on were not replayed (kept as ${kept.join(", ")})`,
-        null,
-        { file: path, kept },
-      );
-      break;
-    }
-    result.journals.push(path);
-  }
-  if (steps.length === 0) return result;
-
-  // Anything naming a worker by an invalid id is damage, not a path to follow.
-  const sane = steps.filter(({ op }) => {
-    const id = (op as { worker_id?: unknown }).worker_id;
-    if (op.op !== "create" && op.op !== "delete" && op.op !== "state") return true;
-    if (isValidId(id)) return true;
-    repairs.add("error", "store_corrupt_journal", `the journal names a worker by an invalid id: ${String(id).slice(0, 200)}`, null, {});
-    return false;
-  });
-  steps.length = 0;
-  steps.push(...sane);
-
-  const lastStructural = new Map<string, number>();
-  const lastRemoval = new Map<string, number>();
-  const lastState = new Map<string, number>();
-  steps.forEach(({ op }, index) => {
-    if (op.op === "create" || op.op === "delete") lastStructural.set(op.worker_id, index);
-    else if (op.op === "remove") lastRemoval.set(op.path, index);
-    else if (op.op === "state") lastState.set(op.worker_id, index);
-  });
-  const current = (worker_id: unknown, index: number) =>
-    typeof worker_id === "string" && index >= (lastStructural.get(worker_id) ?? -1);
-
+  const { steps: read, last_batch } = readJournalFiles(paths, repairs);
+  const result: ReplayResult = { last_batch, written: new Set(), removals: [], states: new Map() };
+  if (read.length === 0) return result;
+  const steps = withValidIds(read, repairs);
+  const index = new ReplayIndex(steps);
   let restored = 0;
-  for (let index = 0; index < steps.length; index++) {
-    const { batch, op } = steps[index]!;
-    switch (op.op) {
-      case "create": {
-        if (lastStructural.get(op.worker_id) !== index || !validCreate(op)) break;
-        if (matchesRecord(paths, op.worker_id, op.record)) break;
-        const aside = moveWorkerDirAside(paths, op.worker_id);
-        if (aside) result.removals.push(aside);
-        await createWorkerDir(paths, op.record, op.state, batch, durable);
-        restored++;
-        break;
-      }
-      case "delete": {
-        if (lastStructural.get(op.worker_id) !== index) break;
-        paths.workerDir(op.worker_id);
-        const aside = moveWorkerDirAside(paths, op.worker_id);
-        if (aside) result.removals.push(aside);
-        break;
-      }
-      case "remove": {
-        if (!paths.parseTarget(op.path)) {
-          repairs.add("error", "store_corrupt_journal", `the journal names a file this store never writes: ${String(op.path).slice(0, 200)}`, null, {});
-          break;
-        }
-        if (lastRemoval.get(op.path) !== index) break;
-        const target = paths.parseTarget(op.path)!;
-        if (target.kind === "worker") break;
-        try {
-          unlinkSync(paths.abs(op.path));
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-        }
-        break;
-      }
-      case "append": {
-        const target = paths.parseTarget(op.path);
-        if (!target || !Number.isSafeInteger(op.offset) || op.offset < 0) {
-          repairs.add("error", "store_corrupt_journal", `the journal names a file this store never writes: ${String(op.path).slice(0, 200)}`, null, {});
-          break;
-        }
-        if (target.kind === "worker" && !current(target.worker_id, index)) break;
-        if ((lastRemoval.get(op.path) ?? -1) > index) break;
-        if (target.kind === "worker" && !existsSync(paths.abs(paths.workerDir(target.worker_id)))) break;
-        if (applyAppend(paths, op.path, op.offset, op.data, repairs, target.kind === "worker" ? target.worker_id : null)) restored++;
-        result.written.add(op.path);
-        break;
-      }
-      case "state":
-        break;
-    }
+  for (let at = 0; at < steps.length; at++) {
+    if (await applyStep(paths, durable, steps[at]!, at, index, repairs, result)) restored++;
   }
-
-  for (const [worker_id, index] of lastState) {
-    const { batch, op } = steps[index]!;
-    if (op.op !== "state" || !current(worker_id, index) || firstError(WorkerState, op.state) !== null) continue;
-    if (!Number.isSafeInteger(op.transcript_bytes) || !Number.isSafeInteger(op.runs_bytes)) continue;
-    result.states.set(worker_id, { state: op.state, checkpoint: { batch, transcript_bytes: op.transcript_bytes, runs_bytes: op.runs_bytes } });
-  }
+  result.states = journaledStates(steps, index);
   if (restored > 0) {
     repairs.add("info", "store_recovered", `finished ${restored} writes from the journal that a crash had cut short`, null, {
       writes: restored,
     });
   }
   return result;
+}
+
+// ---------------------------------------------------------------- read
+
+/**
+ * Every step of every journal file, oldest first. A record a crash cut short is cut off its
+ * file (it was never acknowledged); a file damaged before its end stops the reading there.
+ */
+function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[]; last_batch: number } {
+  const numbers = readdirSync(paths.abs("wal"))
+    .map((name) => numberedName(name))
+    .filter((n): n is number => n !== null)
+    .sort((a, b) => a - b);
+  const steps: Step[] = [];
+  let last_batch = 0;
+  for (const [position, number] of numbers.entries()) {
+    const path = paths.journal(number);
+    const journal = readJournal(paths.abs(path));
+    for (const record of journal.records) {
+      for (const op of record.ops) steps.push({ batch: record.batch, op });
+      last_batch = Math.max(last_batch, record.batch);
+    }
+    if (journal.torn_at !== null) {
+      const fd = openSync(paths.abs(path), "r+");
+      ftruncateSync(fd, journal.torn_at);
+      closeSync(fd);
+      repairs.repaired(path, `the last batch was cut short by a crash and never acknowledged; cut ${journal.size - journal.torn_at} bytes`);
+    }
+    if (journal.corrupt_at !== null) {
+      setAside([path, ...numbers.slice(position + 1).map((n) => paths.journal(n))], paths, journal.corrupt_at, repairs);
+      break;
+    }
+  }
+  return { steps, last_batch };
+}
+
+/**
+ * Keeps a damaged journal file and the ones after it for inspection, under names replay
+ * ignores: nothing after the damage is replayed, and nothing is removed either.
+ */
+function setAside(files: string[], paths: StorePaths, corrupt_at: number, repairs: Repairs): void {
+  const stamp = Date.now();
+  const kept = files.map((file) => {
+    renameSync(paths.abs(file), paths.abs(`${file}.unreplayed-${stamp}`));
+    return `${file}.unreplayed-${stamp}`;
+  });
+  repairs.add(
+    "error",
+    "store_corrupt_journal",
+    `${files[0]} is unreadable from byte ${corrupt_at}; the batches from there on were not replayed (kept as ${kept.join(", ")})`,
+    null,
+    { file: files[0], kept },
+  );
+}
+
+// ---------------------------------------------------------------- validate
+
+/** Anything naming a worker by an invalid id is damage, not a path to follow: dropped, and reported. */
+function withValidIds(steps: Step[], repairs: Repairs): Step[] {
+  return steps.filter(({ op }) => {
+    if (op.op !== "create" && op.op !== "delete" && op.op !== "state") return true;
+    if (isValidId(op.worker_id)) return true;
+    repairs.add("error", "store_corrupt_journal", `the journal names a worker by an invalid id: ${String(op.worker_id).slice(0, 200)}`, null, {});
+    return false;
+  });
+}
+
+function corruptTarget(path: unknown, repairs: Repairs): void {
+  repairs.add("error", "store_corrupt_journal", `the journal names a file this store never writes: ${String(path).slice(0, 200)}`, null, {});
+}
+
+/** Which step is the last of its kind: only those count (later ones supersede earlier ones). */
+class ReplayIndex {
+  private readonly lastStructural = new Map<string, number>();
+  private readonly lastRemoval = new Map<string, number>();
+  readonly lastState = new Map<string, number>();
+
+  constructor(steps: readonly Step[]) {
+    steps.forEach(({ op }, at) => {
+      if (op.op === "create" || op.op === "delete") this.lastStructural.set(op.worker_id, at);
+      else if (op.op === "remove") this.lastRemoval.set(op.path, at);
+      else if (op.op === "state") this.lastState.set(op.worker_id, at);
+    });
+  }
+
+  /** The step at `at` creates or deletes a worker and nothing later does. */
+  isLastStructural(worker_id: string, at: number): boolean {
+    return this.lastStructural.get(worker_id) === at;
+  }
+
+  /** The step at `at` belongs to the worker's last incarnation in the journal. */
+  isCurrent(worker_id: string, at: number): boolean {
+    return at >= (this.lastStructural.get(worker_id) ?? -1);
+  }
+
+  isLastRemoval(path: string, at: number): boolean {
+    return this.lastRemoval.get(path) === at;
+  }
+
+  /** The file at `path` is removed later in the journal. */
+  removedAfter(path: string, at: number): boolean {
+    return (this.lastRemoval.get(path) ?? -1) > at;
+  }
+}
+
+// ---------------------------------------------------------------- apply
+
+/** Applies one step if it still counts; true when it had to write something a crash had lost. */
+async function applyStep(
+  paths: StorePaths,
+  durable: boolean,
+  { batch, op }: Step,
+  at: number,
+  index: ReplayIndex,
+  repairs: Repairs,
+  result: ReplayResult,
+): Promise<boolean> {
+  switch (op.op) {
+    case "create": {
+      if (!index.isLastStructural(op.worker_id, at) || !validCreate(op)) return false;
+      if (matchesRecord(paths, op.worker_id, op.record)) return false;
+      moveAside(paths, op.worker_id, result);
+      await createWorkerDir(paths, op.record, op.state, batch, durable);
+      return true;
+    }
+    case "delete":
+      if (index.isLastStructural(op.worker_id, at)) moveAside(paths, op.worker_id, result);
+      return false;
+    case "remove": {
+      const target = paths.parseTarget(op.path);
+      if (!target) corruptTarget(op.path, repairs);
+      else if (index.isLastRemoval(op.path, at) && target.kind !== "worker") removeFile(paths.abs(op.path));
+      return false;
+    }
+    case "append": {
+      const target = paths.parseTarget(op.path);
+      if (!target || !Number.isSafeInteger(op.offset) || op.offset < 0) {
+        corruptTarget(op.path, repairs);
+        return false;
+      }
+      const worker_id = target.kind === "worker" ? target.worker_id : null;
+      if (worker_id !== null && !index.isCurrent(worker_id, at)) return false;
+      if (index.removedAfter(op.path, at)) return false;
+      if (worker_id !== null && !existsSync(paths.abs(paths.workerDir(worker_id)))) return false;
+      result.written.add(op.path);
+      return applyAppend(paths, op.path, op.offset, op.data, repairs, worker_id);
+    }
+    case "state":
+      return false;
+  }
+}
+
+function moveAside(paths: StorePaths, worker_id: string, result: ReplayResult): void {
+  const aside = moveWorkerDirAside(paths, worker_id);
+  if (aside) result.removals.push(aside);
+}
+
+function removeFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (error) {
+    if (errnoCode(error) !== "ENOENT") throw error;
+  }
 }
 
 function validCreate(op: Extract<ReplayOp, { op: "create" }>): boolean {
@@ -213,4 +269,18 @@ function applyAppend(paths: StorePaths, path: string, offset: number, bytes: Buf
   } finally {
     closeSync(fd);
   }
+}
+
+// ---------------------------------------------------------------- states
+
+/** Each worker's last journaled state that is valid and belongs to its current incarnation. */
+function journaledStates(steps: readonly Step[], index: ReplayIndex): ReplayResult["states"] {
+  const states: ReplayResult["states"] = new Map();
+  for (const [worker_id, at] of index.lastState) {
+    const { batch, op } = steps[at]!;
+    if (op.op !== "state" || !index.isCurrent(worker_id, at) || firstError(WorkerState, op.state) !== null) continue;
+    if (!Number.isSafeInteger(op.transcript_bytes) || !Number.isSafeInteger(op.runs_bytes)) continue;
+    states.set(worker_id, { state: op.state, checkpoint: { batch, transcript_bytes: op.transcript_bytes, runs_bytes: op.runs_bytes } });
+  }
+  return states;
 }

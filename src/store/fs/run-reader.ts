@@ -2,6 +2,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { Run } from "../../core/schema/run.ts";
 import { completeLines, NEWLINE, readAt, tryParse } from "./lines.ts";
+import { errnoCode } from "../../shared/errors.ts";
 
 const CHUNK = 64 * 1024;
 
@@ -10,7 +11,7 @@ async function withFile<T>(file: string, fallback: T, use: (handle: FileHandle) 
   try {
     handle = await open(file, "r");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return fallback;
+    if (errnoCode(error) === "ENOENT") return fallback;
     throw error;
   }
   try {

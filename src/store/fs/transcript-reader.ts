@@ -3,6 +3,7 @@ import { RuntimeError } from "../../core/errors.ts";
 import type { TranscriptEntry } from "../../core/schema/transcript.ts";
 import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAt, tryParse } from "./lines.ts";
 import { addAnchor, type FsWorker } from "./worker.ts";
+import { errnoCode } from "../../shared/errors.ts";
 
 const SEQUENCE = keyPrefix("sequence");
 /** Below this many bytes between the bounds, scanning forward beats probing. */
@@ -32,7 +33,7 @@ export async function readTranscriptPage(file: string, path: string, worker: FsW
   try {
     handle = await open(file, "r");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (errnoCode(error) === "ENOENT") return [];
     throw error;
   }
   try {

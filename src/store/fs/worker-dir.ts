@@ -4,6 +4,7 @@ import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
 import type { StorePaths } from "./paths.ts";
 import { recordFile, stateFile } from "./worker.ts";
+import { errnoCode } from "../../shared/errors.ts";
 
 async function writeNew(path: string, data: string, durable: boolean): Promise<void> {
   const handle = await open(path, "wx", 0o644);
@@ -57,7 +58,7 @@ export function moveWorkerDirAside(paths: StorePaths, id: string): Promise<void>
   try {
     renameSync(paths.abs(paths.workerDir(id)), aside);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    if (errnoCode(error) === "ENOENT") return null;
     throw error;
   }
   return rm(aside, { recursive: true, force: true });

@@ -5,9 +5,10 @@ import type { Run as RunType } from "../../core/schema/run.ts";
 import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
 import { firstError } from "../../core/validate.ts";
 import { completeLines, lineStartBeforeSync, NEWLINE, readAtSync, tryParse } from "./lines.ts";
-import type { StorePaths } from "./paths.ts";
+import type { StorePaths, WorkerFile } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { addAnchor, Checkpoint, newWorker, stateOf, type FsWorker } from "./worker.ts";
+import { errnoCode } from "../../shared/errors.ts";
 
 type Json = { value: unknown; problem?: undefined } | { value?: undefined; problem: string };
 
@@ -16,7 +17,7 @@ function readJson(path: string): Json {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     return { problem: code === "ENOENT" ? "is missing" : `cannot be read (${code})` };
   }
   const value = tryParse(text);
@@ -39,8 +40,15 @@ interface Line {
   value: unknown;
 }
 
+/** The lines a log reconciled to (past the checkpoint, or the whole-file truth) and its final size. */
+interface LogLines {
+  size: number;
+  lines: Line[];
+  problem?: undefined;
+}
+
 /** What reconciling one log found; `problem` makes the worker unavailable. */
-type LogResult = { size: number; lines: Line[]; problem?: undefined } | { problem: string };
+type LogResult = LogLines | { problem: string };
 
 /**
  * Reads a worker's metadata (worker.json, state.json) and reconciles its counters with what its
@@ -58,36 +66,26 @@ export function loadWorker(
   const worker = newWorker(id, null, null);
   worker.on_disk = true;
   const result: LoadedWorker = { worker, batch: 0, dirty: false, last_event_id: 0 };
-  const unavailable = (file: string, problem: string): LoadedWorker => {
-    worker.unavailable = `${paths.workerFile(id, file as "worker.json")} ${problem}`;
+  const unavailable = (file: WorkerFile, problem: string): LoadedWorker => {
+    worker.unavailable = `${paths.workerFile(id, file)} ${problem}`;
     return result;
   };
 
-  const record = readJson(paths.abs(paths.workerFile(id, "worker.json")));
-  if (record.problem !== undefined) return unavailable("worker.json", record.problem);
-  const recordProblem = firstError(WorkerRecord, record.value);
-  if (recordProblem) return unavailable("worker.json", `does not hold a worker record (${recordProblem})`);
-  const workerRecord = record.value as WorkerRecord;
-  if (workerRecord.worker_ref.worker_id !== id) {
-    return unavailable("worker.json", `names worker ${workerRecord.worker_ref.worker_id}, not ${id}`);
-  }
-  if (workerRecord.worker_ref.runtime_id !== runtime_id) {
-    return unavailable("worker.json", `belongs to runtime ${workerRecord.worker_ref.runtime_id}, not ${runtime_id}`);
-  }
-  worker.record = workerRecord;
+  const record = readRecord(paths, runtime_id, id);
+  if ("problem" in record) return unavailable("worker.json", record.problem);
+  worker.record = record.record;
 
   const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json"))), journaled);
   if ("problem" in chosen) return unavailable("state.json", chosen.problem);
   if (chosen.replaces) {
     repairs.repaired(paths.workerFile(id, "state.json"), `${chosen.replaces}; the journal's newer state is used and written back`, id);
   }
-  const stored = chosen.state;
-  const checkpoint = chosen.checkpoint;
-  result.dirty = chosen.from_journal;
+  const { state: stored, checkpoint } = chosen;
   result.batch = checkpoint?.batch ?? 0;
+  // Known even if a log turns out unreadable: ids up to here were handed out.
   result.last_event_id = stored.last_event_id;
+  result.dirty = chosen.from_journal;
 
-  const state: WorkerStateType = { ...stored };
   const transcriptFile = paths.workerFile(id, "transcript.jsonl");
   const transcript = reconcileLog(paths, transcriptFile, checkpoint?.transcript_bytes ?? null, stored.transcript_items, repairs, id, (value, index) => {
     // Past the checkpoint, entries must continue the sequence (index -1: a last line read on its own).
@@ -99,40 +97,10 @@ export function loadWorker(
   const runs = reconcileLog(paths, runsFile, checkpoint?.runs_bytes ?? null, stored.run_count, repairs, id, (value) => isRun(value, id));
   if (runs.problem !== undefined) return unavailable("runs.jsonl", runs.problem);
 
-  // Transcript: entries past the checkpoint continue the count; without one the last entry gives it.
-  const lastEntry = transcript.lines[transcript.lines.length - 1];
-  if (checkpoint !== null && transcript.size >= checkpoint.transcript_bytes) {
-    state.transcript_items = stored.transcript_items + transcript.lines.length;
-  } else {
-    state.transcript_items = lastEntry ? (lastEntry.value as { sequence: number }).sequence + 1 : 0;
-  }
-  for (const line of transcript.lines) {
-    const entry = line.value as { event_id: number; created_at: string };
-    state.last_event_id = Math.max(state.last_event_id, entry.event_id);
-    if (entry.created_at > state.updated_at) state.updated_at = entry.created_at;
-  }
+  const state: WorkerStateType = { ...stored };
+  const lastEntry = countTranscript(state, stored, checkpoint, transcript);
   if (lastEntry) addAnchor(worker, state.transcript_items - 1, lastEntry.start);
-
-  // Runs: a run's first record is `running`; the last record says whether one is still active.
-  const runLines = runs.lines.map((line) => line.value as RunType);
-  if (checkpoint !== null && runs.size >= checkpoint.runs_bytes) {
-    state.run_count = stored.run_count + runLines.filter((run) => run.status === "running").length;
-  } else {
-    state.run_count = new Set(runLines.map((run) => run.run_id)).size;
-  }
-  const lastRun = runLines[runLines.length - 1];
-  if (lastRun) {
-    const stopped = stored.status === "stopped";
-    if (lastRun.status === "running") {
-      state.active_run_id = lastRun.run_id;
-      state.status = stopped ? "stopped" : "running";
-    } else {
-      state.active_run_id = null;
-      state.status = stopped ? "stopped" : "idle";
-    }
-    const at = lastRun.finished_at ?? lastRun.started_at;
-    if (at > state.updated_at) state.updated_at = at;
-  }
+  countRuns(state, stored, checkpoint, runs);
 
   worker.state = state;
   worker.transcript_bytes = transcript.size;
@@ -145,6 +113,62 @@ export function loadWorker(
     runs.size !== checkpoint.runs_bytes ||
     JSON.stringify(state) !== JSON.stringify(stored);
   return result;
+}
+
+/** worker.json, checked: a worker record of this id, of this runtime. */
+function readRecord(paths: StorePaths, runtime_id: string, id: string): { record: WorkerRecord } | { problem: string } {
+  const file = readJson(paths.abs(paths.workerFile(id, "worker.json")));
+  if (file.problem !== undefined) return { problem: file.problem };
+  const problem = firstError(WorkerRecord, file.value);
+  if (problem) return { problem: `does not hold a worker record (${problem})` };
+  const record = file.value as WorkerRecord;
+  if (record.worker_ref.worker_id !== id) return { problem: `names worker ${record.worker_ref.worker_id}, not ${id}` };
+  if (record.worker_ref.runtime_id !== runtime_id) return { problem: `belongs to runtime ${record.worker_ref.runtime_id}, not ${runtime_id}` };
+  return { record };
+}
+
+/**
+ * Transcript counters from what the log holds: entries past the checkpoint continue the count;
+ * without one the last entry gives it. Returns the last entry read, whose line start is known.
+ */
+function countTranscript(state: WorkerStateType, stored: WorkerStateType, checkpoint: Checkpoint | null, transcript: LogLines): Line | undefined {
+  const lastEntry = transcript.lines[transcript.lines.length - 1];
+  if (checkpoint !== null && transcript.size >= checkpoint.transcript_bytes) {
+    state.transcript_items = stored.transcript_items + transcript.lines.length;
+  } else {
+    state.transcript_items = lastEntry ? (lastEntry.value as { sequence: number }).sequence + 1 : 0;
+  }
+  for (const line of transcript.lines) {
+    const entry = line.value as { event_id: number; created_at: string };
+    state.last_event_id = Math.max(state.last_event_id, entry.event_id);
+    if (entry.created_at > state.updated_at) state.updated_at = entry.created_at;
+  }
+  return lastEntry;
+}
+
+/**
+ * Run counters and status from what the log holds: a run's first record is `running`; the last
+ * record says whether one is still active.
+ */
+function countRuns(state: WorkerStateType, stored: WorkerStateType, checkpoint: Checkpoint | null, runs: LogLines): void {
+  const runLines = runs.lines.map((line) => line.value as RunType);
+  if (checkpoint !== null && runs.size >= checkpoint.runs_bytes) {
+    state.run_count = stored.run_count + runLines.filter((run) => run.status === "running").length;
+  } else {
+    state.run_count = new Set(runLines.map((run) => run.run_id)).size;
+  }
+  const lastRun = runLines[runLines.length - 1];
+  if (!lastRun) return;
+  const stopped = stored.status === "stopped";
+  if (lastRun.status === "running") {
+    state.active_run_id = lastRun.run_id;
+    state.status = stopped ? "stopped" : "running";
+  } else {
+    state.active_run_id = null;
+    state.status = stopped ? "stopped" : "idle";
+  }
+  const at = lastRun.finished_at ?? lastRun.started_at;
+  if (at > state.updated_at) state.updated_at = at;
 }
 
 /**
@@ -205,7 +229,7 @@ function reconcileLog(
   try {
     fd = openSync(paths.abs(file), "r+");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    if (errnoCode(error) !== "ENOENT") throw error;
     if (storedCount === 0 && !checkpointBytes) return { size: 0, lines: [] };
     return { problem: `is missing, but state.json counts ${storedCount} records in it` };
   }
@@ -215,62 +239,83 @@ function reconcileLog(
       ftruncateSync(fd, at);
       repairs.repaired(file, `${why}; cut ${size - at} bytes at byte ${at}`, worker_id, { offset: at, removed_bytes: size - at });
     };
-    if (checkpointBytes !== null && size >= checkpointBytes) {
-      if (size === checkpointBytes) return { size, lines: [] };
-      const tail = readAtSync(fd, checkpointBytes, size - checkpointBytes);
-      const { lines, rest } = completeLines(tail);
-      const out: Line[] = [];
-      for (let i = 0; i < lines.length; i++) {
-        const [start, end] = lines[i]!;
-        const value = tryParse(tail.toString("utf8", start, end));
-        if (!valid(value, out.length)) {
-          if (i === lines.length - 1 && rest === tail.length) {
-            cut(checkpointBytes + start, "the last line is not a valid record (a torn write)");
-            return { size: checkpointBytes + start, lines: out };
-          }
-          return { problem: `holds an invalid record at byte ${checkpointBytes + start}` };
-        }
-        out.push({ start: checkpointBytes + start, value });
-      }
-      if (rest < tail.length) {
-        cut(checkpointBytes + rest, "the last line was cut short by a crash (a torn write)");
-        return { size: checkpointBytes + rest, lines: out };
-      }
-      return { size, lines: out };
-    }
-
-    // No usable checkpoint: repair the end, then take the file as the truth.
-    let end = size;
-    if (end > 0 && readAtSync(fd, end - 1, 1)[0] !== NEWLINE) {
-      const start = lineStartBeforeSync(fd, end);
-      cut(start, "the last line was cut short (a torn write)");
-      end = start;
-    } else if (end > 0) {
-      const start = lineStartBeforeSync(fd, end - 1);
-      if (!valid(tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8")), -1)) {
-        cut(start, "the last line is not a valid record (a torn write)");
-        end = start;
-      }
-    }
+    const log: OpenLog = { fd, file, size, valid, cut };
+    if (checkpointBytes !== null && size >= checkpointBytes) return readPastCheckpoint(log, checkpointBytes);
+    const end = repairLastLine(log);
     if (checkpointBytes !== null) {
       repairs.repaired(file, `is shorter than state.json recorded (${end} < ${checkpointBytes} bytes); counters follow the file`, worker_id);
     }
-    if (end === 0) return { size: 0, lines: [] };
-    if (file.endsWith("transcript.jsonl")) {
-      const start = lineStartBeforeSync(fd, end - 1);
-      const value = tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8"));
-      if (!valid(value, -1)) return { problem: `holds an invalid record at byte ${start}` };
-      return { size: end, lines: [{ start, value }] };
-    }
-    const whole = readAtSync(fd, 0, end);
-    const out: Line[] = [];
-    for (const [start, stop] of completeLines(whole).lines) {
-      const value = tryParse(whole.toString("utf8", start, stop));
-      if (!valid(value, out.length)) return { problem: `holds an invalid record at byte ${start}` };
-      out.push({ start, value });
-    }
-    return { size: end, lines: out };
+    return readAsTruth(log, end);
   } finally {
     closeSync(fd);
   }
+}
+
+/** A log opened for reconciling: `cut` truncates it at a byte and reports the repair. */
+interface OpenLog {
+  fd: number;
+  file: string;
+  size: number;
+  valid: (value: unknown, index: number) => boolean;
+  cut: (at: number, why: string) => void;
+}
+
+/** The lines past the checkpoint, each checked; a torn last line is cut, anything else invalid is a problem. */
+function readPastCheckpoint({ fd, size, valid, cut }: OpenLog, checkpointBytes: number): LogResult {
+  if (size === checkpointBytes) return { size, lines: [] };
+  const tail = readAtSync(fd, checkpointBytes, size - checkpointBytes);
+  const { lines, rest } = completeLines(tail);
+  const out: Line[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const [start, end] = lines[i]!;
+    const value = tryParse(tail.toString("utf8", start, end));
+    if (!valid(value, out.length)) {
+      if (i === lines.length - 1 && rest === tail.length) {
+        cut(checkpointBytes + start, "the last line is not a valid record (a torn write)");
+        return { size: checkpointBytes + start, lines: out };
+      }
+      return { problem: `holds an invalid record at byte ${checkpointBytes + start}` };
+    }
+    out.push({ start: checkpointBytes + start, value });
+  }
+  if (rest < tail.length) {
+    cut(checkpointBytes + rest, "the last line was cut short by a crash (a torn write)");
+    return { size: checkpointBytes + rest, lines: out };
+  }
+  return { size, lines: out };
+}
+
+/** Without a usable checkpoint: cuts a torn or invalid last line; returns the size after. */
+function repairLastLine({ fd, size, valid, cut }: OpenLog): number {
+  if (size === 0) return 0;
+  if (readAtSync(fd, size - 1, 1)[0] !== NEWLINE) {
+    const start = lineStartBeforeSync(fd, size);
+    cut(start, "the last line was cut short (a torn write)");
+    return start;
+  }
+  const start = lineStartBeforeSync(fd, size - 1);
+  if (!valid(tryParse(readAtSync(fd, start, size - 1 - start).toString("utf8")), -1)) {
+    cut(start, "the last line is not a valid record (a torn write)");
+    return start;
+  }
+  return size;
+}
+
+/** The file (its first `end` bytes) as the truth: the transcript's last line, or every run record. */
+function readAsTruth({ fd, file, valid }: OpenLog, end: number): LogResult {
+  if (end === 0) return { size: 0, lines: [] };
+  if (file.endsWith("transcript.jsonl")) {
+    const start = lineStartBeforeSync(fd, end - 1);
+    const value = tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8"));
+    if (!valid(value, -1)) return { problem: `holds an invalid record at byte ${start}` };
+    return { size: end, lines: [{ start, value }] };
+  }
+  const whole = readAtSync(fd, 0, end);
+  const out: Line[] = [];
+  for (const [start, stop] of completeLines(whole).lines) {
+    const value = tryParse(whole.toString("utf8", start, stop));
+    if (!valid(value, out.length)) return { problem: `holds an invalid record at byte ${start}` };
+    out.push({ start, value });
+  }
+  return { size: end, lines: out };
 }
