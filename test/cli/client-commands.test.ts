@@ -392,6 +392,15 @@ describe("errors, flags, connection and token", () => {
     expect(results.map((result) => result.code)).toEqual([0, 0, 0]);
     expect(results[1]!.stdout).toContain("tok1");
     expect(results[2]!.stdout).toBe("hi\n");
+    const tokenFile = join(scratchDir(), "token");
+    writeFileSync(tokenFile, `${TOKEN}\n`);
+    const fromFile = await runCli(["workers", "list", "--token-file", tokenFile, ...at]);
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.stdout).toContain("tok1");
+    const missingFile = await runCli(["workers", "list", "--token-file", `${tokenFile}-nope`, ...at]);
+    expect(missingFile.code).toBe(2);
+    expect(missingFile.stderr).toContain(`token file ${tokenFile}-nope does not exist`);
+    results.push(fromFile, missingFile);
     const wrong = await runCli(["workers", "list", "--token-env", "MY_TOKEN", ...at], { env: { MY_TOKEN: `${TOKEN}x` } });
     expect(wrong.stderr).toStartWith("yoi-runtime: unauthorized: ");
     const unset = await runCli(["workers", "list", "--token-env", "NOT_SET_ANYWHERE", ...at]);
