@@ -1,5 +1,5 @@
 import { createConsola, LogLevels, type ConsolaInstance, type ConsolaReporter, type LogObject } from "consola";
-import type { RuntimeLogger } from "../core/runtime.ts";
+import type { RuntimeLogger } from "../core/ports/logger.ts";
 import type { LogFormat, LogLevel } from "../config/schema.ts";
 import { write as writeOut } from "../platform/index.ts";
 

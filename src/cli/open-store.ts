@@ -1,8 +1,8 @@
 import type { ResolvedConfig } from "../config/resolved.ts";
-import type { RuntimeLogger } from "../core/runtime.ts";
+import type { RuntimeLogger } from "../core/ports/logger.ts";
 import { FsStore } from "../store/fs-store.ts";
 import { MemoryStore } from "../store/memory-store.ts";
-import type { RuntimeStore } from "../store/store.ts";
+import type { RuntimeStore } from "../core/ports/store.ts";
 
 /** The store `[store]` asks for. Opening it (and its LOCK, runtime id check) is `Runtime.open`'s job. */
 export function createStore(store: ResolvedConfig["store"], logger?: RuntimeLogger): RuntimeStore {

@@ -13,6 +13,8 @@ export interface ServeSetup {
   /** Never logged or printed. */
   token: string | null;
   allowInsecureRemote: boolean;
+  /** The environment the config was read with; backends are built with it too. */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -38,5 +40,5 @@ export function resolveServeSetup(args: ServeArgs): ServeSetup {
   const allowInsecureRemote = args["allow-insecure-remote"] === true;
   checkBindPolicy(config, token, allowInsecureRemote);
   preflight(config, env);
-  return { config, token, allowInsecureRemote };
+  return { config, token, allowInsecureRemote, env };
 }

@@ -39,7 +39,7 @@ export const serveCommand = defineCommand({
  * `main` whatever the log format.
  */
 export async function serve(args: ServeArgs): Promise<number> {
-  const { config, token } = resolveServeSetup(args);
+  const { config, token, env } = resolveServeSetup(args);
   const logger = createLogger(config.log);
 
   const store = createStore(config.store, logger);
@@ -55,6 +55,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       limits: config.limits,
       version: VERSION,
       logger,
+      env,
     });
   } catch (error) {
     throw openFailure(error, config.store);
@@ -90,7 +91,7 @@ export async function serve(args: ServeArgs): Promise<number> {
         resolve(code);
       });
     });
-    // Logged once the signal handlers are in place: whoever reads this line may stop the server at once.
+    // Logged once the handlers are in place: whoever waits for this line may signal at once.
     logger.info(`listening on ${listener.url}`, {
       url: listener.url,
       runtime_id: runtime.runtime_id,

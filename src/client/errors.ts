@@ -1,4 +1,5 @@
 import type { ErrorCode } from "../core/errors.ts";
+import { errnoCode, messageOf } from "../shared/errors.ts";
 
 /**
  * What a client call can fail with: a code of SPEC §9 answered by the runtime, or one of the
@@ -63,7 +64,7 @@ function reasonOf(cause: unknown): string {
   // Bun: code ECONNREFUSED; Deno: "fetch failed" caused by "…tcp connect error: Connection refused…".
   const chain: unknown[] = [];
   for (let at: unknown = cause; at !== undefined && at !== null && chain.length < 4; at = (at as { cause?: unknown }).cause) chain.push(at);
-  const text = chain.map((item) => `${(item as { code?: unknown }).code ?? ""} ${item instanceof Error ? item.message : String(item)}`).join(" ");
+  const text = chain.map((item) => `${errnoCode(item) ?? ""} ${messageOf(item)}`).join(" ");
   if (/ECONNREFUSED|ConnectionRefused|connection refused/i.test(text)) return "connection refused";
   if (/ECONNRESET|ConnectionClosed|connection (reset|closed)/i.test(text)) return "connection closed";
   const last = chain.at(-1);

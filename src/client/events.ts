@@ -1,5 +1,6 @@
 import type { RuntimeEvent } from "../core/schema/event.ts";
-import { SseParser } from "../execution/sse-parser.ts";
+import { SseParser } from "../shared/sse-parser.ts";
+import { sleep } from "../shared/sleep.ts";
 import { connectionFailed, errorFromBody, errorFromResponse, RuntimeClientError } from "./errors.ts";
 import type { Transport } from "./transport.ts";
 
@@ -181,19 +182,6 @@ function parseEvent(data: string): RuntimeEvent {
 
 /** 0 before the first retry after a stream that ended, then 250 ms doubling up to 5 s. */
 const backoffMs = (failures: number): number => (failures <= 0 ? 0 : Math.min(MAX_BACKOFF_MS, 250 * 2 ** (failures - 1)));
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** Calls `onIdle` once no `touch()` came for `timeoutMs`; one timer per connection, re-armed lazily. */
 function idleWatch(timeoutMs: number, onIdle: () => void): { touch(): void; stop(): void } {

@@ -20,12 +20,14 @@ export { unwrap } from "./unwrap.ts";
 export { DEFAULT_URL, type FetchLike } from "./transport.ts";
 export type { EventsOptions } from "./events.ts";
 export type { App } from "../server/index.ts";
+export { isRunEnded } from "../core/run-ended.ts";
 export type {
   Ack,
   CreateWorkerRequest,
   EventKind,
   Run,
   RuntimeEvent,
+  RunEndedEvent,
   RuntimeSummary,
   StoredEvent,
   TranscriptEntry,

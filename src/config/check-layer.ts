@@ -1,8 +1,8 @@
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { CommonProfileKeys, profileProblem, type ProfileConfig } from "../core/profiles.ts";
+import type { BackendDefinition } from "../core/ports/backend.ts";
 import { explainError } from "../core/schema-problem.ts";
-import type { BackendDefinition } from "../execution/backend.ts";
 import { ConfigError } from "./errors.ts";
 import { ConfigLayer, PROFILE_NAME_PATTERN } from "./schema.ts";
 import { closest } from "../shared/suggest.ts";

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { BUILTIN_PROFILE, type ProfileConfig } from "../core/profiles.ts";
 import { DEFAULT_LIMITS } from "../core/schema/runtime.ts";
-import type { BackendDefinition } from "../execution/backend.ts";
+import type { BackendDefinition } from "../core/ports/backend.ts";
 import { parseBind } from "./bind.ts";
 import { checkLayer, type KeyNamer } from "./check-layer.ts";
 import { ConfigError } from "./errors.ts";
@@ -15,6 +15,7 @@ import {
   type ResolvedConfig,
 } from "./resolved.ts";
 import type { ConfigLayer, StoreKind } from "./schema.ts";
+import { errnoCode } from "../shared/errors.ts";
 
 export const DEFAULT_STORE_KIND: StoreKind = "fs";
 
@@ -120,7 +121,7 @@ export function readConfigFile(
     text = readFileSync(path, "utf8");
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoCode(error);
     if (code === "ENOENT" && optional) return null;
     if (code === "ENOENT") throw new ConfigError(`${via}: config file ${path} does not exist`);
     throw new ConfigError(`${via}: cannot read config file ${path}: ${(error as Error).message}`);

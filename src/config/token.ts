@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "./errors.ts";
 import type { ResolvedConfig } from "./resolved.ts";
+import { errnoCode } from "../shared/errors.ts";
 
 /** Anything a bearer token cannot carry in an `Authorization` header, or would carry invisibly. */
 const ENV_SOURCE = "--token-env / auth.token_env";
@@ -26,7 +27,7 @@ export function resolveToken(auth: ResolvedConfig["auth"], env: Record<string, s
     try {
       token = readFileSync(auth.token_file, "utf8").trim();
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
+      const code = errnoCode(error);
       const reason = code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? (error as Error).message})`;
       throw new ConfigError(`${FILE_SOURCE}: token file ${auth.token_file} ${reason}`);
     }

@@ -31,22 +31,27 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export class RuntimeError extends Error {
-  readonly code: ErrorCode;
+/** The shape of every failure the core reports: a code from a closed union, a message, optional details. */
+export class CodedError<C extends string> extends Error {
+  readonly code: C;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+  constructor(code: C, message: string, details?: Record<string, unknown>) {
     super(message);
-    this.name = "RuntimeError";
     this.code = code;
     this.details = details;
   }
 
-  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+  toJSON(): { code: C; message: string; details?: Record<string, unknown> } {
     return this.details === undefined
       ? { code: this.code, message: this.message }
       : { code: this.code, message: this.message, details: this.details };
   }
+}
+
+/** What every core call fails with (SPEC §9); the HTTP layer maps its code to a status. */
+export class RuntimeError extends CodedError<ErrorCode> {
+  override readonly name = "RuntimeError";
 }
 
 export function isRuntimeError(value: unknown): value is RuntimeError {

@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
-import type { BackendDefinition, ExecutionBackend } from "../execution/backend.ts";
 import { closest } from "../shared/suggest.ts";
+import type { BackendDefinition, BackendEnvironment, ExecutionBackend } from "./ports/backend.ts";
 import { RuntimeError } from "./errors.ts";
 import type { ProfileInfo } from "./schema/runtime.ts";
 import type { ProfileRef } from "./schema/worker.ts";
@@ -57,6 +57,7 @@ export function buildProfiles(
   configs: Record<string, ProfileConfig>,
   backends: readonly BackendDefinition<any>[],
   defaultProfile: string,
+  env: BackendEnvironment | undefined,
 ): Map<string, Profile> {
   const all: Record<string, ProfileConfig> = { [BUILTIN_PROFILE]: { backend: "echo" }, ...configs };
   if (configs[BUILTIN_PROFILE] && configs[BUILTIN_PROFILE].backend !== "echo") {
@@ -70,7 +71,7 @@ export function buildProfiles(
     const definition = backends.find((b) => b.kind === kind)!;
     profiles.set(name, {
       info: { name, backend: kind, capabilities: [...capabilities], is_default: name === defaultProfile },
-      backend: definition.create(name, settings),
+      backend: definition.create(name, settings, env),
       timeout_ms: timeout_s === undefined ? null : Math.round(timeout_s * 1000),
     });
   }

@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RuntimeError } from "../core/errors.ts";
-import { BackendError, type BackendDefinition, type ExecutionBackend, type RunContext, type RunOutput } from "./backend.ts";
+import { BackendError, type BackendDefinition, type BackendEnvironment, type ExecutionBackend, type RunContext, type RunOutput } from "../core/ports/backend.ts";
+import { environment } from "../platform/environment.ts";
 import { ByteTail } from "./byte-tail.ts";
 import { ChunkReader } from "./chunk-reader.ts";
 import { ProcessGroup, SpawnError, type ExitStatus } from "./process-group.ts";
@@ -52,7 +53,7 @@ class CommandBackend implements ExecutionBackend {
   constructor(
     private readonly profile: string,
     private readonly settings: CommandSettings,
-    parentEnv: Record<string, string | undefined>,
+    parentEnv: BackendEnvironment,
   ) {
     const hasPlaceholder = settings.command.some((arg) => arg.includes(INPUT_PLACEHOLDER));
     const mode = settings.input ?? (hasPlaceholder ? "arg" : "stdin");
@@ -191,8 +192,8 @@ function exitError(status: ExitStatus, stderrTail: string): BackendError {
 export const commandBackend: BackendDefinition<CommandSettings> = {
   kind: "command",
   settings: CommandSettings,
-  create: (name, settings) => {
+  create: (name, settings, env = environment()) => {
     ProcessGroup.reapOrphans(DEFAULT_KILL_GRACE_MS);
-    return new CommandBackend(name, settings, process.env);
+    return new CommandBackend(name, settings, env);
   },
 };

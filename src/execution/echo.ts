@@ -1,23 +1,11 @@
 import { Type } from "@sinclair/typebox";
-import type { BackendDefinition, ExecutionBackend, RunContext, RunOutput } from "./backend.ts";
+import { sleep } from "../shared/sleep.ts";
+import type { BackendDefinition, ExecutionBackend, RunContext, RunOutput } from "../core/ports/backend.ts";
 
 export const EchoSettings = Type.Object(
   { delay_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })) },
   { additionalProperties: false },
 );
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
 
 /** Replies with the input, optionally after `delay_ms` (for demos and tests of wait/cancel). */
 class EchoBackend implements ExecutionBackend {

@@ -1,9 +1,9 @@
-import type { BackendDefinition } from "./backend.ts";
+import type { BackendDefinition } from "../core/ports/backend.ts";
 import { commandBackend } from "./command.ts";
 import { echoBackend } from "./echo.ts";
 import { openaiBackend } from "./openai.ts";
 
-export * from "./backend.ts";
+export * from "../core/ports/backend.ts";
 export { echoBackend } from "./echo.ts";
 export { commandBackend, CommandSettings } from "./command.ts";
 export { openaiBackend, OpenAiSettings } from "./openai.ts";

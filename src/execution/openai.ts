@@ -1,8 +1,10 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { RuntimeError } from "../core/errors.ts";
 import type { Usage } from "../core/schema/run.ts";
-import { BackendError, type BackendDefinition, type ExecutionBackend, type RunContext, type RunOutput } from "./backend.ts";
-import { SseEventTooLargeError, SseParser, type SseEvent } from "./sse-parser.ts";
+import { BackendError, type BackendDefinition, type BackendEnvironment, type ExecutionBackend, type RunContext, type RunOutput } from "../core/ports/backend.ts";
+import { environment } from "../platform/environment.ts";
+import { messageOf } from "../shared/errors.ts";
+import { SseEventTooLargeError, SseParser, type SseEvent } from "../shared/sse-parser.ts";
 
 export const DEFAULT_MAX_HISTORY_ITEMS = 50;
 /** How much of an error response body is read for its message. */
@@ -61,7 +63,7 @@ class OpenAiBackend implements ExecutionBackend {
   constructor(
     profile: string,
     private readonly settings: OpenAiSettings,
-    env: Record<string, string | undefined>,
+    env: BackendEnvironment,
   ) {
     const base = settings.base_url.replace(/\/+$/, "");
     try {
@@ -294,16 +296,8 @@ function snippet(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
-function messageOf(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof Error && cause.message && !error.message.includes(cause.message)
-    ? `${error.message} (${cause.message})`
-    : error.message;
-}
-
 export const openaiBackend: BackendDefinition<OpenAiSettings> = {
   kind: "openai",
   settings: OpenAiSettings,
-  create: (name, settings) => new OpenAiBackend(name, settings, process.env),
+  create: (name, settings, env = environment()) => new OpenAiBackend(name, settings, env),
 };

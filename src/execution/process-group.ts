@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { GroupLedger } from "./group-ledger.ts";
+import { errnoCode, messageOf } from "../shared/errors.ts";
 
 export interface ExitStatus {
   /** The exit status, or null when a signal ended the process. */
@@ -65,14 +66,14 @@ export class ProcessGroup {
       });
     } catch (error) {
       // Invalid arguments (e.g. a NUL byte in an argument) are refused synchronously.
-      throw new SpawnError(program, errnoOf(error), `could not start ${JSON.stringify(program)}: ${messageOf(error)}`);
+      throw new SpawnError(program, errnoCode(error) ?? "unknown", `could not start ${JSON.stringify(program)}: ${messageOf(error)}`);
     }
     const failed = new Promise<unknown>((resolve) => child.once("error", resolve));
     // Later errors (a failed kill) must not crash the process as unhandled "error" events.
     child.on("error", () => {});
     if (child.pid === undefined) {
       const error = await failed;
-      const errno = errnoOf(error);
+      const errno = errnoCode(error) ?? "unknown";
       const reason =
         errno === "ENOENT"
           ? "no such file or directory"
@@ -143,7 +144,7 @@ function signalGroup(pgid: number, signal: "SIGTERM" | "SIGKILL"): boolean {
     process.kill(-pgid, signal);
     return true;
   } catch (error) {
-    if (errnoOf(error) === "ESRCH") return false;
+    if (errnoCode(error) === "ESRCH") return false;
     // EPERM: a member changed its credentials (setuid); it exists but cannot be signalled.
     return true;
   }
@@ -171,7 +172,7 @@ export async function groupRunning(pgid: number): Promise<boolean> {
   try {
     process.kill(-pgid, 0);
   } catch (error) {
-    if (errnoOf(error) === "ESRCH") return false;
+    if (errnoCode(error) === "ESRCH") return false;
   }
   let entries: string[];
   try {
@@ -202,13 +203,4 @@ async function procStat(pid: string): Promise<{ state: string; pgrp: number } | 
   // The command name may contain spaces and parentheses: the fields start after the last ") ".
   const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ");
   return { state: fields[0] ?? "", pgrp: Number(fields[2]) };
-}
-
-function errnoOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : "unknown";
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

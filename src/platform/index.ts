@@ -7,6 +7,7 @@ import { listenDeno } from "./deno.ts";
 import type { FetchHandler, ListenOptions, Listener } from "./listener.ts";
 
 export { ListenError, type FetchHandler, type ListenOptions, type Listener } from "./listener.ts";
+export { environment } from "./environment.ts";
 
 export type RuntimeName = "bun" | "deno" | "node";
 
@@ -33,9 +34,6 @@ export function commandLineArgs(): string[] {
   return process.argv.slice(2);
 }
 
-export function environment(): Record<string, string | undefined> {
-  return process.env;
-}
 
 export function workingDirectory(): string {
   return process.cwd();

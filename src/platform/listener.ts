@@ -1,3 +1,4 @@
+import { errnoCode } from "../shared/errors.ts";
 /** A request handler as every runtime's HTTP server calls it (Elysia's `app.fetch`). */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
@@ -36,7 +37,7 @@ export class ListenError extends Error {
 }
 
 export function listenFailure(hostname: string, port: number, error: unknown): ListenError {
-  const code = (error as { code?: unknown })?.code;
+  const code = errnoCode(error);
   const name = (error as { name?: unknown })?.name;
   const known =
     code === "EADDRINUSE" || name === "AddrInUse"

@@ -1,7 +1,7 @@
 import { RuntimeError } from "../core/errors.ts";
 import type { RuntimeEvent } from "../core/schema/event.ts";
 import { SubscriptionOverflowError, type EventSubscription } from "../core/subscription.ts";
-import type { RuntimeLogger } from "../core/runtime.ts";
+import type { RuntimeLogger } from "../core/ports/logger.ts";
 
 /** Response headers of the event stream (SPEC §6.2): no caching or buffering by proxies. */
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({

@@ -1,6 +1,6 @@
 import { mkdir, realpath } from "node:fs/promises";
 import { RuntimeError } from "../core/errors.ts";
-import type { RuntimeLogger } from "../core/runtime.ts";
+import { SILENT_LOGGER, type RuntimeLogger } from "../core/ports/logger.ts";
 import type { Diagnostic } from "../core/schema/diagnostic.ts";
 import type { StoredEvent } from "../core/schema/event.ts";
 import type { Run } from "../core/schema/run.ts";
@@ -10,7 +10,7 @@ import { ensureDateTimeFormat } from "./fs/date-time-format.ts";
 import { acquireLock, releaseLock } from "./fs/lock.ts";
 import { StorePaths } from "./fs/paths.ts";
 import { StoreSession, type StoreSettings } from "./fs/session.ts";
-import type { EventQuery, RuntimeStore, StoreCommit, StoreOpenOptions, StoreSnapshot } from "./store.ts";
+import type { EventQuery, RuntimeStore, StoreCommit, StoreOpenOptions, StoreSnapshot } from "../core/ports/store.ts";
 
 export interface FsStoreOptions {
   /** Directory of the store (SPEC §8 layout); created if missing. */
@@ -24,7 +24,6 @@ export interface FsStoreOptions {
   checkpoint_interval_ms?: number;
 }
 
-const SILENT: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * Where the store is in its life. An open holds its session and the root's real path, which LOCK
@@ -65,7 +64,7 @@ export class FsStore implements RuntimeStore {
       if (!Number.isSafeInteger(value) || value < 1) throw new RuntimeError("invalid_request", `${key} must be a positive integer`);
     }
     const paths = new StorePaths(options.root);
-    this.settings = { paths, durable: durability === "fsync", log: options.logger ?? SILENT, checkpointMs, perSegment };
+    this.settings = { paths, durable: durability === "fsync", log: options.logger ?? SILENT_LOGGER, checkpointMs, perSegment };
     this.root = paths.root;
     this.lockFile = paths.abs("LOCK");
     ensureDateTimeFormat();

@@ -5,7 +5,7 @@ import type { Run } from "../core/schema/run.ts";
 import type { RuntimeRecord } from "../core/schema/runtime.ts";
 import type { TranscriptEntry } from "../core/schema/transcript.ts";
 import type { WorkerRecord, WorkerState } from "../core/schema/worker.ts";
-import type { EventQuery, RuntimeStore, StoreCommit, StoreOpenOptions, StoreSnapshot } from "./store.ts";
+import type { EventQuery, RuntimeStore, StoreCommit, StoreOpenOptions, StoreSnapshot } from "../core/ports/store.ts";
 
 const MAX_DIAGNOSTICS = 1000;
 

@@ -157,7 +157,7 @@ describe("createWorker (§4)", () => {
 
     const { events } = await runtime.readEvents({ worker_id: "w1" });
     expect(events.map((e) => e.kind)).toEqual(["worker_created", "diagnostic"]);
-    expect(events[1]!.data.diagnostic).toEqual(diagnostic);
+    expect(events[1]!.kind === "diagnostic" && events[1]!.data.diagnostic).toEqual(diagnostic!);
     // No bundle, no diagnostic.
     await runtime.createWorker({ worker_id: "w2" });
     expect((await runtime.readEvents({ worker_id: "w2" })).events.map((e) => e.kind)).toEqual(["worker_created"]);

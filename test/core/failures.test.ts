@@ -51,8 +51,9 @@ describe("failing runs (§5)", () => {
     expect(diagnostic!.message).toContain("backend exploded");
     const events = (await runtime.readEvents({ worker_id: worker_ref.worker_id })).events;
     expect(events.map((e) => e.kind).slice(-2)).toEqual(["run_failed", "diagnostic"]);
-    expect(events.at(-1)!.data.diagnostic).toEqual(diagnostic);
-    expect((events.at(-2)!.data.run as { status: string }).status).toBe("failed");
+    const [ended, reported] = events.slice(-2);
+    expect(reported!.kind === "diagnostic" && reported!.data.diagnostic).toEqual(diagnostic!);
+    expect(ended!.kind === "run_failed" && ended!.data.run.status).toBe("failed");
     expect((await runtime.summary()).diagnostic_count).toBeGreaterThanOrEqual(1);
 
     // The worker takes input again after a failure.

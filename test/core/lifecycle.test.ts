@@ -177,9 +177,10 @@ describe("runs (§5)", () => {
     // The delta consumes no id.
     expect(completed!.id).toBe(started!.id! + 1);
 
-    const run = completed!.data.run as Record<string, unknown>;
+    if (completed!.kind !== "run_completed") throw new Error(`expected run_completed, got ${completed!.kind}`);
+    const run = completed!.data.run;
     expect(run).toMatchObject({ run_id: ack.run_id, status: "completed", input_sequence: 0, output_sequence: 1, partial: false, error: null });
-    expect(await runtime.getRun(worker.worker_ref, ack.run_id!)).toEqual(run as never);
+    expect(await runtime.getRun(worker.worker_ref, ack.run_id!)).toEqual(run);
     const stored = (await runtime.readEvents({ worker_id: worker.worker_ref.worker_id })).events;
     expect(stored.map((e) => e.kind)).toEqual(["worker_created", "worker_input_accepted", "run_started", "run_completed"]);
     expect(stored.every((e) => e.id !== null)).toBe(true);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ERROR_CODES } from "../../src/index.ts";
+import { ERROR_CODES, EVENT_KINDS } from "../../src/index.ts";
 import { HTTP_STATUS, openApiDocument } from "../../src/server/index.ts";
 import { call, harness, type Harness } from "./helpers.ts";
 
@@ -99,6 +99,18 @@ describe("OpenAPI document", () => {
       expect(doc.components.schemas[match[1]!]).toBeDefined();
     }
     expect(text).not.toContain('"$id"');
+  });
+
+  test("events are a union by kind, each with its own payload", () => {
+    const members: any[] = doc.components.schemas.RuntimeEvent.anyOf;
+    const kinds = members.map((member) => member.properties.kind.const);
+    expect(kinds.sort()).toEqual([...EVENT_KINDS].sort());
+    const member = (kind: string) => members.find((m) => m.properties.kind.const === kind);
+    expect(member("run_completed").properties.data.properties.run).toEqual({ $ref: "#/components/schemas/Run" });
+    expect(member("diagnostic").properties.data.properties.diagnostic).toEqual({ $ref: "#/components/schemas/Diagnostic" });
+    expect(member("worker_stopped").properties.data.required.sort()).toEqual(["cancelled_run_id", "reason"]);
+    expect(member("run_output_delta").properties.id).toEqual({ type: "null" });
+    expect(member("run_started").properties.id.type).toBe("integer");
   });
 
   test("/healthz needs no security; the rest may require the bearer token", () => {

@@ -1,4 +1,4 @@
-import { unwrap, type Ack, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
+import { isRunEnded, unwrap, type Ack, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
 import { exit, onSignal } from "../../platform/index.ts";
 import { failureOf } from "../report.ts";
 import { painter } from "../style.ts";
@@ -6,8 +6,6 @@ import { err, out } from "./format.ts";
 
 /** Exit status when a second Ctrl-C leaves a run that is still being cancelled (128 + SIGINT). */
 export const DETACHED_EXIT = 130;
-
-const TERMINAL_KINDS = new Set(["run_completed", "run_failed", "run_cancelled", "run_timed_out", "run_interrupted"]);
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
@@ -136,11 +134,11 @@ export class Conversation {
   private follow(turn: Turn, event: RuntimeEvent): void {
     if (event.run_id !== turn.runId) return;
     if (event.kind === "run_output_delta") {
-      const delta = String(event.data.delta ?? "");
+      const delta = event.data.delta;
       turn.printed += delta;
       if (this.options.print) this.writing = this.writing.then(() => out(delta));
-    } else if (TERMINAL_KINDS.has(event.kind)) {
-      turn.ended.resolve(event.data.run as Run);
+    } else if (isRunEnded(event)) {
+      turn.ended.resolve(event.data.run);
     }
   }
 

@@ -113,27 +113,28 @@ export function eventLine(event: RuntimeEvent): string {
 }
 
 function eventSummary(event: RuntimeEvent): string {
-  const data = event.data as Record<string, any>;
   switch (event.kind) {
     case "run_output_delta":
-      return JSON.stringify(String(data.delta ?? ""));
-    case "worker_created":
-      return `${data.intent_kind} on profile ${data.profile?.name}${data.display_name ? ` ${JSON.stringify(data.display_name)}` : ""}`;
+      return JSON.stringify(event.data.delta);
+    case "worker_created": {
+      const { intent_kind, profile, display_name } = event.data;
+      return `${intent_kind} on profile ${profile.name}${display_name ? ` ${JSON.stringify(display_name)}` : ""}`;
+    }
     case "run_started":
-      return `profile ${data.profile}`;
+      return `profile ${event.data.profile}`;
     case "worker_input_accepted":
-      return `${data.role} input #${data.transcript_sequence}`;
+      return `${event.data.role} input #${event.data.transcript_sequence}`;
     case "run_completed":
     case "run_failed":
     case "run_cancelled":
     case "run_timed_out":
     case "run_interrupted":
-      return data.run ? runOutcome(data.run as Run) : "";
+      return runOutcome(event.data.run);
     case "diagnostic": {
-      const diagnostic = data.diagnostic ?? {};
-      return `${diagnostic.level ?? ""} ${diagnostic.code ?? ""}: ${diagnostic.message ?? ""}`.trim();
+      const { level, code, message } = event.data.diagnostic;
+      return `${level} ${code}: ${message}`;
     }
     default:
-      return Object.keys(data).length > 0 ? JSON.stringify(data) : "";
+      return Object.keys(event.data).length > 0 ? JSON.stringify(event.data) : "";
   }
 }

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { unwrap, type Ack, type Run } from "../../client/index.ts";
+import { unwrap, type Ack } from "../../client/index.ts";
 import { painter } from "../style.ts";
 import { clientFlags, clientFromArgs, workerArg, workerPositional } from "./connect.ts";
 import { Conversation } from "./conversation.ts";
@@ -48,8 +48,13 @@ export const sendCommand = defineCommand({
       await conversation.close();
     }
     if ("refused" in result) throw result.refused;
-    const run = result.run as Run;
-    if (args.json) await printJson({ ack: result.ack, run, reply: result.reply });
+    const { ack, run, reply } = result;
+    if (run === null) {
+      // The runtime started no run for this input: there is nothing to wait for.
+      await (args.json ? printJson(ack) : out(`${ackLine(ack)}\n`));
+      return;
+    }
+    if (args.json) await printJson({ ack, run, reply });
     else await err(`${painter("stderr")(run.status === "completed" ? "dim" : "red", `run ${run.run_id} ${runOutcome(run)}`)}\n`);
     // The outcome was printed; the exit status tells a script how the run ended.
     if (run.status !== "completed") process.exitCode = 1;

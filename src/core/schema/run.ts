@@ -1,5 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { ErrorInfo, Nullable, Timestamp, WorkerRef } from "./common.ts";
+import { Nullable, Timestamp, WorkerRef } from "./common.ts";
 
 export const RunStatus = Type.Union([
   Type.Literal("running"),
@@ -10,6 +10,45 @@ export const RunStatus = Type.Union([
   Type.Literal("interrupted"),
 ]);
 export type RunStatus = Static<typeof RunStatus>;
+
+/**
+ * Every code `run.error.code` can hold (SPEC §9, run error codes): the abort reasons the core sets
+ * and the failures backends report through `BackendError`, one union shared by every backend.
+ */
+export const RUN_ERROR_CODES = [
+  // set by the core
+  "cancelled",
+  "timed_out",
+  "interrupted",
+  "backend_error",
+  // command backend
+  "spawn_failed",
+  "exit_code",
+  "command_failed",
+  "output_too_large",
+  // HTTP providers
+  "provider_error",
+  "network_error",
+  "malformed_stream",
+  // agent backends
+  "protocol_error",
+  "agent_exited",
+  "agent_start_timeout",
+  "agent_auth_required",
+] as const;
+export type RunErrorCode = (typeof RUN_ERROR_CODES)[number];
+
+/**
+ * A string on the wire, so a store written by a later version with a new code still reads; the
+ * static type is the union.
+ */
+export const RunError = Type.Object({
+  code: Type.Unsafe<RunErrorCode>(Type.String({ examples: [...RUN_ERROR_CODES] })),
+  message: Type.String(),
+  /** Machine-readable specifics a backend reported (e.g. `exit_code`, provider `status`). */
+  details: Type.Optional(Type.Object({}, { additionalProperties: true })),
+});
+export type RunError = Static<typeof RunError>;
 
 export const Usage = Type.Object({
   input_tokens: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -28,7 +67,7 @@ export const Run = Type.Object(
     partial: Type.Boolean(),
     started_at: Timestamp,
     finished_at: Nullable(Timestamp),
-    error: Nullable(ErrorInfo),
+    error: Nullable(RunError),
     usage: Nullable(Usage),
   },
   { $id: "Run" },

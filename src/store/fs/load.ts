@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { isValidId } from "../../core/ids.ts";
-import type { StoreOpenOptions, StoredWorker, StoreSnapshot } from "../store.ts";
+import type { StoreOpenOptions, StoredWorker, StoreSnapshot } from "../../core/ports/store.ts";
 import { AppendFiles } from "./append-files.ts";
 import { fsyncDir } from "./atomic.ts";
 import { DiagnosticLog } from "./diagnostic-log.ts";

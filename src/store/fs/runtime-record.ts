@@ -3,7 +3,7 @@ import { RuntimeError } from "../../core/errors.ts";
 import { RuntimeRecord } from "../../core/schema/runtime.ts";
 import { firstError } from "../../core/validate.ts";
 import { errnoCode } from "../../shared/errors.ts";
-import type { StoreOpenOptions } from "../store.ts";
+import type { StoreOpenOptions } from "../../core/ports/store.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { tryParse } from "./lines.ts";
 import type { StorePaths } from "./paths.ts";

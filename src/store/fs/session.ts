@@ -1,12 +1,12 @@
 import { mkdirSync, unlinkSync } from "node:fs";
 import { RuntimeError } from "../../core/errors.ts";
-import type { RuntimeLogger } from "../../core/runtime.ts";
+import type { RuntimeLogger } from "../../core/ports/logger.ts";
 import type { Diagnostic } from "../../core/schema/diagnostic.ts";
 import type { StoredEvent } from "../../core/schema/event.ts";
 import type { Run } from "../../core/schema/run.ts";
 import type { TranscriptEntry } from "../../core/schema/transcript.ts";
 import { errnoCode, messageOf } from "../../shared/errors.ts";
-import type { EventQuery, StoreCommit, StoreOpenOptions, StoreSnapshot } from "../store.ts";
+import type { EventQuery, StoreCommit, StoreOpenOptions, StoreSnapshot } from "../../core/ports/store.ts";
 import type { AppendFiles } from "./append-files.ts";
 import { BatchPlan } from "./batch-plan.ts";
 import { Checkpointer } from "./checkpointer.ts";

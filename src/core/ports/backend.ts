@@ -1,7 +1,8 @@
+import { CodedError } from "../errors.ts";
 import type { TSchema } from "@sinclair/typebox";
-import type { WorkerRef } from "../core/schema/common.ts";
-import type { Usage } from "../core/schema/run.ts";
-import type { TranscriptEntry } from "../core/schema/transcript.ts";
+import type { WorkerRef } from "../schema/common.ts";
+import type { RunErrorCode, Usage } from "../schema/run.ts";
+import type { TranscriptEntry } from "../schema/transcript.ts";
 
 export interface RunContext {
   worker_ref: WorkerRef;
@@ -19,18 +20,12 @@ export interface RunContext {
 export type RunOutput = { type: "delta"; text: string } | { type: "usage"; usage: Usage };
 
 /**
- * A run fails with this to report a specific run status or error code; any other thrown error
- * fails the run as `backend_error`.
+ * A run fails with this to report a specific error code (`timed_out` ends it `timed_out`, any other
+ * code `failed`); any other thrown error fails the run as `backend_error`. The one error type of the
+ * execution port: its code is `Run.error.code`'s union.
  */
-export class BackendError extends Error {
-  readonly code: string;
-  readonly details: Record<string, unknown> | undefined;
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.name = "BackendError";
-    this.code = code;
-    this.details = details;
-  }
+export class BackendError extends CodedError<RunErrorCode> {
+  override readonly name = "BackendError";
 }
 
 export interface ExecutionBackend {
@@ -40,10 +35,14 @@ export interface ExecutionBackend {
   close?(): Promise<void>;
 }
 
+/** The process environment a backend is built with (command children inherit from it; providers read keys from it). */
+export type BackendEnvironment = Readonly<Record<string, string | undefined>>;
+
 /** A backend kind: the settings it accepts in `[profiles.<name>]` and how to build one. */
 export interface BackendDefinition<S = Record<string, unknown>> {
   kind: string;
   /** Strict TypeBox schema of the profile settings (excluding the common keys `backend`, `capabilities`, `timeout_s`). */
   settings: TSchema;
-  create(profile_name: string, settings: S): ExecutionBackend;
+  /** `env` is `RuntimeOptions.env` when the embedder gave one; a backend that needs it defaults to the process environment. */
+  create(profile_name: string, settings: S, env?: BackendEnvironment): ExecutionBackend;
 }

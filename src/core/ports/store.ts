@@ -1,9 +1,9 @@
-import type { Diagnostic } from "../core/schema/diagnostic.ts";
-import type { StoredEvent } from "../core/schema/event.ts";
-import type { Run } from "../core/schema/run.ts";
-import type { RuntimeRecord } from "../core/schema/runtime.ts";
-import type { TranscriptEntry } from "../core/schema/transcript.ts";
-import type { WorkerRecord, WorkerState } from "../core/schema/worker.ts";
+import type { Diagnostic } from "../schema/diagnostic.ts";
+import type { StoredEvent } from "../schema/event.ts";
+import type { Run } from "../schema/run.ts";
+import type { RuntimeRecord } from "../schema/runtime.ts";
+import type { TranscriptEntry } from "../schema/transcript.ts";
+import type { WorkerRecord, WorkerState } from "../schema/worker.ts";
 
 /** A worker as the store found it on open. `unavailable` carries why its files could not be loaded. */
 export type StoredWorker =

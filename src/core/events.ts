@@ -1,0 +1,81 @@
+import { now } from "./clock.ts";
+import { RUN_ENDED_KIND } from "./run-ended.ts";
+import type { WorkerRef } from "./schema/common.ts";
+import type { Diagnostic } from "./schema/diagnostic.ts";
+import type { RuntimeEvent, StoredEvent } from "./schema/event.ts";
+import type { Run, RunStatus } from "./schema/run.ts";
+import type { WorkerRecord } from "./schema/worker.ts";
+
+type Stored<K extends StoredEvent["kind"]> = Extract<StoredEvent, { kind: K }>;
+type TerminalRunStatus = Exclude<RunStatus, "running">;
+
+/**
+ * The only constructors of events (SPEC §6.2), one per kind, so each kind's `data` is what its
+ * schema says. Stored events take the next id; ids are never reused.
+ */
+export class EventFactory {
+  constructor(private last: number) {}
+
+  /** The highest id handed out so far (0 when none). */
+  get lastId(): number {
+    return this.last;
+  }
+
+  runtimeStarted(version: string, store: "memory" | "fs"): Stored<"runtime_started"> {
+    return { id: ++this.last, kind: "runtime_started", ...this.about(null, null), data: { version, store } };
+  }
+
+  runtimeStopped(): Stored<"runtime_stopped"> {
+    return { id: ++this.last, kind: "runtime_stopped", ...this.about(null, null), data: {} };
+  }
+
+  workerCreated(record: WorkerRecord): Stored<"worker_created"> {
+    const data = { display_name: record.display_name, profile: record.profile, intent_kind: record.intent.kind };
+    return { id: ++this.last, kind: "worker_created", ...this.about(record.worker_ref, null), data };
+  }
+
+  inputAccepted(
+    worker_ref: WorkerRef,
+    run_id: string | null,
+    role: "user" | "system",
+    transcript_sequence: number,
+  ): Stored<"worker_input_accepted"> {
+    return { id: ++this.last, kind: "worker_input_accepted", ...this.about(worker_ref, run_id), data: { role, transcript_sequence } };
+  }
+
+  runStarted(run: Run): Stored<"run_started"> {
+    const data = { input_sequence: run.input_sequence, profile: run.profile };
+    return { id: ++this.last, kind: "run_started", ...this.about(run.worker_ref, run.run_id), data };
+  }
+
+  /** Ephemeral: reaches live subscribers only, so it takes no id. */
+  outputDelta(worker_ref: WorkerRef, run_id: string, delta: string): Extract<RuntimeEvent, { kind: "run_output_delta" }> {
+    return { id: null, kind: "run_output_delta", worker_ref, run_id, created_at: now(), data: { delta } };
+  }
+
+  /** The terminal event of a run, named by how it ended, carrying the run as it ended. */
+  runEnded(run: Run & { status: TerminalRunStatus }): Stored<(typeof RUN_ENDED_KIND)[TerminalRunStatus]> {
+    return { id: ++this.last, kind: RUN_ENDED_KIND[run.status], ...this.about(run.worker_ref, run.run_id), data: { run } };
+  }
+
+  workerStopped(worker_ref: WorkerRef, reason: string | null, cancelled_run_id: string | null): Stored<"worker_stopped"> {
+    return { id: ++this.last, kind: "worker_stopped", ...this.about(worker_ref, null), data: { reason, cancelled_run_id } };
+  }
+
+  workerRestored(worker_ref: WorkerRef): Stored<"worker_restored"> {
+    return { id: ++this.last, kind: "worker_restored", ...this.about(worker_ref, null), data: {} };
+  }
+
+  workerDeleted(worker_ref: WorkerRef): Stored<"worker_deleted"> {
+    return { id: ++this.last, kind: "worker_deleted", ...this.about(worker_ref, null), data: {} };
+  }
+
+  diagnostic(diagnostic: Diagnostic): Stored<"diagnostic"> {
+    return { id: ++this.last, kind: "diagnostic", ...this.about(diagnostic.worker_ref, diagnostic.run_id), data: { diagnostic } };
+  }
+
+  /** The envelope after `id` and `kind`, in the order events have always been written. */
+  private about(worker_ref: WorkerRef | null, run_id: string | null) {
+    return { worker_ref, run_id, created_at: now() };
+  }
+}
