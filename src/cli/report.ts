@@ -26,7 +26,9 @@ export interface Failure {
  */
 export function failureOf(error: unknown): Failure {
   if (error instanceof UsageError || (error instanceof Error && error.name === "CLIError")) {
-    return { code: "usage_error", message: error.message, line: error.message, exitCode: CONFIG_EXIT_CODE, showUsage: true };
+    // citty's own wording (`Missing required positional argument: WORKER`) in the CLI's.
+    const message = error.message.replace(/^Missing required positional argument: (\S+)$/, "missing <$1>");
+    return { code: "usage_error", message, line: message, exitCode: CONFIG_EXIT_CODE, showUsage: true };
   }
   const own = (code: string, message: string, exitCode: number): Failure => ({ code, message, line: message, exitCode, showUsage: false });
   if (error instanceof ConfigError) return own("config_error", error.message, CONFIG_EXIT_CODE);

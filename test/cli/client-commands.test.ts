@@ -321,7 +321,7 @@ describe("errors, flags, connection and token", () => {
       code: 2,
       stdout: "",
       stderr:
-        "yoi-runtime: Missing required positional argument: WORKER\n" +
+        "yoi-runtime: missing <WORKER>\n" +
         "usage: yoi-runtime workers show [OPTIONS] <WORKER>\n" +
         "Run `yoi-runtime workers show --help` for details.\n",
     });
