@@ -3,10 +3,13 @@ import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { ConfigError } from "./errors.ts";
 import type { ResolvedConfig } from "./resolved.ts";
 
+/** Backends whose `command` is an argv whose first element is the program to start. */
+const PROGRAM_BACKENDS = new Set(["command", "acp"]);
+
 /**
  * The checks of the host a configuration needs before anything is opened, run by `serve` and by
  * `config` alike (so `config` refuses exactly what `serve` would, with the same message): every
- * environment variable a profile names (`*_env` settings) is set, every `command` program exists
+ * environment variable a profile names (`*_env` settings) is set, every `command`/`acp` program exists
  * and is executable, a configured `cwd` is a directory, and the fs store's data directory is (or
  * can be made) a writable directory. Reads only; binds nothing, opens no store. Throws `ConfigError`.
  */
@@ -21,7 +24,7 @@ export function preflight(config: ResolvedConfig, env: Record<string, string | u
     }
     const cwd = typeof profile.cwd === "string" ? profile.cwd : null;
     if (cwd !== null && !isDirectory(cwd)) throw new ConfigError(`${key("cwd")}: ${cwd} is not a directory`);
-    if (profile.backend === "command" && Array.isArray(profile.command) && typeof profile.command[0] === "string") {
+    if (PROGRAM_BACKENDS.has(profile.backend) && Array.isArray(profile.command) && typeof profile.command[0] === "string") {
       const childEnv = profile.env as Record<string, string> | undefined;
       const problem = programProblem(profile.command[0], cwd, childEnv?.PATH ?? env.PATH ?? "");
       if (problem) throw new ConfigError(`${key("command")}: ${problem}`);

@@ -111,6 +111,7 @@ export async function deleteWorker(ctx: RuntimeContext, address: WorkerAddress):
     ctx.workers.set(entry.id, entry);
     throw error;
   }
+  await ctx.releaseBackend(entry);
   return { deleted: worker_ref };
 }
 

@@ -148,6 +148,17 @@ export class RuntimeContext {
     for (const event of commit.events ?? []) this.publish(event);
   }
 
+  /** Ends what the worker's backend keeps between runs (an agent process); a failure is logged. */
+  async releaseBackend(entry: WorkerEntry): Promise<void> {
+    const name = entry.record?.profile.name;
+    const backend = name === undefined ? undefined : this.profiles.get(name)?.backend;
+    try {
+      await backend?.release?.(entry.id);
+    } catch (error) {
+      this.log.warn("could not release a worker's backend", { worker_id: entry.id, error: String(error) });
+    }
+  }
+
   publish(event: RuntimeEvent): void {
     for (const subscriber of this.subscribers) subscriber.deliver(event);
   }

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   "worker_exists",
   "worker_busy",
   "worker_stopped",
+  "no_pending_permission",
   "payload_too_large",
   "unsupported_media_type",
   "unsupported_capability",

@@ -1,3 +1,4 @@
+import { answerPermission } from "./agent-activity.ts";
 import { createWorker, deleteWorker, getWorker, listWorkers, type ListWorkersQuery } from "./catalog.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { WorkerAddress } from "./identity.ts";
@@ -9,6 +10,7 @@ import type { WorkerRef } from "./schema/common.ts";
 import type { Diagnostic } from "./schema/diagnostic.ts";
 import type { EventBatch } from "./schema/event.ts";
 import type { Ack, InputRequest } from "./schema/interaction.ts";
+import type { PermissionAnswerRequest } from "./schema/agent.ts";
 import type { Run } from "./schema/run.ts";
 import type { Limits, RuntimeSummary } from "./schema/runtime.ts";
 import type { TranscriptPage } from "./schema/transcript.ts";
@@ -102,6 +104,14 @@ export class Runtime {
    */
   async sendInput(ref: WorkerAddress, input: InputRequest): Promise<Ack> {
     return sendInput(this.ctx, ref, input);
+  }
+
+  /**
+   * Answers the permission request an agent run waits on with one of its offered options
+   * (`no_pending_permission` when it waits on none); returns the run as it is then.
+   */
+  async answerPermission(ref: WorkerAddress, run_id: string, answer: PermissionAnswerRequest): Promise<Run> {
+    return answerPermission(this.ctx, ref, run_id, answer);
   }
 
   /** Resolves with the run once it has ended, or as it is when `timeoutMs` passes first. */

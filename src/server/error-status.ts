@@ -22,6 +22,7 @@ export const HTTP_STATUS = Object.freeze({
   worker_exists: 409,
   worker_busy: 409,
   worker_stopped: 409,
+  no_pending_permission: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unsupported_capability: 422,

@@ -48,6 +48,12 @@ const CASES: Refusal[] = [
     message: `profiles.cmd.command: program "yoi-parity-no-such-program" is not found on PATH`,
   },
   {
+    name: "an ACP agent program that is not on PATH",
+    args: ["--config", "c.toml"],
+    files: profile(`[profiles.agent]\nbackend = "acp"\ncommand = ["yoi-parity-no-such-agent", "--acp"]\n`),
+    message: `profiles.agent.command: program "yoi-parity-no-such-agent" is not found on PATH`,
+  },
+  {
     name: "a command path that does not exist",
     args: ["--config", "c.toml"],
     files: profile(`[profiles.cmd]\nbackend = "command"\ncommand = ["/no/such/program"]\n`),

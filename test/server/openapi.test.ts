@@ -31,6 +31,7 @@ const ROUTES: [string, string, number[], number[]][] = [
   ["get", "/v1/workers/{worker_id}/transcript", [200], [400, 401, 403, 404, 500, 503]],
   ["get", "/v1/workers/{worker_id}/runs", [200], [400, 401, 403, 404, 500, 503]],
   ["get", "/v1/workers/{worker_id}/runs/{run_id}", [200], [400, 401, 403, 404, 500, 503]],
+  ["post", "/v1/workers/{worker_id}/runs/{run_id}/permission", [200], [400, 401, 403, 404, 409, 413, 415, 500, 503]],
   ["get", "/v1/events", [200], [400, 401, 403, 410, 500, 503]],
   ["get", "/v1/events/stream", [200], [400, 401, 403, 410, 500, 503]],
   ["get", "/v1/diagnostics", [200], [401, 403, 500, 503]],

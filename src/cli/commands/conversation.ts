@@ -1,8 +1,8 @@
-import { isRunEnded, unwrap, type Ack, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
+import { isRunEnded, unwrap, type Ack, type PermissionRequest, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
 import { exit, onSignal } from "../../platform/index.ts";
 import { failureOf } from "../report.ts";
 import { painter } from "../style.ts";
-import { err, out } from "./format.ts";
+import { err, note, out, permissionText } from "./format.ts";
 
 /** Exit status when a second Ctrl-C leaves a run that is still being cancelled (128 + SIGINT). */
 export const DETACHED_EXIT = 130;
@@ -28,6 +28,9 @@ interface Turn {
   reconnected: boolean;
   cancelling: boolean;
   ended: ReturnType<typeof deferred<Run>>;
+  /** Permission requests of the run (policy `ask`) not yet handled. */
+  asks: PermissionRequest[];
+  asked: ReturnType<typeof deferred<void>>;
 }
 
 export interface ConversationOptions {
@@ -35,6 +38,11 @@ export interface ConversationOptions {
   print: boolean;
   /** Recorded as the cancel's reason when Ctrl-C cancels a run. */
   cancelReason: string;
+  /**
+   * Asks the user to answer an agent's permission request (policy `ask`): the chosen option id,
+   * or null once `ended` settles or no answer comes. Without it the request is only shown.
+   */
+  choose?: (request: PermissionRequest, ended: Promise<unknown>) => Promise<string | null>;
 }
 
 /** What became of one input: refused by the runtime, or accepted (with the run it started, if any). */
@@ -101,7 +109,16 @@ export class Conversation {
 
   /** Sends one input and follows the run it started to its end. */
   async send(kind: "user" | "system", content: string): Promise<TurnResult> {
-    const turn: Turn = { runId: null, early: [], printed: "", reconnected: false, cancelling: false, ended: deferred<Run>() };
+    const turn: Turn = {
+      runId: null,
+      early: [],
+      printed: "",
+      reconnected: false,
+      cancelling: false,
+      ended: deferred<Run>(),
+      asks: [],
+      asked: deferred<void>(),
+    };
     this.turn = turn;
     try {
       let ack: Ack;
@@ -114,7 +131,11 @@ export class Conversation {
       turn.runId = ack.run_id;
       for (const event of turn.early.splice(0)) this.follow(turn, event);
       if (turn.cancelling) void this.cancel();
-      const run = await Promise.race([turn.ended.promise, this.failed.promise]);
+      let run: Run | null = null;
+      while (run === null) {
+        run = await Promise.race([turn.ended.promise, turn.asked.promise.then(() => null), this.failed.promise]);
+        if (run === null) await this.answerPermissions(turn);
+      }
       await this.writing;
       const reply = await this.complete(turn, run);
       if (this.options.print && turn.printed.length > 0 && !turn.printed.endsWith("\n")) await out("\n");
@@ -137,8 +158,33 @@ export class Conversation {
       const delta = event.data.delta;
       turn.printed += delta;
       if (this.options.print) this.writing = this.writing.then(() => out(delta));
+    } else if (event.kind === "run_permission_requested") {
+      if (event.data.policy !== "ask") return;
+      turn.asks.push(event.data.permission);
+      turn.asked.resolve();
     } else if (isRunEnded(event)) {
       turn.ended.resolve(event.data.run);
+    }
+  }
+
+  /** Puts each pending permission request to the user (`choose`) and sends the answer; without `choose`, shows it. */
+  private async answerPermissions(turn: Turn): Promise<void> {
+    turn.asked = deferred<void>();
+    await this.writing;
+    for (let request = turn.asks.shift(); request; request = turn.asks.shift()) {
+      if (this.options.print && turn.printed.length > 0 && !turn.printed.endsWith("\n")) await out("\n");
+      if (!this.options.choose) {
+        await note(`[permission] the agent ${permissionText(request)}; answer it with \`yoi-runtime chat\` or POST …/runs/${turn.runId}/permission`);
+        continue;
+      }
+      const option_id = await this.options.choose(request, turn.ended.promise);
+      if (option_id === null) return;
+      try {
+        await unwrap(this.client.v1.workers({ worker_id: this.worker }).runs({ run_id: turn.runId! }).permission.post({ option_id }));
+      } catch (error) {
+        // Answered meanwhile (timeout, cancel, another client): the run goes on without this answer.
+        await err(`yoi-runtime: ${failureOf(error).line}\n`);
+      }
     }
   }
 

@@ -72,6 +72,8 @@ export const WorkerState = Type.Object({
   last_event_id: Type.Integer({ minimum: 0 }),
   stopped_reason: Nullable(Type.String()),
   updated_at: Timestamp,
+  /** The agent session a session-keeping backend (acp) resumes on the worker's next start. */
+  session_id: Type.Optional(Nullable(Type.String())),
 });
 export type WorkerState = Static<typeof WorkerState>;
 
@@ -106,6 +108,7 @@ export const WorkerDetail = Type.Composite(
       last_event_id: Type.Integer(),
       stopped_reason: Nullable(Type.String()),
       unavailable_reason: Nullable(Type.String()),
+      session_id: Type.Optional(Nullable(Type.String())),
     }),
   ],
   { $id: "WorkerDetail" },
