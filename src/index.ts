@@ -7,11 +7,12 @@ export type { RuntimeOptions, RuntimeLogger, WorkerAddress, ListWorkersQuery, Tr
 export { RuntimeError, ERROR_CODES, isRuntimeError, type ErrorCode } from "./core/errors.ts";
 export { EventSubscription, SubscriptionOverflowError, type SubscribeOptions } from "./core/subscription.ts";
 export { isValidId, ID_PATTERN } from "./core/ids.ts";
+export type { Readiness, ReadinessCause, StoreHealth } from "./core/readiness.ts";
 export { isRunEnded } from "./core/run-ended.ts";
 export type { ProfileConfig } from "./core/profiles.ts";
 export * from "./core/schema/index.ts";
 export type { RuntimeStore, StoreCommit, StoreSnapshot, StoredWorker } from "./core/ports/store.ts";
 export { MemoryStore } from "./store/memory-store.ts";
-export { FsStore, type FsStoreOptions } from "./store/fs-store.ts";
+export { FsStore, type FsStoreOptions, type CommitStats } from "./store/fs-store.ts";
 export * from "./execution/index.ts";
 export { VERSION } from "./version.ts";

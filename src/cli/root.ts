@@ -33,6 +33,8 @@ export const root = defineCommand({
     diagnostics: lazy(() => import("./commands/diagnostics.ts"), (m) => m.diagnosticsCommand),
     version: lazy(() => import("./commands/version.ts"), (m) => m.versionCommand),
     help: lazy(() => import("./commands/help.ts"), (m) => m.helpCommand),
+    keygen: lazy(() => import("./commands/keygen.ts"), (m) => m.keygenCommand),
+    token: lazy(() => import("./commands/token.ts"), (m) => m.tokenCommand),
     completion: lazy(() => import("./commands/completion.ts"), (m) => m.completionCommand),
     __complete: lazy(() => import("./commands/completion.ts"), (m) => m.completeCommand),
   },

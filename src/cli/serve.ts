@@ -3,14 +3,19 @@ import { CONFIG_EXIT_CODE } from "../config/errors.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { Runtime, type RuntimeLogger } from "../core/runtime.ts";
 import { builtinBackends } from "../execution/index.ts";
-import { exit, listen, ListenError, onShutdownSignal, type Listener } from "../platform/index.ts";
+import { exit, listen, ListenError, onShutdownSignal, type FetchHandler, type Listener } from "../platform/index.ts";
 import { createApp } from "../server/app.ts";
+import { metricsFetch } from "../server/metrics/metrics-endpoint.ts";
+import { createRuntimeMetrics } from "../server/metrics/runtime-metrics.ts";
+import { openingFetch } from "../server/opening.ts";
+import { createTokenVerifier } from "../server/token-verifier.ts";
 import { isLongLived } from "../server/long-lived.ts";
 import type { ResolvedConfig } from "../config/resolved.ts";
 import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { createStore } from "./open-store.ts";
+import { watchKeySet } from "./public-keys.ts";
 import { resolveServeSetup } from "./resolve-config.ts";
 import { StartupError } from "./startup-error.ts";
 
@@ -39,10 +44,23 @@ export const serveCommand = defineCommand({
  * `main` whatever the log format.
  */
 export async function serve(args: ServeArgs): Promise<number> {
-  const { config, token, env } = resolveServeSetup(args);
+  const { config, token, keys, env } = resolveServeSetup(args);
   const logger = createLogger(config.log);
+  const metrics = createRuntimeMetrics();
+  const store = createStore(config.store, logger, (commit) => {
+    metrics.store.commit(commit.records, commit.fsync_s);
+    metrics.store.journalBytes(commit.journal_bytes);
+  });
 
-  const store = createStore(config.store, logger);
+  // Listening before the store opens: meanwhile /healthz answers and /readyz says "opening", so
+  // a load balancer can tell a restoring runtime from a dead one.
+  let handler: FetchHandler = openingFetch;
+  let listener: Listener;
+  try {
+    listener = await listen((request) => handler(request), { ...config.server.address, isLongLived });
+  } catch (error) {
+    throw listenFailure("--bind / server.bind", error);
+  }
   let runtime: Runtime;
   try {
     runtime = await Runtime.open({
@@ -58,17 +76,33 @@ export async function serve(args: ServeArgs): Promise<number> {
       env,
     });
   } catch (error) {
+    await listener.stop(true);
     throw openFailure(error, config.store);
   }
 
-  const app = createApp(runtime, { token, logger });
-  let listener: Listener;
-  try {
-    listener = await listen(app.fetch, { ...config.server.address, isLongLived });
-  } catch (error) {
-    await runtime.close().catch(() => {});
-    const why = error instanceof ListenError ? error.message : `cannot start the HTTP server: ${describe(error)}`;
-    throw new StartupError(`--bind / server.bind: ${why}`, error instanceof ListenError && error.code ? error.code : "listen_failed", 1);
+  const verifier =
+    keys === null
+      ? null
+      : createTokenVerifier({
+          keys,
+          audience: runtime.runtime_id,
+          issuer: config.auth.issuer,
+          max_token_lifetime_s: config.auth.max_token_lifetime_s,
+          clock_skew_s: config.auth.clock_skew_s,
+        });
+  const stopWatchingKeys = keys === null ? () => {} : watchKeySet(config.auth.public_keys_file!, keys, logger);
+  const app = createApp(runtime, { token, verifier, logger, metrics });
+  handler = app.fetch;
+  let metricsListener: Listener | null = null;
+  if (config.server.metrics_address !== null) {
+    try {
+      metricsListener = await listen(metricsFetch(metrics.registry), config.server.metrics_address);
+    } catch (error) {
+      stopWatchingKeys();
+      await runtime.close().catch(() => {});
+      await listener.stop(true);
+      throw listenFailure("--metrics-bind / server.metrics_bind", error);
+    }
   }
 
   return new Promise<number>((resolve) => {
@@ -85,6 +119,9 @@ export async function serve(args: ServeArgs): Promise<number> {
         logger.error(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
         void exit(1);
       }, SHUTDOWN_DEADLINE_MS);
+      stopWatchingKeys();
+      metrics.close();
+      void metricsListener?.stop(true);
       void shutdown(listener, runtime, logger).then((code) => {
         clearTimeout(deadline);
         removeHandlers();
@@ -97,7 +134,8 @@ export async function serve(args: ServeArgs): Promise<number> {
       runtime_id: runtime.runtime_id,
       store: config.store.kind,
       ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
-      auth: token === null ? "none" : "bearer token",
+      auth: [token === null ? null : "bearer token", keys === null ? null : "signed tokens"].filter(Boolean).join(" + ") || "none",
+      ...(metricsListener ? { metrics_url: `${metricsListener.url}/metrics` } : {}),
       version: VERSION,
     });
   });
@@ -117,6 +155,12 @@ async function shutdown(listener: Listener, runtime: Runtime, logger: RuntimeLog
   await listener.stop(true);
   logger.info("stopped");
   return code;
+}
+
+/** Why listening on an address failed, naming the flag and key that set it. */
+function listenFailure(flag: string, error: unknown): StartupError {
+  const why = error instanceof ListenError ? error.message : `cannot start the HTTP server: ${describe(error)}`;
+  return new StartupError(`${flag}: ${why}`, error instanceof ListenError && error.code ? error.code : "listen_failed", 1);
 }
 
 /** Why `Runtime.open` failed, as one sentence naming what to change. */

@@ -43,6 +43,8 @@ export class RuntimeContext {
   readonly started_at = now();
   readonly workers = new Map<string, WorkerEntry>();
   readonly subscribers = new Set<EventSubscription>();
+  /** In-process instruments (metrics): called synchronously with every published event. */
+  readonly observers = new Set<(event: RuntimeEvent) => void>();
   readonly events: EventFactory;
   diagnosticCount: number;
   status: RuntimeStatus = "running";
@@ -161,6 +163,7 @@ export class RuntimeContext {
 
   publish(event: RuntimeEvent): void {
     for (const subscriber of this.subscribers) subscriber.deliver(event);
+    for (const observer of this.observers) observer(event);
   }
 }
 

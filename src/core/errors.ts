@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   "wrong_runtime",
   "unauthorized",
   "forbidden_origin",
+  "insufficient_scope",
   "worker_not_found",
   "run_not_found",
   "route_not_found",

@@ -14,6 +14,7 @@ export const HTTP_STATUS = Object.freeze({
   wrong_runtime: 400,
   unauthorized: 401,
   forbidden_origin: 403,
+  insufficient_scope: 403,
   worker_not_found: 404,
   run_not_found: 404,
   route_not_found: 404,

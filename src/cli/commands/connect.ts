@@ -6,6 +6,7 @@ import { RuntimeError } from "../../core/errors.ts";
 import { assertWorkerId } from "../../core/ids.ts";
 import { environment, workingDirectory } from "../../platform/index.ts";
 import { TOKEN_ENV, URL_ENV } from "../client-env.ts";
+import { tokenCommandSource } from "../token-command.ts";
 import { UsageError } from "../usage-error.ts";
 
 export { TOKEN_ENV, URL_ENV } from "../client-env.ts";
@@ -19,6 +20,11 @@ export const clientFlags = {
     description: `Send the bearer token held in this environment variable (default: $${TOKEN_ENV} when set)`,
   },
   "token-file": { type: "string", valueHint: "PATH", description: "Send the bearer token held in this file" },
+  "token-command": {
+    type: "string",
+    valueHint: "COMMAND",
+    description: "Send the token this shell command prints (e.g. a signed token from your Backend); re-run before it expires",
+  },
 } as const satisfies ArgsDef;
 
 /** `<WORKER>`, the first argument of every command about one worker (shell completion offers worker ids here). */
@@ -35,6 +41,7 @@ export interface ClientArgs {
   url?: string;
   "token-env"?: string;
   "token-file"?: string;
+  "token-command"?: string;
 }
 
 /**
@@ -46,20 +53,21 @@ export function clientFromArgs(args: ClientArgs): RuntimeClient {
   const fromEnv = args.url === undefined && env[URL_ENV] !== undefined && env[URL_ENV] !== "";
   const url = args.url ?? (fromEnv ? env[URL_ENV]! : DEFAULT_URL);
   checkUrl(url, fromEnv ? `$${URL_ENV}` : "--url");
-  if (args["token-env"] !== undefined && args["token-file"] !== undefined) {
-    throw new UsageError("--token-env and --token-file exclude each other");
-  }
+  const sources = (["token-env", "token-file", "token-command"] as const).filter((flag) => args[flag] !== undefined);
+  if (sources.length > 1) throw new UsageError(`${sources.map((flag) => `--${flag}`).join(" and ")} exclude each other`);
   // A named source is checked as `serve` checks its own (unset, empty, unusable: exit 2).
   const token =
-    args["token-env"] !== undefined || args["token-file"] !== undefined
-      ? resolveToken(
-          {
-            token_env: args["token-env"] ?? null,
-            token_file: args["token-file"] === undefined ? null : resolve(workingDirectory(), args["token-file"]),
-          },
-          env,
-        )
-      : env[TOKEN_ENV]?.trim() || null;
+    args["token-command"] !== undefined
+      ? tokenCommandSource(args["token-command"])
+      : args["token-env"] !== undefined || args["token-file"] !== undefined
+        ? resolveToken(
+            {
+              token_env: args["token-env"] ?? null,
+              token_file: args["token-file"] === undefined ? null : resolve(workingDirectory(), args["token-file"]),
+            },
+            env,
+          )
+        : env[TOKEN_ENV]?.trim() || null;
   return createClient({ url, token });
 }
 
