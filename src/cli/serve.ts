@@ -10,6 +10,8 @@ import { createRuntimeMetrics } from "../server/metrics/runtime-metrics.ts";
 import { openingFetch } from "../server/opening.ts";
 import { createTokenVerifier } from "../server/token-verifier.ts";
 import { isLongLived } from "../server/long-lived.ts";
+import { errnoCode, messageOf } from "../shared/errors.ts";
+import { sleep } from "../shared/sleep.ts";
 import type { ResolvedConfig } from "../config/resolved.ts";
 import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
@@ -148,10 +150,10 @@ async function shutdown(listener: Listener, runtime: Runtime, logger: RuntimeLog
   try {
     await runtime.close();
   } catch (error) {
-    logger.error("closing the runtime failed", { error: describe(error) });
+    logger.error("closing the runtime failed", { error: messageOf(error) });
     code = 1;
   }
-  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
+  await Promise.race([drained, sleep(DRAIN_MS)]);
   await listener.stop(true);
   logger.info("stopped");
   return code;
@@ -159,7 +161,7 @@ async function shutdown(listener: Listener, runtime: Runtime, logger: RuntimeLog
 
 /** Why listening on an address failed, naming the flag and key that set it. */
 function listenFailure(flag: string, error: unknown): StartupError {
-  const why = error instanceof ListenError ? error.message : `cannot start the HTTP server: ${describe(error)}`;
+  const why = error instanceof ListenError ? error.message : `cannot start the HTTP server: ${messageOf(error)}`;
   return new StartupError(`${flag}: ${why}`, error instanceof ListenError && error.code ? error.code : "listen_failed", 1);
 }
 
@@ -171,11 +173,11 @@ function openFailure(error: unknown, store: ResolvedConfig["store"]): StartupErr
     if (error.code.startsWith("store_")) return new StartupError(`${DATA_DIR}: ${error.message}`, error.code, 1);
     return new StartupError(`cannot open the runtime: ${error.message}`, error.code, 1);
   }
-  const errno = (error as NodeJS.ErrnoException | null)?.code;
+  const errno = errnoCode(error);
   if (store.kind === "fs" && typeof errno === "string") {
     return new StartupError(`${DATA_DIR}: cannot open the store at ${store.root}: ${errnoText(errno, error)}`, "store_io", 1);
   }
-  return new StartupError(`cannot open the runtime: ${describe(error)}`, "internal", 1);
+  return new StartupError(`cannot open the runtime: ${messageOf(error)}`, "internal", 1);
 }
 
 /** An errno as words, e.g. `permission denied` rather than `EACCES: permission denied, mkdir '…'`. */
@@ -190,7 +192,5 @@ function errnoText(errno: string, error: unknown): string {
     EDQUOT: "the disk quota is exhausted",
     EIO: "an input/output error",
   };
-  return words[errno] ?? describe(error);
+  return words[errno] ?? messageOf(error);
 }
-
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));

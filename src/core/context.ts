@@ -10,6 +10,7 @@ import type { Diagnostic, DiagnosticLevel } from "./schema/diagnostic.ts";
 import type { RuntimeEvent } from "./schema/event.ts";
 import type { Limits, ProfileInfo, RuntimeStatus } from "./schema/runtime.ts";
 import type { EventSubscription } from "./subscription.ts";
+import { messageOf } from "../shared/errors.ts";
 import type { LoadedWorker, WorkerEntry } from "./worker-entry.ts";
 
 export interface RuntimeSettings {
@@ -145,7 +146,7 @@ export class RuntimeContext {
       await this.store.commit(commit);
     } catch (error) {
       if (error instanceof RuntimeError) throw error;
-      throw new RuntimeError("store_io", `the store could not write: ${error instanceof Error ? error.message : String(error)}`);
+      throw new RuntimeError("store_io", `the store could not write: ${messageOf(error)}`);
     }
     for (const event of commit.events ?? []) this.publish(event);
   }

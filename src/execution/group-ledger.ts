@@ -1,6 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { isLive, processIds, readProcStat } from "./proc-stat.ts";
+import { sleep } from "../shared/sleep.ts";
 
 /**
  * The process groups of running command runs, one small file each, in a per-user directory of the
@@ -90,7 +92,7 @@ export class GroupLedger {
       orphans.map(async (entry) => {
         signal(entry.pgid, "SIGTERM");
         const deadline = Date.now() + graceMs;
-        while (groupIsThatGroup(entry) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+        while (groupIsThatGroup(entry) && Date.now() < deadline) await sleep(25);
         if (groupIsThatGroup(entry)) signal(entry.pgid, "SIGKILL");
         this.forget(entry.pgid);
       }),
@@ -128,51 +130,26 @@ function readEntry(path: string): LedgerEntry | null {
  * guarded against.
  */
 function groupIsThatGroup(entry: LedgerEntry): boolean {
-  const leader = statOf(String(entry.pgid));
+  const leader = readProcStat(entry.pgid);
   // A leader of another start time means the id was handed out again: not ours.
   if (leader !== null && leader.start !== entry.leader_start) return false;
-  if (leader !== null && leader.pgrp === entry.pgid && isAlive(leader)) return true;
+  if (leader !== null && leader.pgrp === entry.pgid && isLive(leader)) return true;
   // The leader exited (it may linger as a zombie): any live member keeps the group.
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return false;
-  }
-  for (const name of names) {
-    const code = name.charCodeAt(0);
-    if (code < 48 || code > 57) continue;
-    const stat = statOf(name);
-    if (stat && stat.pgrp === entry.pgid && isAlive(stat) && stat.start >= entry.leader_start) return true;
+  for (const pid of processIds() ?? []) {
+    const stat = readProcStat(pid);
+    if (stat && stat.pgrp === entry.pgid && isLive(stat) && stat.start >= entry.leader_start) return true;
   }
   return false;
 }
 
-function isAlive(stat: { state: string }): boolean {
-  return stat.state !== "Z" && stat.state !== "X";
-}
-
 /** Whether `pid` is the process that started at `start` and has not exited (a zombie has). */
 function isRunningSince(pid: number, start: number): boolean {
-  const stat = statOf(String(pid));
-  return stat !== null && stat.start === start && isAlive(stat);
+  const stat = readProcStat(pid);
+  return stat !== null && stat.start === start && isLive(stat);
 }
 
 function startTimeOf(pid: number): number | null {
-  return statOf(String(pid))?.start ?? null;
-}
-
-function statOf(pid: string): { state: string; pgrp: number; start: number } | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  // The command name may contain spaces and parentheses: the fields start after the last ") ".
-  const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ");
-  const start = Number(fields[19]);
-  return Number.isSafeInteger(start) ? { state: fields[0] ?? "", pgrp: Number(fields[2]), start } : null;
+  return readProcStat(pid)?.start ?? null;
 }
 
 function bootId(): string | null {

@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { SILENT_LOGGER } from "../core/ports/logger.ts";
 import type { Runtime, RuntimeLogger } from "../core/runtime.ts";
 import { VERSION } from "../version.ts";
 import { RequestGrants } from "./auth.ts";
@@ -30,7 +31,6 @@ export interface CreateAppOptions {
   sse_queue_limit?: number;
 }
 
-const SILENT: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const DEFAULT_HEARTBEAT_MS = 15_000;
 
 /**
@@ -71,7 +71,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       eventRoutes(runtime, {
         heartbeat_ms: options.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS,
         queue_limit: options.sse_queue_limit,
-        logger: options.logger ?? SILENT,
+        logger: options.logger ?? SILENT_LOGGER,
         grants,
         metrics: metrics.http,
       }),

@@ -26,11 +26,11 @@ const idString = (description: string) =>
 // ---------------------------------------------------------------- path and query
 
 export const WorkerParams = Type.Object(
-  { worker_id: idString("worker id (SPEC §2)") },
+  { worker_id: idString("worker id") },
   strict,
 );
 export const RunParams = Type.Object(
-  { worker_id: idString("worker id (SPEC §2)"), run_id: idString("run id") },
+  { worker_id: idString("worker id"), run_id: idString("run id") },
   strict,
 );
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { FileSink, Subprocess } from "bun";
+export { until } from "../support/wait.ts";
 
 export const CLI = resolve(import.meta.dir, "../../cli.ts");
 export const REPO = resolve(import.meta.dir, "../..");
@@ -131,14 +132,6 @@ export function jsonLines(lines: string[]): Record<string, any>[] {
   return lines.map((line) => JSON.parse(line) as Record<string, any>);
 }
 
-/** Polls `condition` every 10 ms until it holds; fails naming `what` after `timeoutMs`. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A CLI process kept running (tail, chat, send --wait): its output so far, and its stdin when piped. */
 export interface Live {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { until } from "../support/wait.ts";
 import { CLI, REPO, cleanScratch, jsonLines, runCli, scratchDir, startServer } from "./helpers.ts";
 
 afterAll(cleanScratch);
@@ -58,11 +59,8 @@ describe("serve (a real process)", () => {
     const stream = await fetch(`${server.url}/v1/events/stream`);
     expect(stream.status).toBe(200);
     // The run is active once the worker reports it running.
-    for (;;) {
-      const worker = (await (await fetch(`${server.url}/v1/workers/w`)).json()) as any;
-      if (worker.worker.status === "running") break;
-      await Bun.sleep(10);
-    }
+    const status = async () => ((await (await fetch(`${server.url}/v1/workers/w`)).json()) as any).worker.status;
+    await until(async () => (await status()) === "running", "the run to start");
     const stopped = server.stop("SIGTERM");
     const answer = await waiting;
     expect(answer.status).toBe(200);
@@ -127,12 +125,9 @@ describe("serve (a real process)", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
-    let healthy = false;
-    for (let attempt = 0; attempt < 500 && !healthy; attempt++) {
-      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-      if (!healthy) await Bun.sleep(20);
-    }
-    expect(healthy).toBe(true);
+    const health = () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    await until(health, "the server to answer /healthz");
+    expect(await health()).toBe(true);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     expect(await new Response(proc.stderr).text()).toBe("");

@@ -18,7 +18,8 @@ function sleeperRuntime(): { cwd: string } {
   const cwd = scratchDir();
   const script = scratch.script(
     `sleeper-${Math.random().toString(36).slice(2)}.sh`,
-    `sleep 300 &\necho $$ $! > "$PWD/pids"\nwait`,
+    // Written under a temp name and renamed: once "pids" exists it holds both pids.
+    `sleep 300 &\necho $$ $! > "$PWD/pids.tmp"\nmv "$PWD/pids.tmp" "$PWD/pids"\nwait`,
   );
   writeFileSync(join(cwd, "runtime.toml"), `[profiles.sleeper]\nbackend = "command"\ncommand = ["${script}"]\n`);
   return { cwd };
@@ -43,7 +44,7 @@ describe.if(isLinux)("command runs of a runtime that died (SIGKILL) do not outli
     let pids: number[];
     try {
       await startSleeper(first.url, "s");
-      await until(() => existsSync(pidFile), "the program to write its pids");
+      await until(() => existsSync(pidFile), "the program to write both pids");
       pids = readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
       expect(pids.length).toBe(2);
       // Noted by the server right after the spawn returned, which the program may beat.

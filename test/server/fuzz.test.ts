@@ -28,6 +28,7 @@ import { isValidId } from "../../src/core/ids.ts";
 import { listen, type Listener } from "../../src/platform/index.ts";
 import { createApp, isLongLived } from "../../src/server/index.ts";
 import { call, errorOf } from "./helpers.ts";
+import { until } from "../support/wait.ts";
 
 // ---------------------------------------------------------------- knobs
 
@@ -936,14 +937,6 @@ describe("Runtime library API fuzz (fs store)", () => {
     TIMEOUT,
   );
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 // ---------------------------------------------------------------- regressions found by fuzzing
 

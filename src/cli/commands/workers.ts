@@ -52,7 +52,7 @@ const list = defineCommand({
 });
 
 const create = defineCommand({
-  meta: { name: "create", description: "Create a worker (SPEC §4) and print its id" },
+  meta: { name: "create", description: "Create a worker (every field optional; see docs/api.md) and print its id" },
   args: {
     id: { type: "string", valueHint: "ID", description: "Worker id (default: generated)" },
     "display-name": { type: "string", valueHint: "NAME", description: "Display name for humans" },

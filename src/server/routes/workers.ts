@@ -58,7 +58,7 @@ export function workerRoutes(runtime: Runtime, grants: RequestGrants) {
             "runtime_unavailable",
           ]),
         },
-        detail: { operationId: "createWorker", summary: "Create a worker (SPEC §4); `{}` creates an assistant on the default profile", tags: ["workers"] },
+        detail: { operationId: "createWorker", summary: "Create a worker; every field is optional, `{}` creates an assistant on the default profile", tags: ["workers"] },
         },
       )
       .get("/v1/workers/:worker_id", async ({ params }) => ({ worker: await runtime.getWorker(params.worker_id) }), {
