@@ -1,4 +1,5 @@
 import { now } from "./clock.ts";
+import { stableUuid } from "./ids.ts";
 import { newDiagnostic, type RuntimeContext } from "./context.ts";
 import { BackendError, type RunOutput } from "./ports/backend.ts";
 import type { StoreCommit } from "./ports/store.ts";
@@ -38,8 +39,12 @@ async function runBackend(ctx: RuntimeContext, entry: LoadedWorker, active: Acti
     const outputs: AsyncIterable<RunOutput> = profile.backend.run({
       worker_ref: run.worker_ref,
       run_id: run.run_id,
+      // Counted when the run started; no other run can start before this one ends.
+      run_number: entry.counters.run_count,
+      session_id: entry.record.session_id ?? stableUuid(`${run.worker_ref.runtime_id}/${entry.id}/${entry.record.created_at}`),
       input,
       work_dir: ctx.store.workDir(entry.id),
+      workspace: entry.record.workspaces?.[0]?.path ?? null,
       signal: controller.signal,
       history: (max) => history(ctx, entry.id, run.input_sequence, max),
     });

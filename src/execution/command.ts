@@ -8,9 +8,10 @@ import { environment } from "../platform/environment.ts";
 import { ByteTail } from "./byte-tail.ts";
 import { ChunkReader } from "./chunk-reader.ts";
 import { ProcessGroup, SpawnError, type ExitStatus } from "./process-group.ts";
+import { DEFAULT_MAX_HISTORY_ITEMS, expandArgument, INPUT_PLACEHOLDER, jsonInput, runEnvironment } from "./run-context.ts";
 
-/** The argv element (or part of one) replaced by the run's input when `input = "arg"`. */
-export const INPUT_PLACEHOLDER = "{input}";
+export { INPUT_PLACEHOLDER } from "./run-context.ts";
+
 /** Variables the child inherits from the runtime's environment; everything else comes from `env`. */
 export const INHERITED_ENV = ["PATH", "HOME", "LANG"] as const;
 export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
@@ -21,7 +22,9 @@ const STDERR_TAIL_BYTES = 2_048;
 export const CommandSettings = Type.Object(
   {
     command: Type.Array(Type.String({ minLength: 1, maxLength: 65_536 }), { minItems: 1, maxItems: 4_096 }),
-    input: Type.Optional(Type.Union([Type.Literal("stdin"), Type.Literal("arg")])),
+    input: Type.Optional(Type.Union([Type.Literal("stdin"), Type.Literal("arg"), Type.Literal("json")])),
+    /** With `input = "json"`: how many transcript entries before the input go in `history`. */
+    max_history_items: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     cwd: Type.Optional(Type.String({ minLength: 1, maxLength: 4_096 })),
     env: Type.Optional(
       Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String({ maxLength: 65_536 }), {
@@ -43,7 +46,7 @@ export type CommandSettings = Static<typeof CommandSettings>;
  */
 class CommandBackend implements ExecutionBackend {
   private readonly argv: readonly string[];
-  private readonly stdinInput: boolean;
+  private readonly mode: "stdin" | "arg" | "json";
   private readonly env: Record<string, string>;
   private readonly maxOutputBytes: number;
   private readonly killGraceMs: number;
@@ -57,13 +60,13 @@ class CommandBackend implements ExecutionBackend {
   ) {
     const hasPlaceholder = settings.command.some((arg) => arg.includes(INPUT_PLACEHOLDER));
     const mode = settings.input ?? (hasPlaceholder ? "arg" : "stdin");
-    if (mode === "stdin" && hasPlaceholder) {
+    if (mode !== "arg" && hasPlaceholder) {
       throw new RuntimeError(
         "invalid_request",
-        `invalid profile: profiles.${profile}.input: "stdin" cannot be combined with "${INPUT_PLACEHOLDER}" in command`,
+        `invalid profile: profiles.${profile}.input: "${mode}" cannot be combined with "${INPUT_PLACEHOLDER}" in command`,
       );
     }
-    this.stdinInput = mode === "stdin";
+    this.mode = mode;
     // With input = "arg" and no placeholder, the input is the last argument.
     this.argv = mode === "arg" && !hasPlaceholder ? [...settings.command, INPUT_PLACEHOLDER] : settings.command;
     const env: Record<string, string> = {};
@@ -79,11 +82,20 @@ class CommandBackend implements ExecutionBackend {
   async *run(context: RunContext): AsyncIterable<RunOutput> {
     const { signal } = context;
     const cwd = await this.cwdFor(context);
+    const stdin =
+      this.mode === "stdin"
+        ? context.input
+        : this.mode === "json"
+          ? await jsonInput(context, this.settings.max_history_items ?? DEFAULT_MAX_HISTORY_ITEMS)
+          : null;
     if (signal.aborted) return;
-    const argv = this.stdinInput ? this.argv : this.argv.map((arg) => arg.split(INPUT_PLACEHOLDER).join(context.input));
+    const input = this.mode === "arg" ? context.input : null;
+    const argv = this.argv.map((arg) => expandArgument(arg, context, cwd, input));
+    // The profile's own `env` may not take the run context's names: a program must be able to trust them.
+    const env = { ...this.env, ...runEnvironment(context, cwd) };
     let group: ProcessGroup;
     try {
-      group = await ProcessGroup.start(argv, { cwd, env: this.env, stdin: this.stdinInput ? context.input : null });
+      group = await ProcessGroup.start(argv, { cwd, env, stdin });
     } catch (error) {
       if (error instanceof SpawnError) {
         throw new BackendError("spawn_failed", error.message, { program: error.program, errno: error.errno });
@@ -157,7 +169,10 @@ class CommandBackend implements ExecutionBackend {
     if (root) await rm(await root, { recursive: true, force: true });
   }
 
-  /** The configured `cwd`; else the store's directory of the worker; else a temporary one per worker. */
+  /**
+   * The configured `cwd`; else the worker's first worktree; else the store's directory of the
+   * worker; else a temporary one per worker.
+   */
   private async cwdFor(context: RunContext): Promise<string> {
     const configured = this.settings.cwd;
     if (configured !== undefined) {
@@ -169,6 +184,7 @@ class CommandBackend implements ExecutionBackend {
       }
       return configured;
     }
+    if (context.workspace !== null) return context.workspace;
     let dir = context.work_dir;
     if (dir === null) {
       this.tempRoot ??= mkdtemp(join(tmpdir(), "yoi-runtime-command-"));
