@@ -10,6 +10,7 @@ import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { createStore } from "./open-store.ts";
+import { openWorkspaces } from "./open-workspaces.ts";
 import { resolveServeSetup } from "./resolve-config.ts";
 
 /** SPEC §11 allows 5 s from the signal to the exit; what is still running after this is cut. */
@@ -40,7 +41,9 @@ export async function serve(args: ServeArgs): Promise<number> {
   const store = createStore(config.store, logger);
   let runtime: Runtime;
   try {
+    const workspaces = await openWorkspaces(config, logger);
     runtime = await Runtime.open({
+      workspaces,
       store,
       backends: builtinBackends,
       runtime_id: config.runtime_id ?? undefined,

@@ -145,6 +145,11 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
         `delay_ms = 100`,
         `capabilities = ["demo"]`,
         `timeout_s = 1.5`,
+        `[workspaces.app]`,
+        `repo = "repos/app"`,
+        `base = "main"`,
+        `branch_prefix = "agent/"`,
+        `keep_branch_on_delete = false`,
       ].join("\n"),
     );
     expect(load({ cwd: s.dir, configFile: file })).toEqual({
@@ -164,6 +169,7 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
         max_retained_events: 6,
       },
       profiles: { slow: { backend: "echo", delay_ms: 100, capabilities: ["demo"], timeout_s: 1.5 } },
+      workspaces: { app: { repo: join(s.dir, "repos/app"), base: "main", branch_prefix: "agent/", keep_branch_on_delete: false } },
       sources: ["defaults", `${file} (--config)`],
     });
   });

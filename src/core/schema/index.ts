@@ -6,3 +6,4 @@ export * from "./event.ts";
 export * from "./diagnostic.ts";
 export * from "./interaction.ts";
 export * from "./runtime.ts";
+export * from "./workspace.ts";

@@ -55,6 +55,11 @@ export interface GitWorkspacesOptions {
    */
   root: string;
   log?: RuntimeLogger;
+  /**
+   * The store keeps no worker past the process (memory): `close` removes every worktree, and
+   * the root, as if each worker were deleted (branches kept per `keep_branch_on_delete`).
+   */
+  ephemeral?: boolean;
 }
 
 /**
@@ -95,7 +100,7 @@ export async function openGitWorkspaces(settings: Record<string, WorkspaceSettin
     });
   }
   mkdirSync(options.root, { recursive: true });
-  return new GitWorkspaces(workspaces, realpathSync(options.root), options.log ?? SILENT_LOGGER);
+  return new GitWorkspaces(workspaces, realpathSync(options.root), options.log ?? SILENT_LOGGER, options.ephemeral ?? false);
 }
 
 /** Workspaces as git worktrees, made and removed with the `git` executable. */
@@ -109,6 +114,7 @@ export class GitWorkspaces implements WorkspaceProvider {
     private readonly workspaces: Map<string, Workspace>,
     private readonly root: string,
     private readonly log: RuntimeLogger,
+    private readonly ephemeral: boolean,
   ) {
     this.names = [...workspaces.keys()].sort();
   }
@@ -239,7 +245,24 @@ export class GitWorkspaces implements WorkspaceProvider {
     return null;
   }
 
-  async sweep(known_worker_ids: ReadonlySet<string>): Promise<void> {
+  sweep(known_worker_ids: ReadonlySet<string>): Promise<void> {
+    return this.removeOwnedWorktrees(known_worker_ids, false);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.idle()));
+    if (this.ephemeral) {
+      await this.removeOwnedWorktrees(new Set(), true);
+      await rm(this.root, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Removes the worktrees under our root whose worker is not in `known`: branches too, unless
+   * `asDeleted` and the workspace keeps branches of deleted workers (a create cut short made no
+   * work worth a branch).
+   */
+  private async removeOwnedWorktrees(known_worker_ids: ReadonlySet<string>, asDeleted: boolean): Promise<void> {
     const repos = new Map<string, Workspace[]>();
     for (const workspace of this.workspaces.values()) repos.set(workspace.repo, [...(repos.get(workspace.repo) ?? []), workspace]);
     for (const [repo, workspaces] of repos) {
@@ -250,10 +273,11 @@ export class GitWorkspaces implements WorkspaceProvider {
           if (owner === null || known_worker_ids.has(owner)) continue;
           await this.removeWorktree(repo, worktree.path);
           const branch = worktree.branch;
-          if (branch !== null && workspaces.some((ws) => branch === `${ws.branch_prefix}${owner}`)) {
+          const workspace = workspaces.find((ws) => branch === `${ws.branch_prefix}${owner}`);
+          if (branch !== null && workspace && !(asDeleted && workspace.keep_branch_on_delete)) {
             await git(repo, ["branch", "-D", branch]).catch(() => {});
           }
-          this.log.info("removed the worktree of a worker that does not exist (a create cut short)", { worker_id: owner, branch });
+          if (!asDeleted) this.log.info("removed the worktree of a worker that does not exist (a create cut short)", { worker_id: owner, branch });
         }
       });
     }
@@ -262,10 +286,6 @@ export class GitWorkspaces implements WorkspaceProvider {
       const ids = await readdir(dir).catch(() => [] as string[]);
       for (const id of ids) if (!known_worker_ids.has(id)) await rm(join(dir, id), { recursive: true, force: true });
     }
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.queues.values()].map((queue) => queue.idle()));
   }
 
   // ---------------------------------------------------------------- internals
