@@ -242,6 +242,8 @@ export class GitWorkspaces implements WorkspaceProvider {
       return `the worktree of workspace "${ws.name}" (branch ${ws.branch}) was removed while the runtime was down; it is not recreated (delete this worker; the branch is kept)`;
     }
     await rm(join(this.root, "staging", worker_id), { recursive: true, force: true });
+    // Read in the background so the first request after a start finds the cache warm.
+    for (const ws of workspaces) void this.fresh(ws.path);
     return null;
   }
 
