@@ -33,6 +33,8 @@ export type {
   TranscriptEntry,
   WorkerDetail,
   WorkerSummary,
+  WorkspaceStatus,
+  RemovedWorkspace,
 } from "../core/schema/index.ts";
 
 export interface ClientOptions {

@@ -1,4 +1,4 @@
-import type { Run, RuntimeEvent, WorkerDetail, WorkerSummary } from "../../client/index.ts";
+import type { Run, RuntimeEvent, WorkerDetail, WorkerSummary, WorkspaceStatus } from "../../client/index.ts";
 import { write } from "../../platform/index.ts";
 
 export const out = (text: string): Promise<void> => write("stdout", text);
@@ -57,9 +57,18 @@ export function workerDetail(worker: WorkerDetail): string {
     ["created_at", worker.created_at],
     ["updated_at", worker.updated_at],
   ];
+  for (const ws of worker.workspaces ?? []) rows.push([`workspace ${ws.name}`, workspaceLine(ws)]);
   const shown = rows.filter((row): row is [string, string] => row[1] !== null);
   const width = Math.max(...shown.map(([key]) => key.length));
   return shown.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join("\n") + "\n";
+}
+
+/** `yoi/w1 from main at 1a2b3c4d5e6f, 2 modified, 1 untracked` (state unknown until first read: `?`). */
+function workspaceLine(ws: WorkspaceStatus): string {
+  const head = ws.head === null ? "?" : ws.head.slice(0, 12);
+  const state =
+    ws.changes === null ? "state unknown" : ws.dirty ? `${ws.changes.modified} modified, ${ws.changes.untracked} untracked` : "clean";
+  return `${ws.branch} from ${ws.base} at ${head}, ${state}`;
 }
 
 /** `completed in 12 ms`, `failed in 3 ms: code: message`. */
