@@ -10,6 +10,8 @@ import { chatCommand } from "./src/cli/commands/chat.ts";
 import { sendCommand } from "./src/cli/commands/send.ts";
 import { tailCommand } from "./src/cli/commands/tail.ts";
 import { workersCommand } from "./src/cli/commands/workers.ts";
+import { keygenCommand } from "./src/cli/commands/keygen.ts";
+import { tokenCommand } from "./src/cli/commands/token.ts";
 import { configCommand } from "./src/cli/config-command.ts";
 import { main, PROGRAM } from "./src/cli/main.ts";
 import { openapiCommand } from "./src/cli/openapi-command.ts";
@@ -33,6 +35,8 @@ const root = defineCommand({
     send: sendCommand,
     tail: tailCommand,
     chat: chatCommand,
+    keygen: keygenCommand,
+    token: tokenCommand,
   },
 });
 

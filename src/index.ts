@@ -7,6 +7,7 @@ export type { RuntimeOptions, RuntimeLogger, WorkerAddress, ListWorkersQuery, Tr
 export { RuntimeError, ERROR_CODES, isRuntimeError, type ErrorCode } from "./core/errors.ts";
 export { EventSubscription, SubscriptionOverflowError, type SubscribeOptions } from "./core/subscription.ts";
 export { isValidId, ID_PATTERN } from "./core/ids.ts";
+export type { Readiness, ReadinessCause, StoreHealth } from "./core/readiness.ts";
 export { isRunEnded } from "./core/run-ended.ts";
 export type { ProfileConfig } from "./core/profiles.ts";
 export * from "./core/schema/index.ts";
@@ -14,6 +15,6 @@ export type { RuntimeStore, StoreCommit, StoreSnapshot, StoredWorker } from "./c
 export type { WorkspaceProvider, WorkspaceRequest } from "./core/ports/workspaces.ts";
 export { openGitWorkspaces, GitWorkspaces, type WorkspaceSettings, type GitWorkspacesOptions } from "./execution/workspaces/git-workspaces.ts";
 export { MemoryStore } from "./store/memory-store.ts";
-export { FsStore, type FsStoreOptions } from "./store/fs-store.ts";
+export { FsStore, type FsStoreOptions, type CommitStats } from "./store/fs-store.ts";
 export * from "./execution/index.ts";
 export { VERSION } from "./version.ts";

@@ -5,6 +5,7 @@ import type { KeyNamer } from "../config/check-layer.ts";
 export const serveFlags = {
   config: { type: "string", valueHint: "FILE", description: "TOML config file (overrides $YOI_RUNTIME_CONFIG and ./.yoi/runtime.toml)" },
   bind: { type: "string", valueHint: "HOST:PORT", description: "Listen address; port 0 picks a free port (default 127.0.0.1:38800)" },
+  "metrics-bind": { type: "string", valueHint: "HOST:PORT", description: "Also serve GET /metrics here, without credentials (loopback only)" },
   "runtime-id": { type: "string", valueHint: "ID", description: "Runtime id (default: from the store, else generated)" },
   "display-name": { type: "string", valueHint: "NAME", description: "Display name for humans" },
   store: { type: "string", valueHint: "memory|fs", description: "Store kind (default fs)" },
@@ -21,6 +22,7 @@ export const serveFlags = {
 /** Flag → dotted config key, for every flag that sets one. */
 const KEY_OF_FLAG = {
   bind: "server.bind",
+  "metrics-bind": "server.metrics_bind",
   "runtime-id": "runtime_id",
   "display-name": "display_name",
   store: "store.kind",

@@ -5,12 +5,16 @@ import type { ResolvedConfig } from "../config/resolved.ts";
 import { resolveToken } from "../config/token.ts";
 import { builtinBackends } from "../execution/index.ts";
 import { environment, isTerminal, workingDirectory } from "../platform/index.ts";
+import type { KeySet } from "../server/key-set.ts";
 import { flagName, flagsLayer, type ServeArgs } from "./flags.ts";
+import { loadKeySet } from "./public-keys.ts";
 
 export interface ServeSetup {
   config: ResolvedConfig;
   /** Never logged or printed. */
   token: string | null;
+  /** The signed-token keys, read from `auth.public_keys_file`; null when none are configured. */
+  keys: KeySet | null;
   allowInsecureRemote: boolean;
   /** The environment the config was read with; backends are built with it too. */
   env: Readonly<Record<string, string | undefined>>;
@@ -37,5 +41,6 @@ export function resolveServeSetup(args: ServeArgs): ServeSetup {
   const token = resolveToken(config.auth, env);
   const allowInsecureRemote = args["allow-insecure-remote"] === true;
   checkBindPolicy(config, token, allowInsecureRemote);
-  return { config, token, allowInsecureRemote, env };
+  const keys = config.auth.public_keys_file === null ? null : loadKeySet(config.auth.public_keys_file);
+  return { config, token, keys, allowInsecureRemote, env };
 }

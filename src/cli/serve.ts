@@ -3,14 +3,19 @@ import { CONFIG_EXIT_CODE } from "../config/errors.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { Runtime, type RuntimeLogger } from "../core/runtime.ts";
 import { builtinBackends } from "../execution/index.ts";
-import { exit, listen, ListenError, onShutdownSignal, type Listener } from "../platform/index.ts";
+import { exit, listen, ListenError, onShutdownSignal, type FetchHandler, type Listener } from "../platform/index.ts";
 import { createApp } from "../server/app.ts";
+import { metricsFetch } from "../server/metrics/metrics-endpoint.ts";
+import { createRuntimeMetrics } from "../server/metrics/runtime-metrics.ts";
+import { openingFetch } from "../server/opening.ts";
+import { createTokenVerifier } from "../server/token-verifier.ts";
 import { isLongLived } from "../server/long-lived.ts";
 import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { createStore } from "./open-store.ts";
 import { openWorkspaces } from "./open-workspaces.ts";
+import { watchKeySet } from "./public-keys.ts";
 import { resolveServeSetup } from "./resolve-config.ts";
 
 /** SPEC §11 allows 5 s from the signal to the exit; what is still running after this is cut. */
@@ -35,10 +40,23 @@ export const serveCommand = defineCommand({
  * runtime, port in use) is logged as one line and resolves 1.
  */
 export async function serve(args: ServeArgs): Promise<number> {
-  const { config, token, env } = resolveServeSetup(args);
+  const { config, token, keys, env } = resolveServeSetup(args);
   const logger = createLogger(config.log);
+  const metrics = createRuntimeMetrics();
+  const store = createStore(config.store, logger, (commit) => {
+    metrics.store.commit(commit.records, commit.fsync_s);
+    metrics.store.journalBytes(commit.journal_bytes);
+  });
 
-  const store = createStore(config.store, logger);
+  // Listening before the store opens: meanwhile /healthz answers and /readyz says "opening", so
+  // a load balancer can tell a restoring runtime from a dead one.
+  let handler: FetchHandler = openingFetch;
+  let listener: Listener;
+  try {
+    listener = await listen((request) => handler(request), { ...config.server.address, isLongLived });
+  } catch (error) {
+    return startFailed(logger, "cannot start the HTTP server", error, 1);
+  }
   let runtime: Runtime;
   try {
     const workspaces = await openWorkspaces(config, logger);
@@ -56,16 +74,33 @@ export async function serve(args: ServeArgs): Promise<number> {
       env,
     });
   } catch (error) {
+    await listener.stop(true);
     return startFailed(logger, "cannot open the runtime", error, error instanceof RuntimeError && CONFIG_CODES.has(error.code) ? CONFIG_EXIT_CODE : 1);
   }
 
-  const app = createApp(runtime, { token, logger });
-  let listener: Listener;
-  try {
-    listener = await listen(app.fetch, { ...config.server.address, isLongLived });
-  } catch (error) {
-    await runtime.close().catch(() => {});
-    return startFailed(logger, "cannot start the HTTP server", error, 1);
+  const verifier =
+    keys === null
+      ? null
+      : createTokenVerifier({
+          keys,
+          audience: runtime.runtime_id,
+          issuer: config.auth.issuer,
+          max_token_lifetime_s: config.auth.max_token_lifetime_s,
+          clock_skew_s: config.auth.clock_skew_s,
+        });
+  const stopWatchingKeys = keys === null ? () => {} : watchKeySet(config.auth.public_keys_file!, keys, logger);
+  const app = createApp(runtime, { token, verifier, logger, metrics });
+  handler = app.fetch;
+  let metricsListener: Listener | null = null;
+  if (config.server.metrics_address !== null) {
+    try {
+      metricsListener = await listen(metricsFetch(metrics.registry), config.server.metrics_address);
+    } catch (error) {
+      stopWatchingKeys();
+      await runtime.close().catch(() => {});
+      await listener.stop(true);
+      return startFailed(logger, "cannot serve metrics on --metrics-bind", error, 1);
+    }
   }
 
   return new Promise<number>((resolve) => {
@@ -82,6 +117,9 @@ export async function serve(args: ServeArgs): Promise<number> {
         logger.error(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
         void exit(1);
       }, SHUTDOWN_DEADLINE_MS);
+      stopWatchingKeys();
+      metrics.close();
+      void metricsListener?.stop(true);
       void shutdown(listener, runtime, logger).then((code) => {
         clearTimeout(deadline);
         removeHandlers();
@@ -94,7 +132,8 @@ export async function serve(args: ServeArgs): Promise<number> {
       runtime_id: runtime.runtime_id,
       store: config.store.kind,
       ...(config.store.kind === "fs" ? { data_dir: config.store.root } : {}),
-      auth: token === null ? "none" : "bearer token",
+      auth: [token === null ? null : "bearer token", keys === null ? null : "signed tokens"].filter(Boolean).join(" + ") || "none",
+      ...(metricsListener ? { metrics_url: `${metricsListener.url}/metrics` } : {}),
       version: VERSION,
     });
   });

@@ -13,11 +13,11 @@ import { treaty, type Treaty } from "@elysiajs/eden/treaty2";
 import type { RuntimeEvent } from "../core/schema/event.ts";
 import type { App } from "../server/index.ts";
 import { streamEvents, type EventsOptions } from "./events.ts";
-import { transportOf, type FetchLike, type Transport } from "./transport.ts";
+import { transportOf, type FetchLike, type TokenSource, type Transport } from "./transport.ts";
 
 export { RuntimeClientError, isRuntimeClientError, type ClientErrorCode } from "./errors.ts";
 export { unwrap } from "./unwrap.ts";
-export { DEFAULT_URL, type FetchLike } from "./transport.ts";
+export { DEFAULT_URL, type FetchLike, type TokenSource } from "./transport.ts";
 export type { EventsOptions } from "./events.ts";
 export type { App } from "../server/index.ts";
 export { isRunEnded } from "../core/run-ended.ts";
@@ -25,11 +25,14 @@ export type {
   Ack,
   CreateWorkerRequest,
   EventKind,
+  PermissionRequest,
   Run,
   RuntimeEvent,
   RunEndedEvent,
   RuntimeSummary,
+  StopReason,
   StoredEvent,
+  ToolCall,
   TranscriptEntry,
   WorkerDetail,
   WorkerSummary,
@@ -40,8 +43,11 @@ export type {
 export interface ClientOptions {
   /** The runtime's base URL, e.g. `http://127.0.0.1:38800` (the default). */
   url?: string;
-  /** Bearer token, when the runtime requires one (SPEC §10). */
-  token?: string | null;
+  /**
+   * Bearer token, when the runtime requires one (SPEC §10): the static token or a signed one, or
+   * a function that returns the current token before each request (renew it before it expires).
+   */
+  token?: TokenSource;
   /** Replaces the global `fetch` (tests, proxies, or `(url, init) => app.handle(new Request(url, init))`). */
   fetch?: FetchLike;
 }

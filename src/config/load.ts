@@ -4,6 +4,7 @@ import { parse, TomlError } from "smol-toml";
 import { BUILTIN_PROFILE, type ProfileConfig } from "../core/profiles.ts";
 import { DEFAULT_LIMITS } from "../core/schema/runtime.ts";
 import type { BackendDefinition } from "../core/ports/backend.ts";
+import { DEFAULT_CLOCK_SKEW_S, DEFAULT_MAX_TOKEN_LIFETIME_S } from "../server/token-verifier.ts";
 import { parseBind } from "./bind.ts";
 import { checkLayer, type KeyNamer } from "./check-layer.ts";
 import { ConfigError } from "./errors.ts";
@@ -69,6 +70,9 @@ export function loadConfig(options: LoadConfigOptions): ResolvedConfig {
   const bind = merged.server?.bind ?? DEFAULT_BIND;
   const address = parseBind(bind);
   if (typeof address === "string") throw new ConfigError(`${nameOf("server.bind")}: ${address}`);
+  const metrics_bind = merged.server?.metrics_bind ?? null;
+  const metrics_address = metrics_bind === null ? null : parseBind(metrics_bind);
+  if (typeof metrics_address === "string") throw new ConfigError(`${nameOf("server.metrics_bind")}: ${metrics_address}`);
 
   const profiles: Record<string, ProfileConfig> = { ...(merged.profiles as Record<string, ProfileConfig> | undefined) };
   const echo = profiles[BUILTIN_PROFILE];
@@ -85,7 +89,7 @@ export function loadConfig(options: LoadConfigOptions): ResolvedConfig {
     runtime_id: merged.runtime_id ?? null,
     display_name: merged.display_name ?? null,
     default_profile,
-    server: { bind, address },
+    server: { bind, address, metrics_bind, metrics_address },
     store: {
       kind: merged.store?.kind ?? DEFAULT_STORE_KIND,
       root: resolve(options.cwd, merged.store?.root ?? DEFAULT_STORE_ROOT),
@@ -94,6 +98,10 @@ export function loadConfig(options: LoadConfigOptions): ResolvedConfig {
     auth: {
       token_env: merged.auth?.token_env ?? null,
       token_file: merged.auth?.token_file === undefined ? null : resolve(options.cwd, merged.auth.token_file),
+      public_keys_file: merged.auth?.public_keys_file === undefined ? null : resolve(options.cwd, merged.auth.public_keys_file),
+      issuer: merged.auth?.issuer ?? null,
+      max_token_lifetime_s: merged.auth?.max_token_lifetime_s ?? DEFAULT_MAX_TOKEN_LIFETIME_S,
+      clock_skew_s: merged.auth?.clock_skew_s ?? DEFAULT_CLOCK_SKEW_S,
     },
     log: {
       level: merged.log?.level ?? "info",
@@ -142,15 +150,21 @@ export function readConfigFile(
 
 /**
  * Lays `over` on top of `under`. Tables merge key by key, except: a profile is replaced whole (a
- * mix of two profiles' settings would be a profile nobody wrote), and `[auth]` is one choice, so
- * a layer naming either `token_env` or `token_file` replaces both.
+ * mix of two profiles' settings would be a profile nobody wrote), and the static token's source
+ * is one choice, so a layer naming either `auth.token_env` or `auth.token_file` replaces both (the
+ * signed-token keys of `[auth]` merge key by key).
  */
 export function mergeLayer(under: ConfigLayer, over: ConfigLayer): ConfigLayer {
   const out: ConfigLayer = { ...under };
   for (const key of Object.keys(over) as (keyof ConfigLayer)[]) {
     const value = over[key];
     if (value === undefined) continue;
-    if (key === "auth") out.auth = { ...(value as ConfigLayer["auth"]) };
+    if (key === "auth") {
+      const auth = value as NonNullable<ConfigLayer["auth"]>;
+      const { token_env: _env, token_file: _file, ...kept } = under.auth ?? {};
+      const source = auth.token_env !== undefined || auth.token_file !== undefined ? {} : { token_env: _env, token_file: _file };
+      out.auth = Object.fromEntries(Object.entries({ ...kept, ...source, ...auth }).filter(([, v]) => v !== undefined));
+    }
     else if (key === "profiles") out.profiles = { ...under.profiles, ...(value as ConfigLayer["profiles"]) };
     else if (typeof value === "object" && value !== null) (out as Record<string, unknown>)[key] = { ...(under[key] as object), ...value };
     else (out as Record<string, unknown>)[key] = value;

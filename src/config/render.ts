@@ -23,11 +23,15 @@ export function renderConfig(config: ResolvedConfig, header: string[] = []): str
   if (config.runtime_id !== null) document.runtime_id = config.runtime_id;
   if (config.display_name !== null) document.display_name = config.display_name;
   document.default_profile = config.default_profile;
-  document.server = { bind: config.server.bind };
+  document.server = config.server.metrics_bind === null ? { bind: config.server.bind } : { bind: config.server.bind, metrics_bind: config.server.metrics_bind };
   document.store = { ...config.store };
-  const auth: Record<string, string> = {};
+  const auth: Record<string, string | number> = {};
   if (config.auth.token_env !== null) auth.token_env = config.auth.token_env;
   if (config.auth.token_file !== null) auth.token_file = config.auth.token_file;
+  if (config.auth.public_keys_file !== null) {
+    Object.assign(auth, { public_keys_file: config.auth.public_keys_file, ...(config.auth.issuer !== null ? { issuer: config.auth.issuer } : {}) });
+    Object.assign(auth, { max_token_lifetime_s: config.auth.max_token_lifetime_s, clock_skew_s: config.auth.clock_skew_s });
+  }
   if (Object.keys(auth).length > 0) document.auth = auth;
   document.log = { ...config.log };
   document.limits = { ...config.limits };

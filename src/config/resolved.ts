@@ -9,10 +9,19 @@ export interface ResolvedConfig {
   runtime_id: string | null;
   display_name: string | null;
   default_profile: string;
-  server: { bind: string; address: BindAddress };
+  /** `metrics_bind`: where `/metrics` is also served, without credentials, for a local scraper. */
+  server: { bind: string; address: BindAddress; metrics_bind: string | null; metrics_address: BindAddress | null };
   store: { kind: StoreKind; root: string; durability: Durability };
   /** Where the token comes from; the token itself is read by `resolveToken`. */
-  auth: { token_env: string | null; token_file: string | null };
+  auth: {
+    token_env: string | null;
+    token_file: string | null;
+    /** Signed tokens (docs/auth.md): null when none are accepted. */
+    public_keys_file: string | null;
+    issuer: string | null;
+    max_token_lifetime_s: number;
+    clock_skew_s: number;
+  };
   log: { level: LogLevel; format: LogFormat };
   limits: Limits;
   profiles: Record<string, ProfileConfig>;

@@ -58,7 +58,9 @@ export const ConfigLayer = Type.Object(
     runtime_id: Type.Optional(Id),
     display_name: Type.Optional(DisplayName),
     default_profile: Type.Optional(Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: PROFILE_NAME_PATTERN })),
-    server: Type.Optional(Type.Object({ bind: Type.Optional(Type.String({ minLength: 1 })) }, strict)),
+    server: Type.Optional(
+      Type.Object({ bind: Type.Optional(Type.String({ minLength: 1 })), metrics_bind: Type.Optional(Type.String({ minLength: 1 })) }, strict),
+    ),
     store: Type.Optional(
       Type.Object(
         {
@@ -74,6 +76,11 @@ export const ConfigLayer = Type.Object(
         {
           token_env: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: ENV_NAME_PATTERN })),
           token_file: Type.Optional(Path),
+          /** A JWKS of the Backend's public keys: signed tokens are accepted (docs/auth.md). */
+          public_keys_file: Type.Optional(Path),
+          issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+          max_token_lifetime_s: Type.Optional(Type.Integer({ minimum: 1 })),
+          clock_skew_s: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
         },
         strict,
       ),

@@ -16,7 +16,7 @@ const UNUSABLE = /[\s\u0000-\u001f\u007f]/;
  * unreadable is a `ConfigError`: starting without the token the operator asked for would leave
  * the API open. Messages name the source, never the value.
  */
-export function resolveToken(auth: ResolvedConfig["auth"], env: Record<string, string | undefined>): string | null {
+export function resolveToken(auth: Pick<ResolvedConfig["auth"], "token_env" | "token_file">, env: Record<string, string | undefined>): string | null {
   let token: string;
   if (auth.token_env !== null) {
     const value = env[auth.token_env];

@@ -209,6 +209,7 @@ async function removeWorker(ctx: RuntimeContext, entry: WorkerEntry, commit: Sto
     ctx.workers.set(entry.id, entry);
     throw error;
   }
+  await ctx.releaseBackend(entry);
   return { deleted: worker_ref };
 }
 
@@ -243,6 +244,6 @@ function recordOf(worker_ref: WorkerRef, request: CreateWorkerRequest, profile: 
     workspace_refs: request.workspace_refs ?? [],
     mount_refs: request.mount_refs ?? [],
     created_at: now(),
-    session_id: crypto.randomUUID(),
+    worker_session_id: crypto.randomUUID(),
   };
 }

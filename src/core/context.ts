@@ -48,6 +48,8 @@ export class RuntimeContext {
   readonly creating = new Set<string>();
   readonly workspaces: WorkspaceProvider | null;
   readonly subscribers = new Set<EventSubscription>();
+  /** In-process instruments (metrics): called synchronously with every published event. */
+  readonly observers = new Set<(event: RuntimeEvent) => void>();
   readonly events: EventFactory;
   diagnosticCount: number;
   status: RuntimeStatus = "running";
@@ -154,8 +156,20 @@ export class RuntimeContext {
     for (const event of commit.events ?? []) this.publish(event);
   }
 
+  /** Ends what the worker's backend keeps between runs (an agent process); a failure is logged. */
+  async releaseBackend(entry: WorkerEntry): Promise<void> {
+    const name = entry.record?.profile.name;
+    const backend = name === undefined ? undefined : this.profiles.get(name)?.backend;
+    try {
+      await backend?.release?.(entry.id);
+    } catch (error) {
+      this.log.warn("could not release a worker's backend", { worker_id: entry.id, error: String(error) });
+    }
+  }
+
   publish(event: RuntimeEvent): void {
     for (const subscriber of this.subscribers) subscriber.deliver(event);
+    for (const observer of this.observers) observer(event);
   }
 }
 

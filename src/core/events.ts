@@ -1,6 +1,8 @@
 import { now } from "./clock.ts";
 import { RUN_ENDED_KIND } from "./run-ended.ts";
 import type { WorkerRef } from "./schema/common.ts";
+import type { PermissionOutcome } from "./ports/backend.ts";
+import type { PermissionPolicy, PermissionRequest, PlanEntry, ToolCall } from "./schema/agent.ts";
 import type { Diagnostic } from "./schema/diagnostic.ts";
 import type { RuntimeEvent, StoredEvent } from "./schema/event.ts";
 import type { Run, RunStatus } from "./schema/run.ts";
@@ -51,6 +53,36 @@ export class EventFactory {
   /** Ephemeral: reaches live subscribers only, so it takes no id. */
   outputDelta(worker_ref: WorkerRef, run_id: string, delta: string): Extract<RuntimeEvent, { kind: "run_output_delta" }> {
     return { id: null, kind: "run_output_delta", worker_ref, run_id, created_at: now(), data: { delta } };
+  }
+
+  /** Ephemeral, like output deltas: an agent's thinking, live only. */
+  thoughtDelta(worker_ref: WorkerRef, run_id: string, delta: string): Extract<RuntimeEvent, { kind: "run_thought_delta" }> {
+    return { id: null, kind: "run_thought_delta", worker_ref, run_id, created_at: now(), data: { delta } };
+  }
+
+  /** A tool call of an agent run, with its latest state. */
+  toolCall(run: Run, tool_call: ToolCall): Stored<"run_tool_call"> {
+    return { id: ++this.last, kind: "run_tool_call", ...this.about(run.worker_ref, run.run_id), data: { tool_call } };
+  }
+
+  plan(run: Run, entries: PlanEntry[]): Stored<"run_plan"> {
+    return { id: ++this.last, kind: "run_plan", ...this.about(run.worker_ref, run.run_id), data: { entries } };
+  }
+
+  permissionRequested(run: Run, permission: PermissionRequest, policy: PermissionPolicy): Stored<"run_permission_requested"> {
+    return { id: ++this.last, kind: "run_permission_requested", ...this.about(run.worker_ref, run.run_id), data: { permission, policy } };
+  }
+
+  /** How a permission request ended: `run_permission_timed_out` when the timeout chose, else `run_permission_answered`. */
+  permissionAnswered(
+    run: Run,
+    request_id: string,
+    outcome: PermissionOutcome,
+    by: "user" | "policy" | "timeout" | "cancel",
+  ): Stored<"run_permission_answered" | "run_permission_timed_out"> {
+    const data = { request_id, outcome: outcome.outcome, option_id: outcome.outcome === "selected" ? outcome.option_id : null, by };
+    const kind = by === "timeout" ? "run_permission_timed_out" : "run_permission_answered";
+    return { id: ++this.last, kind, ...this.about(run.worker_ref, run.run_id), data };
   }
 
   /** The terminal event of a run, named by how it ended, carrying the run as it ended. */

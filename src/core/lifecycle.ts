@@ -36,6 +36,7 @@ async function recordStop(ctx: RuntimeContext, entry: LoadedWorker, why: string 
   entry.run = transition(entry.run, { type: "stop_recorded" });
   entry.counters = { ...entry.counters, stopped_reason: why, last_event_id: event.id, updated_at: now() };
   await ctx.commit({ states: [storedState(entry)], events: [event] });
+  await ctx.releaseBackend(entry);
   return ackOf(ctx, entry, { run_id: null, event_id: event.id, cancelled_run_id: cancelled });
 }
 

@@ -1,3 +1,4 @@
+import { endPermissions, recordAgentOutput } from "./agent-activity.ts";
 import { now } from "./clock.ts";
 import { stableUuid } from "./ids.ts";
 import { newDiagnostic, type RuntimeContext } from "./context.ts";
@@ -5,6 +6,7 @@ import { BackendError, type RunOutput } from "./ports/backend.ts";
 import type { StoreCommit } from "./ports/store.ts";
 import type { Profile } from "./profiles.ts";
 import { transition } from "./run-state.ts";
+import type { StopReason } from "./schema/agent.ts";
 import type { Run, RunError, RunStatus, Usage } from "./schema/run.ts";
 import type { TranscriptEntry } from "./schema/transcript.ts";
 import { abortRun, storedState, type ActiveRun, type LoadedWorker } from "./worker-entry.ts";
@@ -30,6 +32,7 @@ async function runBackend(ctx: RuntimeContext, entry: LoadedWorker, active: Acti
   let output = "";
   let usage: Usage | null = null;
   let failure: RunError | null = null;
+  let stopReason: StopReason | null = null;
   const timeout_ms = profile.timeout_ms;
   const timer =
     timeout_ms === null
@@ -41,20 +44,25 @@ async function runBackend(ctx: RuntimeContext, entry: LoadedWorker, active: Acti
       run_id: run.run_id,
       // Counted when the run started; no other run can start before this one ends.
       run_number: entry.counters.run_count,
-      session_id: entry.record.session_id ?? stableUuid(`${run.worker_ref.runtime_id}/${entry.id}/${entry.record.created_at}`),
+      worker_session_id: entry.record.worker_session_id ?? stableUuid(`${run.worker_ref.runtime_id}/${entry.id}/${entry.record.created_at}`),
       input,
       work_dir: ctx.store.workDir(entry.id),
       workspace: entry.record.workspaces?.[0]?.path ?? null,
       signal: controller.signal,
       history: (max) => history(ctx, entry.id, run.input_sequence, max),
+      session_id: entry.counters.session_id ?? null,
     });
     for await (const item of outputs) {
       if (item.type === "delta") {
         if (item.text.length === 0) continue;
         output += item.text;
         ctx.publish(ctx.events.outputDelta(run.worker_ref, run.run_id, item.text));
-      } else {
+      } else if (item.type === "usage") {
         usage = item.usage;
+      } else if (item.type === "stop_reason") {
+        stopReason = item.stop_reason;
+      } else {
+        await recordAgentOutput(ctx, entry, active, item);
       }
       if (active.abort) break;
     }
@@ -62,9 +70,13 @@ async function runBackend(ctx: RuntimeContext, entry: LoadedWorker, active: Acti
     if (!active.abort) failure = backendFailure(error);
   } finally {
     if (timer) clearTimeout(timer);
+    await endPermissions(ctx, active);
   }
+  if (stopReason !== null) active.run = { ...active.run, stop_reason: stopReason };
   if (active.abort) return { status: active.abort.kind, output, usage, error: { code: active.abort.kind, message: active.abort.reason } };
   if (failure) return { status: failure.code === "timed_out" ? "timed_out" : "failed", output, usage, error: failure };
+  // An agent that ended its turn as cancelled by itself; its other stop reasons are answers.
+  if (stopReason === "cancelled") return { status: "cancelled", output, usage, error: { code: "cancelled", message: "the agent ended its turn as cancelled" } };
   return { status: "completed", output, usage, error: null };
 }
 

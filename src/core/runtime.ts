@@ -1,3 +1,4 @@
+import { answerPermission } from "./agent-activity.ts";
 import { createWorker, deleteWorker, getWorker, listWorkers, type ListWorkersQuery } from "./catalog.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { WorkerAddress } from "./identity.ts";
@@ -7,8 +8,10 @@ import { closeRuntime, diagnostics, openRuntime, summary, type RuntimeOptions } 
 import { getRun, listRuns, readEvents, subscribe, transcript, type ListRunsQuery, type TranscriptQuery } from "./observation.ts";
 import type { WorkerRef } from "./schema/common.ts";
 import type { Diagnostic } from "./schema/diagnostic.ts";
-import type { EventBatch } from "./schema/event.ts";
+import type { EventBatch, RuntimeEvent } from "./schema/event.ts";
+import { notReady, READY, type Readiness } from "./readiness.ts";
 import type { Ack, InputRequest } from "./schema/interaction.ts";
+import type { PermissionAnswerRequest } from "./schema/agent.ts";
 import type { Run } from "./schema/run.ts";
 import type { RemovedWorkspace } from "./schema/workspace.ts";
 import type { Limits, RuntimeSummary } from "./schema/runtime.ts";
@@ -110,6 +113,14 @@ export class Runtime {
     return sendInput(this.ctx, ref, input);
   }
 
+  /**
+   * Answers the permission request an agent run waits on with one of its offered options
+   * (`no_pending_permission` when it waits on none); returns the run as it is then.
+   */
+  async answerPermission(ref: WorkerAddress, run_id: string, answer: PermissionAnswerRequest): Promise<Run> {
+    return answerPermission(this.ctx, ref, run_id, answer);
+  }
+
   /** Resolves with the run once it has ended, or as it is when `timeoutMs` passes first. */
   async waitRun(ref: WorkerAddress, run_id: string, timeoutMs: number): Promise<Run> {
     return waitRun(this.ctx, ref, run_id, timeoutMs);
@@ -140,6 +151,24 @@ export class Runtime {
    */
   subscribe(options: SubscribeOptions = {}): EventSubscription {
     return subscribe(this.ctx, options);
+  }
+
+  /**
+   * Calls `observer` synchronously with every event as it is published (stored and ephemeral),
+   * for in-process instruments such as metrics: no queue, no replay, not a subscription. An
+   * observer must not throw or block. Returns a function that removes it.
+   */
+  observe(observer: (event: RuntimeEvent) => void): () => void {
+    this.ctx.observers.add(observer);
+    return () => this.ctx.observers.delete(observer);
+  }
+
+  /** Ready to take work: running, with a store that can write (SPEC §10 `/readyz`). */
+  readiness(): Readiness {
+    if (this.ctx.status !== "running") return notReady(this.ctx.status);
+    const health = this.ctx.store.health?.();
+    if (health !== undefined && !health.writable) return notReady(health.cause ?? "store_unwritable");
+    return READY;
   }
 
   /** Number of live subscriptions, for observing that disconnects free them. */

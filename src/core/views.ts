@@ -39,6 +39,7 @@ export function detailOf(ctx: RuntimeContext, entry: WorkerEntry): WorkerDetail 
     last_event_id: counters?.last_event_id ?? 0,
     stopped_reason: counters?.stopped_reason ?? null,
     unavailable_reason: entry.kind === "unavailable" ? entry.reason : null,
+    ...(counters?.session_id ? { session_id: counters.session_id } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import { RuntimeError } from "./errors.ts";
+import type { PendingPermission } from "./permission.ts";
 import { activeOf, statusOf, type RunState } from "./run-state.ts";
 import type { Run } from "./schema/run.ts";
 import type { WorkerRecord, WorkerState, WorkerStatus } from "./schema/worker.ts";
@@ -14,12 +15,14 @@ export interface ActiveRun {
   /** Settles with the final record once it is stored (or could not be). */
   readonly done: Promise<Run>;
   readonly settle: (run: Run) => void;
+  /** The agent's permission request the run waits on (ACP, policy `ask`). */
+  permission: PendingPermission | null;
 }
 
 export function newActiveRun(run: Run): ActiveRun {
   let settle!: (run: Run) => void;
   const done = new Promise<Run>((resolve) => (settle = resolve));
-  return { run, controller: new AbortController(), abort: null, done, settle };
+  return { run, controller: new AbortController(), abort: null, done, settle, permission: null };
 }
 
 /** Aborts a run once; the first reason wins. */
@@ -75,7 +78,7 @@ export function workerStatus(entry: WorkerEntry): WorkerStatus {
 
 /** What the store keeps of a loaded worker's state: its status comes from the state machine. */
 export function storedState(entry: LoadedWorker): { worker_id: string; state: WorkerState } {
-  const { transcript_items, run_count, last_event_id, stopped_reason, updated_at } = entry.counters;
+  const { transcript_items, run_count, last_event_id, stopped_reason, updated_at, session_id } = entry.counters;
   const state: WorkerState = {
     status: statusOf(entry.run),
     active_run_id: activeOf(entry.run)?.run.run_id ?? null,
@@ -85,6 +88,7 @@ export function storedState(entry: LoadedWorker): { worker_id: string; state: Wo
     stopped_reason,
     updated_at,
   };
+  if (session_id) state.session_id = session_id;
   return { worker_id: entry.id, state };
 }
 

@@ -1,19 +1,15 @@
 import { Type, type Static } from "@sinclair/typebox";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { RuntimeError } from "../core/errors.ts";
 import { BackendError, type BackendDefinition, type BackendEnvironment, type ExecutionBackend, type RunContext, type RunOutput } from "../core/ports/backend.ts";
 import { environment } from "../platform/environment.ts";
 import { ByteTail } from "./byte-tail.ts";
+import { childEnv } from "./child-env.ts";
 import { ChunkReader } from "./chunk-reader.ts";
 import { ProcessGroup, SpawnError, type ExitStatus } from "./process-group.ts";
 import { DEFAULT_MAX_HISTORY_ITEMS, expandArgument, INPUT_PLACEHOLDER, jsonInput, runEnvironment } from "./run-context.ts";
+import { WorkDirs } from "./work-dir.ts";
 
 export { INPUT_PLACEHOLDER } from "./run-context.ts";
-
-/** Variables the child inherits from the runtime's environment; everything else comes from `env`. */
-export const INHERITED_ENV = ["PATH", "HOME", "LANG"] as const;
 export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_KILL_GRACE_MS = 2_000;
 /** How much of the end of stderr a failed run reports. */
@@ -50,8 +46,7 @@ class CommandBackend implements ExecutionBackend {
   private readonly env: Record<string, string>;
   private readonly maxOutputBytes: number;
   private readonly killGraceMs: number;
-  /** Parent of the per-worker directories when the store keeps nothing on disk; made on first use. */
-  private tempRoot: Promise<string> | null = null;
+  private readonly workDirs: WorkDirs;
 
   constructor(
     private readonly profile: string,
@@ -69,19 +64,15 @@ class CommandBackend implements ExecutionBackend {
     this.mode = mode;
     // With input = "arg" and no placeholder, the input is the last argument.
     this.argv = mode === "arg" && !hasPlaceholder ? [...settings.command, INPUT_PLACEHOLDER] : settings.command;
-    const env: Record<string, string> = {};
-    for (const name of INHERITED_ENV) {
-      const value = parentEnv[name];
-      if (value !== undefined) env[name] = value;
-    }
-    this.env = { ...env, ...settings.env };
+    this.env = childEnv(parentEnv, settings.env);
     this.maxOutputBytes = settings.max_output_bytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     this.killGraceMs = settings.kill_grace_ms ?? DEFAULT_KILL_GRACE_MS;
+    this.workDirs = new WorkDirs(profile, settings.cwd, "yoi-runtime-command-");
   }
 
   async *run(context: RunContext): AsyncIterable<RunOutput> {
     const { signal } = context;
-    const cwd = await this.cwdFor(context);
+    const cwd = await this.workDirs.of(context);
     const stdin =
       this.mode === "stdin"
         ? context.input
@@ -163,35 +154,8 @@ class CommandBackend implements ExecutionBackend {
     }
   }
 
-  async close(): Promise<void> {
-    const root = this.tempRoot;
-    this.tempRoot = null;
-    if (root) await rm(await root, { recursive: true, force: true });
-  }
-
-  /**
-   * The configured `cwd`; else the worker's first worktree; else the store's directory of the
-   * worker; else a temporary one per worker.
-   */
-  private async cwdFor(context: RunContext): Promise<string> {
-    const configured = this.settings.cwd;
-    if (configured !== undefined) {
-      const info = await stat(configured).catch(() => null);
-      if (!info?.isDirectory()) {
-        throw new BackendError("spawn_failed", `profiles.${this.profile}.cwd ${JSON.stringify(configured)} is not a directory`, {
-          cwd: configured,
-        });
-      }
-      return configured;
-    }
-    if (context.workspace !== null) return context.workspace;
-    let dir = context.work_dir;
-    if (dir === null) {
-      this.tempRoot ??= mkdtemp(join(tmpdir(), "yoi-runtime-command-"));
-      dir = join(await this.tempRoot, context.worker_ref.worker_id);
-    }
-    await mkdir(dir, { recursive: true });
-    return dir;
+  close(): Promise<void> {
+    return this.workDirs.close();
   }
 }
 

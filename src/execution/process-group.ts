@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { GroupLedger } from "./group-ledger.ts";
 import { errnoCode, messageOf } from "../shared/errors.ts";
 
@@ -13,8 +13,11 @@ export interface ExitStatus {
 export interface GroupOptions {
   cwd: string;
   env: Record<string, string>;
-  /** Written to the child's stdin, which is then closed; null gives the child no stdin (/dev/null). */
-  stdin: string | null;
+  /**
+   * Written to the child's stdin, which is then closed; null gives the child no stdin (/dev/null);
+   * "pipe" keeps stdin open for a conversation (see `stdin`).
+   */
+  stdin: string | null | { pipe: true };
 }
 
 /** The program could not be started at all (not found, not executable, bad argument). */
@@ -87,9 +90,14 @@ export class ProcessGroup {
     if (options.stdin !== null) {
       // A child that exits without reading its input closes the pipe: EPIPE is not a failure of the run.
       child.stdin!.on("error", () => {});
-      child.stdin!.end(options.stdin);
+      if (typeof options.stdin === "string") child.stdin!.end(options.stdin);
     }
     return group;
+  }
+
+  /** The child's stdin, when it was started with `stdin: { pipe: true }`. */
+  get stdin(): Writable {
+    return this.child.stdin!;
   }
 
   get stdout(): Readable {

@@ -20,7 +20,7 @@ export function runEnvironment(context: RunContext, cwd: string): Record<string,
     YOI_WORKER_ID: context.worker_ref.worker_id,
     YOI_RUN_ID: context.run_id,
     YOI_RUN_NUMBER: String(context.run_number),
-    YOI_SESSION_ID: context.session_id,
+    YOI_SESSION_ID: context.worker_session_id,
     YOI_WORKSPACE: cwd,
   };
 }
@@ -42,7 +42,7 @@ export function expandArgument(arg: string, context: RunContext, cwd: string, in
       case "run_number":
         return String(context.run_number);
       case "session_id":
-        return context.session_id;
+        return context.worker_session_id;
       default:
         return cwd;
     }

@@ -2,6 +2,7 @@
  * The only module that knows which JavaScript runtime the process runs on (SPEC §1 layer 6).
  * Everything else uses these functions, or node:* modules that Bun and Deno both provide.
  */
+import { readdirSync } from "node:fs";
 import { listenBun } from "./bun.ts";
 import { listenDeno } from "./deno.ts";
 import type { FetchHandler, ListenOptions, Listener } from "./listener.ts";
@@ -67,7 +68,7 @@ export function onShutdownSignal(handler: (signal: ShutdownSignal) => void): () 
  * Calls `handler` each time the process receives `signal` (instead of the default, which ends
  * the process). Returns a function that removes the handler.
  */
-export function onSignal(signal: ShutdownSignal, handler: () => void): () => void {
+export function onSignal(signal: ShutdownSignal | "SIGHUP", handler: () => void): () => void {
   process.on(signal, handler);
   return () => {
     process.off(signal, handler);
@@ -121,4 +122,21 @@ export function write(stream: "stdout" | "stderr", text: string): Promise<void> 
 export async function exit(code: number): Promise<never> {
   await Promise.all([write("stdout", ""), write("stderr", "")]);
   process.exit(code);
+}
+
+export interface ProcessStats {
+  rss_bytes: number;
+  /** Null where the platform does not tell (only Linux's /proc is read). */
+  open_fds: number | null;
+}
+
+/** This process's resident memory and open file descriptors, for the metrics endpoint. */
+export function processStats(): ProcessStats {
+  let open_fds: number | null = null;
+  try {
+    open_fds = readdirSync("/proc/self/fd").length;
+  } catch {
+    // Not Linux, or /proc not mounted.
+  }
+  return { rss_bytes: process.memoryUsage.rss(), open_fds };
 }

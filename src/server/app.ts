@@ -1,18 +1,27 @@
 import { Elysia } from "elysia";
 import type { Runtime, RuntimeLogger } from "../core/runtime.ts";
 import { VERSION } from "../version.ts";
+import { RequestGrants } from "./auth.ts";
 import { ErrorBody } from "./error-body.ts";
+import { createRuntimeMetrics, type RuntimeMetrics } from "./metrics/runtime-metrics.ts";
+import { applyRouteSecurity } from "./openapi-security.ts";
 import { buildOpenApiDocument, type RouteDeclaration } from "./openapi.ts";
 import { requestPipeline } from "./request-pipeline.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { lifecycleRoutes } from "./routes/lifecycle.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { runtimeRoutes } from "./routes/runtime.ts";
 import { workerRoutes } from "./routes/workers.ts";
+import type { TokenVerifier } from "./token-verifier.ts";
 
 export interface CreateAppOptions {
-  /** With a token every route but `/healthz` requires `Authorization: Bearer <token>` (SPEC §10). */
+  /** With a token every route but `/healthz` and `/readyz` requires `Authorization: Bearer <token>` (SPEC §10). */
   token?: string | null;
+  /** Signed tokens (JWT), checked against the Backend's public keys; access by scope. Both may be set. */
+  verifier?: TokenVerifier | null;
+  /** The metrics `/metrics` serves; made here when not given (the CLI gives one its store reports into). */
+  metrics?: RuntimeMetrics;
   /** One `debug` line per request; `warn` per 4xx and `error` per 5xx. Never tokens or input content. */
   logger?: RuntimeLogger;
   /** Interval of `: heartbeat` comments on the event stream; default 15000. */
@@ -31,15 +40,31 @@ const DEFAULT_HEARTBEAT_MS = 15_000;
  */
 export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   // The hooks and the document read the finished route table through this, set once built.
-  const self: { app?: { routes: readonly RouteDeclaration[] } } = {};
+  const self: { app?: { routes: readonly RouteDeclaration[]; handle(request: Request): Promise<Response> } } = {};
   const routes = () => self.app!.routes;
+  const metrics = options.metrics ?? createRuntimeMetrics();
+  metrics.attach(runtime);
+  const grants = new RequestGrants();
+  const logger = options.logger ?? null;
   // `standardHostname: false`: Elysia's default finds the path by searching for "/" from index 11,
   // assuming a host of at least 4 characters (`http://a.bc`); with `Host: x` or `Host: api` it cut
   // the path wrongly and existing routes answered 404/405.
   const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
-    .use(requestPipeline({ runtime, token: options.token, logger: options.logger ?? null, routes }))
-    .use(runtimeRoutes(runtime, () => openApiDocument(self.app!)))
-    .use(workerRoutes(runtime))
+    .use(
+      requestPipeline({
+        runtime,
+        token: options.token,
+        verifier: options.verifier,
+        logger,
+        metrics: metrics.http,
+        grants,
+        routes,
+        dispatch: (request) => self.app!.handle(request),
+      }),
+    )
+    .use(runtimeRoutes(runtime, () => openApiDocument(self.app!), grants))
+    .use(metricsRoutes(metrics.registry))
+    .use(workerRoutes(runtime, grants))
     .use(lifecycleRoutes(runtime))
     .use(runRoutes(runtime))
     .use(
@@ -47,6 +72,8 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
         heartbeat_ms: options.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS,
         queue_limit: options.sse_queue_limit,
         logger: options.logger ?? SILENT,
+        grants,
+        metrics: metrics.http,
       }),
     );
   self.app = app;
@@ -76,13 +103,15 @@ export function openApiDocument(app: { routes: readonly RouteDeclaration[] }): R
         description:
           "REST command API of a yoi-runtime: the environment that runs agent workers on one host. " +
           "Every failure answers {\"error\": {\"code\", \"message\", \"details\"?}}. When the runtime is started " +
-          "with a token, every route but /healthz needs `Authorization: Bearer <token>`; requests with an " +
+          "with a token or signing keys, every route but /healthz and /readyz needs `Authorization: Bearer <token>` " +
+          "(each operation's `security` names the scope a signed token needs); requests with an " +
           "Origin header are refused (403 forbidden_origin) and no CORS headers are ever sent.",
       },
       [ErrorBody],
     );
     // A deep copy, so nothing Elysia does to the live schemas later shows in the document.
-    document = structuredClone({ ...built, security: [{ bearerAuth: [] }, {}] });
+    document = structuredClone(built);
+    applyRouteSecurity(document);
     documents.set(app, document);
   }
   return document;

@@ -3,6 +3,7 @@ import { RuntimeError } from "../core/errors.ts";
 import { assertWorkerId } from "../core/ids.ts";
 import type { RuntimeLogger } from "../core/runtime.ts";
 import { firstError } from "../core/validate.ts";
+import { INVALID_TOKEN_CHALLENGE, scopeChallenge } from "./auth.ts";
 import { errorResponse } from "./error-body.ts";
 import { HTTP_STATUS } from "./error-status.ts";
 import type { RouteDeclaration } from "./openapi.ts";
@@ -28,8 +29,9 @@ export function errorHandler(
     let cause: string | undefined;
     if (error instanceof RuntimeError) {
       failure = error;
-      // RFC 6750: a 401 names the scheme it wants.
-      if (failure.code === "unauthorized") headers = { "www-authenticate": 'Bearer realm="yoi-runtime"' };
+      // RFC 6750: a 401 names the scheme it wants; a 403 for a scope names the scope.
+      if (failure.code === "unauthorized") headers = { "www-authenticate": INVALID_TOKEN_CHALLENGE };
+      else if (failure.code === "insufficient_scope") headers = { "www-authenticate": scopeChallenge(String(failure.details?.scope)) };
     } else if (code === "VALIDATION") {
       failure = validationFailure(error);
     } else if (code === "PARSE") {
@@ -50,13 +52,13 @@ export function errorHandler(
       failure = new RuntimeError("internal", "internal error");
     }
     const status = HTTP_STATUS[failure.code];
-    if (logger && log) {
+    if (logger) {
       const fields: Record<string, unknown> = { method: request.method, path, status, code: failure.code, message: failure.message };
       if (cause !== undefined) fields.error = cause;
       if (status >= 500) logger.error("request failed", fields);
       else logger.warn("request failed", fields);
-      log.finish(request, path, status);
     }
+    log?.finish(request, path, status);
     return errorResponse(failure, headers);
   };
 }

@@ -158,7 +158,20 @@ export const EventStreamResponse = Type.String({
     "run_output_delta events: `data:` only (no id, so Last-Event-ID is unaffected). `: heartbeat` " +
     "comments keep the connection alive. `event: overflow` with data {\"last_event_id\": N} means the " +
     "client fell too far behind: the stream ends and the client resumes after N. `event: stream_error` " +
-    "with an Error body ends a stream that failed after it started.",
+    "with an Error body ends a stream that failed after it started. `event: token_expired` ends a stream " +
+    "whose signed token expired: reconnect with a fresh token (and Last-Event-ID).",
+});
+export const ReadinessResponse = Type.Object(
+  {
+    ready: Type.Boolean(),
+    cause: Type.Optional(Type.String({ description: "Why not ready: opening, closing, closed, or the store's cause (disk_full, io_error)" })),
+  },
+  { additionalProperties: false, description: "Whether the runtime takes work now (200 ready, 503 not)" },
+);
+export const MetricsResponse = Type.String({
+  contentMediaType: "text/plain; version=0.0.4",
+  noValidate: true,
+  description: "Prometheus text exposition format 0.0.4 (see docs/metrics.md for every metric)",
 });
 export const OpenApiResponse = Type.Record(Type.String(), Type.Unknown(), {
   description: "This document",

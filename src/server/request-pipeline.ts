@@ -1,48 +1,84 @@
 import { Elysia } from "elysia";
 import type { HookContainer } from "elysia/types";
 import type { Runtime, RuntimeLogger } from "../core/runtime.ts";
-import { requestGuard } from "./auth.ts";
+import { createGuard, type Admitted, type RequestGrants } from "./auth.ts";
 import { errorHandler } from "./error-handler.ts";
 import { hotReads } from "./hot-reads.ts";
+import type { HttpMetrics } from "./metrics/runtime-metrics.ts";
 import type { RouteDeclaration } from "./openapi.ts";
 import { requestLog } from "./request-log.ts";
+import type { TokenVerifier } from "./token-verifier.ts";
 import { pathOf } from "./url-path.ts";
 
 export interface PipelineOptions {
   runtime: Runtime;
   token: string | null | undefined;
+  verifier: TokenVerifier | null | undefined;
   logger: RuntimeLogger | null;
+  metrics: HttpMetrics | null;
+  /** Where the guard leaves each request's grant for the routes that filter by it. */
+  grants: RequestGrants;
   /** The app's finished route table (for 405 `Allow`). */
   routes: () => readonly RouteDeclaration[];
+  /** The app itself: a request whose signed token had to be verified first is dispatched again. */
+  dispatch: (request: Request) => Promise<Response>;
 }
 
 type RequestHook = (context: { request: Request }) => Promise<Response> | undefined;
 
 /**
  * What every request goes through around its route, as global hooks of the app that `.use()`s
- * this before its routes: the guard (Origin refusal, bearer token), then the hot reads, before
- * routing; one error handler for every failure; with a logger, the one request line.
+ * this before its routes: the guard (Origin refusal, credentials, the route's scope and the
+ * token's workers — auth.ts), then the hot reads, before routing; one error handler for every
+ * failure; the one request record (log line, metrics).
  */
-export function requestPipeline({ runtime, token, logger, routes }: PipelineOptions) {
-  const guard = requestGuard(token);
+export function requestPipeline({ runtime, token, verifier, logger, metrics, grants, routes, dispatch }: PipelineOptions) {
+  const guard = createGuard({ token, verifier });
   const hot = hotReads(runtime);
-  const log = logger ? requestLog(logger) : null;
+  const log = logger || metrics ? requestLog(logger, metrics) : null;
   const handleError = errorHandler(routes, logger, log);
+  // A request dispatched again after its token was verified keeps when it first came in.
+  const firstSeen = new WeakMap<Request, number>();
 
-  const onRequest: RequestHook = ({ request }) => {
-    const refusal = guard(request);
-    const match = refusal === undefined ? hot(request) : undefined;
+  const admitted = (request: Request, passed: Admitted, since: number): Promise<Response> | undefined => {
+    grants.remember(request, passed);
+    const match = hot(request);
     if (match === undefined) {
-      log?.start(request);
-      if (refusal) throw refusal;
+      log?.start(request, since);
       return undefined;
     }
     // A hot read keeps its start to itself: the request-keyed bookkeeping costs it measurably.
-    const since = log ? performance.now() : 0;
     return match.read().then(
       (value) => {
-        log?.line("GET", match.path, 200, since);
+        log?.line("GET", match.path, 200, since, passed.route?.key ?? null);
         return Response.json(match.envelope(value as never));
+      },
+      (error: unknown) => {
+        log?.start(request, since);
+        return handleError(error, undefined, request);
+      },
+    );
+  };
+
+  const onRequest: RequestHook = ({ request }) => {
+    const since = firstSeen.get(request) ?? (log ? performance.now() : 0);
+    const known = grants.admitted(request);
+    if (known !== undefined) return admitted(request, known, since);
+    let passed: Admitted | Promise<Admitted>;
+    try {
+      passed = guard(request, pathOf(request.url));
+    } catch (refusal) {
+      log?.start(request, since);
+      throw refusal;
+    }
+    if (!(passed instanceof Promise)) return admitted(request, passed, since);
+    // A signed token seen for the first time: verified (asynchronously, once — then cached),
+    // and the request dispatched again, which finds its grant and goes on synchronously.
+    return passed.then(
+      (verified) => {
+        grants.remember(request, verified);
+        firstSeen.set(request, since);
+        return dispatch(request);
       },
       (error: unknown) => {
         log?.start(request, since);
@@ -61,9 +97,9 @@ export function requestPipeline({ runtime, token, logger, routes }: PipelineOpti
       // Typed `undefined`: a `Response` here would join every route's success type in Eden; the
       // routes declare their error schemas instead.
       .onError({ as: "global" }, ({ error, code, request }) => handleError(error, code, request) as unknown as undefined)
-      // Only with a logger. Runs for every answer a handler gives (after Elysia has unwrapped
-      // `status(…)` into `set.status`; a returned Response, the event stream, has status 200);
-      // returning nothing leaves the response to Elysia's own mapping.
+      // Runs for every answer a handler gives (after Elysia has unwrapped `status(…)` into
+      // `set.status`; a returned Response, the event stream, has status 200); returning nothing
+      // leaves the response to Elysia's own mapping.
       .mapResponse({ as: "global" }, log ? ({ request, set }) => void log.finish(request, pathOf(request.url), Number(set.status ?? 200)) : [])
   );
 }

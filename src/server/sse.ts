@@ -57,8 +57,17 @@ export function streamErrorFrame(error: RuntimeError): Uint8Array {
   return encoder.encode(`event: stream_error\ndata: ${JSON.stringify({ error: error.toJSON() })}\n\n`);
 }
 
+/** Sent when the stream's signed token expires; the stream then ends (the client reconnects with a fresh token). */
+export const TOKEN_EXPIRED_FRAME = encoder.encode("event: token_expired\ndata: {}\n\n");
+
 export interface EventStreamOptions {
   heartbeat_ms: number;
+  /** Epoch milliseconds at which the stream's credentials expire; omitted: never. */
+  expires_at?: number;
+  /** Which events this stream may carry (a token limited to some workers); omitted: all. */
+  filter?: (event: RuntimeEvent) => boolean;
+  /** Called once when the stream ends; `dropped` when it ended because the client fell behind. */
+  onClose?: (dropped: boolean) => void;
   /** Client disconnect: frees the subscription at once even if no read is pending. */
   signal: AbortSignal;
   logger: RuntimeLogger;
@@ -72,13 +81,18 @@ export interface EventStreamOptions {
  */
 export function eventStreamResponse(subscription: EventSubscription, options: EventStreamOptions): Response {
   let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let expiry: ReturnType<typeof setTimeout> | undefined;
   let finished = false;
+  let dropped = false;
+  const filter = options.filter;
   let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
 
   const finish = (closeStream: boolean) => {
     if (finished) return;
     finished = true;
     clearInterval(heartbeat);
+    clearTimeout(expiry);
+    options.onClose?.(dropped);
     options.signal.removeEventListener("abort", onAbort);
     subscription.close();
     if (closeStream && stream) {
@@ -101,30 +115,55 @@ export function eventStreamResponse(subscription: EventSubscription, options: Ev
         if (!finished && (controller.desiredSize ?? 0) > 0) controller.enqueue(HEARTBEAT);
       }, options.heartbeat_ms);
       (heartbeat as { unref?: () => void }).unref?.();
+      if (options.expires_at !== undefined) {
+        // setTimeout's delay is capped at 2^31-1 ms; a token never lives that long (max_token_lifetime_s).
+        expiry = setTimeout(() => {
+          if (finished) return;
+          controller.enqueue(TOKEN_EXPIRED_FRAME);
+          finish(true);
+        }, Math.min(Math.max(0, options.expires_at - Date.now()), 2 ** 31 - 1));
+        (expiry as { unref?: () => void }).unref?.();
+      }
       if (options.signal.aborted) finish(true);
       else options.signal.addEventListener("abort", onAbort, { once: true });
     },
     async pull(controller) {
-      if (finished) return;
-      let result: IteratorResult<RuntimeEvent>;
-      try {
-        result = await subscription.next();
-      } catch (error) {
-        if (finished) return;
-        if (error instanceof SubscriptionOverflowError) {
-          controller.enqueue(overflowFrame(error.last_event_id));
-        } else {
-          const failure =
-            error instanceof RuntimeError ? error : new RuntimeError("internal", "the event stream failed");
-          if (!(error instanceof RuntimeError)) options.logger.error("event stream failed", { error: String(error) });
-          controller.enqueue(streamErrorFrame(failure));
+      // Loops only while every event taken is filtered out: a pull must enqueue something (or
+      // end the stream), or the stream would not ask again.
+      while (!finished) {
+        let result: IteratorResult<RuntimeEvent>;
+        try {
+          result = await subscription.next();
+        } catch (error) {
+          if (finished) return;
+          if (error instanceof SubscriptionOverflowError) {
+            dropped = true;
+            controller.enqueue(overflowFrame(error.last_event_id));
+          } else {
+            const failure =
+              error instanceof RuntimeError ? error : new RuntimeError("internal", "the event stream failed");
+            if (!(error instanceof RuntimeError)) options.logger.error("event stream failed", { error: String(error) });
+            controller.enqueue(streamErrorFrame(failure));
+          }
+          finish(true);
+          return;
         }
-        finish(true);
-        return;
+        if (finished) return;
+        if (result.done) {
+          finish(true);
+          return;
+        }
+        const rest = subscription.takeQueued(BATCH_EVENTS - 1);
+        if (filter === undefined) {
+          controller.enqueue(framesOf(result.value, rest));
+          return;
+        }
+        const allowed = [result.value, ...rest].filter(filter);
+        if (allowed.length > 0) {
+          controller.enqueue(framesOf(allowed[0]!, allowed.slice(1)));
+          return;
+        }
       }
-      if (finished) return;
-      if (result.done) finish(true);
-      else controller.enqueue(framesOf(result.value, subscription.takeQueued(BATCH_EVENTS - 1)));
     },
     cancel() {
       finish(false);

@@ -9,7 +9,7 @@ import { messageOf } from "../shared/errors.ts";
 import { ensureDateTimeFormat } from "./fs/date-time-format.ts";
 import { acquireLock, releaseLock } from "./fs/lock.ts";
 import { StorePaths } from "./fs/paths.ts";
-import { StoreSession, type StoreSettings } from "./fs/session.ts";
+import { StoreSession, type CommitStats, type StoreSettings } from "./fs/session.ts";
 import type { EventQuery, RuntimeStore, StoreCommit, StoreOpenOptions, StoreSnapshot } from "../core/ports/store.ts";
 
 export interface FsStoreOptions {
@@ -22,7 +22,11 @@ export interface FsStoreOptions {
   events_per_segment?: number;
   /** How long state.json may lag behind the journal before a checkpoint; default 1000 ms. */
   checkpoint_interval_ms?: number;
+  /** Told of every group commit once durable (for metrics). */
+  onCommit?: (commit: CommitStats) => void;
 }
+
+export type { CommitStats } from "./fs/session.ts";
 
 
 /**
@@ -64,7 +68,14 @@ export class FsStore implements RuntimeStore {
       if (!Number.isSafeInteger(value) || value < 1) throw new RuntimeError("invalid_request", `${key} must be a positive integer`);
     }
     const paths = new StorePaths(options.root);
-    this.settings = { paths, durable: durability === "fsync", log: options.logger ?? SILENT_LOGGER, checkpointMs, perSegment };
+    this.settings = {
+      paths,
+      durable: durability === "fsync",
+      log: options.logger ?? SILENT_LOGGER,
+      checkpointMs,
+      perSegment,
+      onCommit: options.onCommit,
+    };
     this.root = paths.root;
     this.lockFile = paths.abs("LOCK");
     ensureDateTimeFormat();

@@ -16,9 +16,14 @@ describe("defaults (SPEC §11)", () => {
     expect(config.runtime_id).toBeNull();
     expect(config.display_name).toBeNull();
     expect(config.default_profile).toBe("echo");
-    expect(config.server).toEqual({ bind: "127.0.0.1:38800", address: { hostname: "127.0.0.1", port: 38800 } });
+    expect(config.server).toEqual({
+      bind: "127.0.0.1:38800",
+      address: { hostname: "127.0.0.1", port: 38800 },
+      metrics_bind: null,
+      metrics_address: null,
+    });
     expect(config.store).toEqual({ kind: DEFAULT_STORE_KIND, root: join(s.dir, ".yoi/runtime"), durability: "fsync" });
-    expect(config.auth).toEqual({ token_env: null, token_file: null });
+    expect(config.auth).toEqual({ token_env: null, token_file: null, public_keys_file: null, issuer: null, max_token_lifetime_s: 3600, clock_skew_s: 30 });
     expect(config.log).toEqual({ level: "info", format: "json" });
     expect(config.limits).toEqual({ ...DEFAULT_LIMITS });
     expect(config.profiles).toEqual({});
@@ -104,8 +109,8 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
   test("[auth] is one choice: a higher layer's token source replaces a lower one's", () => {
     s.write(".yoi/runtime.toml", `[auth]\ntoken_env = "LOW"\n`);
     const config = load({ cwd: s.dir, flags: { "token-file": "t" } });
-    expect(config.auth).toEqual({ token_env: null, token_file: join(s.dir, "t") });
-    expect(load({ cwd: s.dir }).auth).toEqual({ token_env: "LOW", token_file: null });
+    expect(config.auth).toEqual({ token_env: null, token_file: join(s.dir, "t"), public_keys_file: null, issuer: null, max_token_lifetime_s: 3600, clock_skew_s: 30 });
+    expect(load({ cwd: s.dir }).auth).toEqual({ token_env: "LOW", token_file: null, public_keys_file: null, issuer: null, max_token_lifetime_s: 3600, clock_skew_s: 30 });
   });
 
   test("a profile is replaced whole by a higher layer, never mixed", () => {
@@ -124,12 +129,17 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
         `default_profile = "slow"`,
         `[server]`,
         `bind = "[::1]:0"`,
+        `metrics_bind = "127.0.0.1:9464"`,
         `[store]`,
         `kind = "memory"`,
         `root = "/var/lib/yoi"`,
         `durability = "none"`,
         `[auth]`,
         `token_env = "YOI_TOKEN"`,
+        `public_keys_file = "/etc/yoi/jwks.json"`,
+        `issuer = "https://backend.example"`,
+        `max_token_lifetime_s = 600`,
+        `clock_skew_s = 5`,
         `[log]`,
         `level = "debug"`,
         `format = "pretty"`,
@@ -156,9 +166,21 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
       runtime_id: "rt-one",
       display_name: "One",
       default_profile: "slow",
-      server: { bind: "[::1]:0", address: { hostname: "::1", port: 0 } },
+      server: {
+        bind: "[::1]:0",
+        address: { hostname: "::1", port: 0 },
+        metrics_bind: "127.0.0.1:9464",
+        metrics_address: { hostname: "127.0.0.1", port: 9464 },
+      },
       store: { kind: "memory", root: "/var/lib/yoi", durability: "none" },
-      auth: { token_env: "YOI_TOKEN", token_file: null },
+      auth: {
+        token_env: "YOI_TOKEN",
+        token_file: null,
+        public_keys_file: "/etc/yoi/jwks.json",
+        issuer: "https://backend.example",
+        max_token_lifetime_s: 600,
+        clock_skew_s: 5,
+      },
       log: { level: "debug", format: "pretty" },
       limits: {
         max_transcript_projection_items: 1,
@@ -207,7 +229,7 @@ describe("refused configurations name the key or flag (SPEC §11)", () => {
       `${top}: bind: unknown key (known here: runtime_id, display_name, default_profile, server, store, auth, log, limits, profiles)`,
     );
     const nested = s.write("nested.toml", `[server]\nbnid = "127.0.0.1:1"\n`);
-    expect(configError(() => load({ cwd: s.dir, configFile: nested }))).toBe(`${nested}: server.bnid: unknown key (known here: bind)`);
+    expect(configError(() => load({ cwd: s.dir, configFile: nested }))).toBe(`${nested}: server.bnid: unknown key (known here: bind, metrics_bind)`);
     const limits = s.write("limits.toml", `[limits]\nmax_worker = 1\n`);
     expect(configError(() => load({ cwd: s.dir, configFile: limits }))).toStartWith(`${limits}: limits.max_worker: unknown key`);
   });

@@ -17,7 +17,7 @@ function expectNoCors(result: CallResult): void {
 }
 
 describe("bearer token", () => {
-  test("every route but /healthz requires the token", async () => {
+  test("every route but /healthz and /readyz requires the token", async () => {
     const routes: [string, string][] = [
       ["GET", "/v1/runtime"],
       ["GET", "/v1/workers"],
@@ -35,6 +35,7 @@ describe("bearer token", () => {
       ["GET", "/v1/events/stream"],
       ["GET", "/v1/diagnostics"],
       ["GET", "/openapi.json"],
+      ["GET", "/metrics"],
       // Unknown routes and wrong methods reveal nothing before authentication either.
       ["GET", "/v1/secret-route"],
       ["PUT", "/v1/workers"],
@@ -42,12 +43,15 @@ describe("bearer token", () => {
     for (const [method, path] of routes) {
       const result = await call(h.app, method, path, { json: method === "POST" ? {} : undefined });
       errorOf(result, 401, "unauthorized");
-      expect(result.headers.get("www-authenticate")).toBe('Bearer realm="yoi-runtime"');
+      expect(result.headers.get("www-authenticate")).toBe('Bearer realm="yoi-runtime", error="invalid_token"');
       expect(result.text).not.toContain(TOKEN);
     }
     const health = await call(h.app, "GET", "/healthz");
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ ok: true });
+    const ready = await call(h.app, "GET", "/readyz");
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ ready: true });
   });
 
   test("the right token is accepted, with the scheme in any case", async () => {
@@ -95,6 +99,7 @@ describe("Origin refusal", () => {
       ["POST", "/v1/workers"],
       ["GET", "/healthz"],
       ["GET", "/openapi.json"],
+      ["GET", "/metrics"],
       ["OPTIONS", "/v1/workers"],
       ["GET", "/v1/events/stream"],
       ["GET", "/no/such/route"],

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ERROR_CODES, EVENT_KINDS } from "../../src/index.ts";
 import { HTTP_STATUS, openApiDocument } from "../../src/server/index.ts";
+import { ROUTE_SCOPES } from "../../src/server/scopes.ts";
 import { call, harness, type Harness } from "./helpers.ts";
 
 let h: Harness;
@@ -18,6 +19,8 @@ afterAll(async () => {
 /** Every §10 route with the error statuses it must declare at least. */
 const ROUTES: [string, string, number[], number[]][] = [
   ["get", "/healthz", [200], [403]],
+  ["get", "/readyz", [200, 503], []],
+  ["get", "/metrics", [200], [401, 403, 500]],
   ["get", "/openapi.json", [200], [401, 403]],
   ["get", "/v1/runtime", [200], [401, 403, 500]],
   ["get", "/v1/workers", [200], [400, 401, 403, 500, 503]],
@@ -31,6 +34,7 @@ const ROUTES: [string, string, number[], number[]][] = [
   ["get", "/v1/workers/{worker_id}/transcript", [200], [400, 401, 403, 404, 500, 503]],
   ["get", "/v1/workers/{worker_id}/runs", [200], [400, 401, 403, 404, 500, 503]],
   ["get", "/v1/workers/{worker_id}/runs/{run_id}", [200], [400, 401, 403, 404, 500, 503]],
+  ["post", "/v1/workers/{worker_id}/runs/{run_id}/permission", [200], [400, 401, 403, 404, 409, 413, 415, 500, 503]],
   ["get", "/v1/events", [200], [400, 401, 403, 410, 500, 503]],
   ["get", "/v1/events/stream", [200], [400, 401, 403, 410, 500, 503]],
   ["get", "/v1/diagnostics", [200], [401, 403, 500, 503]],
@@ -55,7 +59,8 @@ describe("OpenAPI document", () => {
       expect(typeof operation.summary).toBe("string");
       const statuses = Object.keys(operation.responses).map(Number);
       for (const status of [...success, ...errors]) expect(statuses).toContain(status);
-      for (const status of statuses.filter((s) => s >= 400)) {
+      // /readyz answers 503 with its own body ({"ready": false, "cause"}), by contract (SPEC §10).
+      for (const status of statuses.filter((s) => s >= 400 && !(path === "/readyz" && s === 503))) {
         const response = operation.responses[status];
         expect(response.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
         // The description names the codes this status carries, and each maps to this status.
@@ -113,9 +118,16 @@ describe("OpenAPI document", () => {
     expect(member("run_started").properties.id.type).toBe("integer");
   });
 
-  test("/healthz needs no security; the rest may require the bearer token", () => {
+  test("each operation's security is its row of the route→scope table: none for /healthz and /readyz", () => {
+    for (const [method, path] of ROUTES) {
+      const scope = (ROUTE_SCOPES as Record<string, string | null>)[`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`];
+      expect(scope).toBeDefined();
+      expect(doc.paths[path][method].security).toEqual(scope === null ? [] : [{ bearerAuth: [] }, { signedToken: [scope] }]);
+    }
     expect(doc.paths["/healthz"].get.security).toEqual([]);
-    expect(doc.security).toEqual([{ bearerAuth: [] }, {}]);
-    expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: "http", scheme: "bearer" });
+    expect(doc.paths["/readyz"].get.security).toEqual([]);
+    expect(doc.paths["/v1/workers"].post.security).toEqual([{ bearerAuth: [] }, { signedToken: ["workers:write"] }]);
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(doc.components.securitySchemes.signedToken).toMatchObject({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
   });
 });

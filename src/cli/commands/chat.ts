@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { assertWorkerId } from "../../core/ids.ts";
-import { isRunEnded, unwrap, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
+import { isRunEnded, unwrap, type PermissionRequest, type Run, type RuntimeClient, type RuntimeEvent } from "../../client/index.ts";
 import { exit, isTerminal, onSignal, stdinLines } from "../../platform/index.ts";
 import { clientFlags, clientFromArgs, describeFailure, reportingFailures } from "./connect.ts";
 import { err, out } from "./format.ts";
@@ -14,7 +14,8 @@ export const chatCommand = defineCommand({
   meta: {
     name: "chat",
     description:
-      "Chat with a worker: each line of stdin is sent as user input and the reply streams back. " +
+      "Chat with a worker: each line of stdin is sent as user input and the reply streams back; " +
+      "an agent's permission request is shown with numbered options and the next line answers it. " +
       "Ctrl-C cancels the active run (twice: quit); Ctrl-C while idle or end of input quits",
   },
   args: {
@@ -54,6 +55,9 @@ interface Turn {
   reconnected: boolean;
   cancelling: boolean;
   ended: ReturnType<typeof deferred<Run>>;
+  /** Permission requests of the run (policy `ask`) not yet shown to the user. */
+  asks: PermissionRequest[];
+  asked: ReturnType<typeof deferred<void>>;
 }
 
 class ChatSession {
@@ -63,6 +67,7 @@ class ChatSession {
   private readonly stop = new AbortController();
   private readonly quit = deferred<"quit">();
   private readonly failed = deferred<never>();
+  private lines: AsyncGenerator<string, void, undefined> | null = null;
 
   constructor(
     private readonly client: RuntimeClient,
@@ -96,7 +101,7 @@ class ChatSession {
       // Deltas are never replayed: the stream must be attached before the first input.
       await Promise.race([opened.promise, this.failed.promise]);
       const prompt = isTerminal("stdin") && isTerminal("stdout");
-      const lines = stdinLines();
+      const lines = (this.lines = stdinLines());
       for (;;) {
         if (prompt) await out("> ");
         const next = await Promise.race([lines.next(), this.quit.promise]);
@@ -114,7 +119,16 @@ class ChatSession {
 
   /** Sends one line and follows its run to the end; false when the runtime refused the input. */
   private async send(content: string): Promise<boolean> {
-    const turn: Turn = { runId: null, early: [], printed: "", reconnected: false, cancelling: false, ended: deferred<Run>() };
+    const turn: Turn = {
+      runId: null,
+      early: [],
+      printed: "",
+      reconnected: false,
+      cancelling: false,
+      ended: deferred<Run>(),
+      asks: [],
+      asked: deferred<void>(),
+    };
     this.turn = turn;
     try {
       let runId: string | null;
@@ -130,7 +144,11 @@ class ChatSession {
       turn.runId = runId;
       for (const event of turn.early.splice(0)) this.follow(turn, event);
       if (turn.cancelling) void this.cancel();
-      const run = await Promise.race([turn.ended.promise, this.failed.promise]);
+      let run: Run | null = null;
+      while (run === null) {
+        run = await Promise.race([turn.ended.promise, turn.asked.promise.then(() => null), this.failed.promise]);
+        if (run === null) await this.answerPermissions(turn);
+      }
       await this.writing;
       if (turn.reconnected) await this.printMissing(turn, run);
       if (turn.printed.length > 0 && !turn.printed.endsWith("\n")) await out("\n");
@@ -157,8 +175,40 @@ class ChatSession {
       const delta = event.data.delta;
       turn.printed += delta;
       this.writing = this.writing.then(() => out(delta));
+    } else if (event.kind === "run_permission_requested") {
+      if (event.data.policy !== "ask") return;
+      turn.asks.push(event.data.permission);
+      turn.asked.resolve();
     } else if (isRunEnded(event)) {
       turn.ended.resolve(event.data.run);
+    }
+  }
+
+  /** Shows each pending permission request with numbered options; the next line (a number or an option id) answers it. */
+  private async answerPermissions(turn: Turn): Promise<void> {
+    turn.asked = deferred<void>();
+    await this.writing;
+    for (let request = turn.asks.shift(); request; request = turn.asks.shift()) {
+      if (turn.printed.length > 0 && !turn.printed.endsWith("\n")) await out("\n");
+      const options = request.options.map((o, i) => `  ${i + 1}) ${o.name} [${o.option_id}, ${o.kind}]\n`).join("");
+      await out(`[permission] the agent asks to ${request.tool_call.kind} ${JSON.stringify(request.tool_call.title)}\n${options}`);
+      for (;;) {
+        await out(`choose 1-${request.options.length}: `);
+        const next = await Promise.race([this.lines!.next(), this.quit.promise, turn.ended.promise.then(() => "ended" as const)]);
+        if (next === "quit" || next === "ended" || next.done) return;
+        const choice = next.value.trim();
+        const option = request.options[Number(choice) - 1] ?? request.options.find((o) => o.option_id === choice);
+        if (!option) continue;
+        try {
+          await unwrap(
+            this.client.v1.workers({ worker_id: this.worker }).runs({ run_id: turn.runId! }).permission.post({ option_id: option.option_id }),
+          );
+        } catch (error) {
+          // Answered meanwhile (timeout, cancel, another client): the run goes on without this answer.
+          await err(`yoi-runtime: ${describeFailure(error) ?? String(error)}\n`);
+        }
+        break;
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import { ConfigError } from "../../config/errors.ts";
 import { resolveToken } from "../../config/token.ts";
 import { RuntimeError } from "../../core/errors.ts";
 import { environment } from "../../platform/index.ts";
+import { tokenCommandSource } from "../token-command.ts";
 
 /** Environment variables the client commands read when their flag is not given. */
 export const URL_ENV = "YOI_RUNTIME_URL";
@@ -17,11 +18,17 @@ export const clientFlags = {
     valueHint: "NAME",
     description: `Send the bearer token held in this environment variable (default: $${TOKEN_ENV} when set)`,
   },
+  "token-command": {
+    type: "string",
+    valueHint: "COMMAND",
+    description: "Send the token this shell command prints (e.g. a signed token from your Backend); re-run before it expires",
+  },
 } as const satisfies ArgsDef;
 
 export interface ClientArgs {
   url?: string;
   "token-env"?: string;
+  "token-command"?: string;
 }
 
 /**
@@ -33,11 +40,16 @@ export function clientFromArgs(args: ClientArgs): RuntimeClient {
   const fromEnv = args.url === undefined && env[URL_ENV] !== undefined && env[URL_ENV] !== "";
   const url = args.url ?? (fromEnv ? env[URL_ENV]! : DEFAULT_URL);
   checkUrl(url, fromEnv ? `$${URL_ENV}` : "--url");
+  if (args["token-env"] !== undefined && args["token-command"] !== undefined) {
+    throw new ConfigError("--token-command: give either --token-env or --token-command, not both");
+  }
   // A named variable is checked as `serve` checks its own (unset, empty, unusable: exit 2).
   const token =
-    args["token-env"] !== undefined
-      ? resolveToken({ token_env: args["token-env"], token_file: null }, env)
-      : env[TOKEN_ENV]?.trim() || null;
+    args["token-command"] !== undefined
+      ? tokenCommandSource(args["token-command"])
+      : args["token-env"] !== undefined
+        ? resolveToken({ token_env: args["token-env"], token_file: null }, env)
+        : env[TOKEN_ENV]?.trim() || null;
   return createClient({ url, token });
 }
 

@@ -1,4 +1,4 @@
-import type { Run, RuntimeEvent, WorkerDetail, WorkerSummary, WorkspaceStatus } from "../../client/index.ts";
+import type { PermissionRequest, Run, RuntimeEvent, WorkerDetail, WorkerSummary, WorkspaceStatus } from "../../client/index.ts";
 import { write } from "../../platform/index.ts";
 
 export const out = (text: string): Promise<void> => write("stdout", text);
@@ -111,6 +111,19 @@ function eventSummary(event: RuntimeEvent): string {
     case "run_timed_out":
     case "run_interrupted":
       return runOutcome(event.data.run);
+    case "run_thought_delta":
+      return `thought ${JSON.stringify(event.data.delta)}`;
+    case "run_tool_call": {
+      const call = event.data.tool_call;
+      return `${call.tool_call_id} ${call.kind} ${call.status} ${JSON.stringify(call.title)}`;
+    }
+    case "run_plan":
+      return event.data.entries.map((entry) => `[${entry.status}] ${entry.content}`).join("; ");
+    case "run_permission_requested":
+      return `${permissionText(event.data.permission)} (policy ${event.data.policy})`;
+    case "run_permission_answered":
+    case "run_permission_timed_out":
+      return `${event.data.request_id} ${event.data.outcome === "selected" ? `chose ${event.data.option_id}` : "cancelled"} (by ${event.data.by})`;
     case "diagnostic": {
       const { level, code, message } = event.data.diagnostic;
       return `${level} ${code}: ${message}`;
@@ -118,4 +131,10 @@ function eventSummary(event: RuntimeEvent): string {
     default:
       return Object.keys(event.data).length > 0 ? JSON.stringify(event.data) : "";
   }
+}
+
+/** `asks to delete "<title>": allow (allow_once), deny (reject_once)`: an agent's permission request in one line. */
+function permissionText(request: PermissionRequest): string {
+  const options = request.options.map((o) => `${o.option_id} (${o.kind})`).join(", ");
+  return `asks to ${request.tool_call.kind} ${JSON.stringify(request.tool_call.title)}: ${options}`;
 }

@@ -1,3 +1,4 @@
+import type { StoreHealth } from "../readiness.ts";
 import type { Diagnostic } from "../schema/diagnostic.ts";
 import type { StoredEvent } from "../schema/event.ts";
 import type { Run } from "../schema/run.ts";
@@ -68,5 +69,7 @@ export interface RuntimeStore {
   listDiagnostics(): Promise<Diagnostic[]>;
   /** Directory a command backend may use as its working directory for this worker, or null (memory). */
   workDir(worker_id: string): string | null;
+  /** Whether writes can succeed now; a store that omits it is always writable (feeds `/readyz`). */
+  health?(): StoreHealth;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 export * from "./common.ts";
 export * from "./worker.ts";
 export * from "./run.ts";
+export * from "./agent.ts";
 export * from "./transcript.ts";
 export * from "./event.ts";
 export * from "./diagnostic.ts";

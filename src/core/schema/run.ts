@@ -1,4 +1,5 @@
 import { Type, type Static } from "@sinclair/typebox";
+import { PermissionRequest, StopReason, ToolCall } from "./agent.ts";
 import { Nullable, Timestamp, WorkerRef } from "./common.ts";
 
 export const RunStatus = Type.Union([
@@ -35,6 +36,7 @@ export const RUN_ERROR_CODES = [
   "agent_exited",
   "agent_start_timeout",
   "agent_auth_required",
+  "agent_error",
 ] as const;
 export type RunErrorCode = (typeof RUN_ERROR_CODES)[number];
 
@@ -69,6 +71,11 @@ export const Run = Type.Object(
     finished_at: Nullable(Timestamp),
     error: Nullable(RunError),
     usage: Nullable(Usage),
+    // Agent (ACP) runs only: why the agent ended its turn, its tool calls (latest state each) and
+    // the permission request it waits on.
+    stop_reason: Type.Optional(Nullable(StopReason)),
+    tool_calls: Type.Optional(Type.Array(ToolCall)),
+    pending_permission: Type.Optional(Nullable(PermissionRequest)),
   },
   { $id: "Run" },
 );

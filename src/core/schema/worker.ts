@@ -65,8 +65,11 @@ export const WorkerRecord = Type.Object({
   created_at: Timestamp,
   /** The worktrees made from `workspace_refs` (absent: none). */
   workspaces: Type.Optional(Type.Array(WorkerWorkspace)),
-  /** A UUID fixed for the worker's life (`YOI_SESSION_ID`); absent in records written before it existed. */
-  session_id: Type.Optional(Type.String()),
+  /**
+   * A UUID fixed for the worker's life (`YOI_SESSION_ID`, `{session_id}` of command programs);
+   * absent in records written before it existed. Not the agent session an `acp` backend reports.
+   */
+  worker_session_id: Type.Optional(Type.String()),
 });
 export type WorkerRecord = Static<typeof WorkerRecord>;
 
@@ -79,6 +82,8 @@ export const WorkerState = Type.Object({
   last_event_id: Type.Integer({ minimum: 0 }),
   stopped_reason: Nullable(Type.String()),
   updated_at: Timestamp,
+  /** The agent session a session-keeping backend (acp) resumes on the worker's next start. */
+  session_id: Type.Optional(Nullable(Type.String())),
 });
 export type WorkerState = Static<typeof WorkerState>;
 
@@ -115,6 +120,7 @@ export const WorkerDetail = Type.Composite(
       unavailable_reason: Nullable(Type.String()),
       /** Present when the worker has workspaces (issue 11). */
       workspaces: Type.Optional(Type.Array(WorkspaceStatus)),
+      session_id: Type.Optional(Nullable(Type.String())),
     }),
   ],
   { $id: "WorkerDetail" },

@@ -2,7 +2,7 @@ import type { ErrorCode } from "../../core/errors.ts";
 import { readJsonBody } from "../json-body.ts";
 
 /** Error codes every authenticated route can answer with, whatever it does. */
-export const GUARDED = ["unauthorized", "forbidden_origin", "internal"] as const satisfies readonly ErrorCode[];
+export const GUARDED = ["unauthorized", "forbidden_origin", "insufficient_scope", "internal"] as const satisfies readonly ErrorCode[];
 /** Codes of every route that reads through the core: it may be closed, its store may fail. */
 export const READ = [...GUARDED, "runtime_unavailable", "store_io"] as const satisfies readonly ErrorCode[];
 /** Codes of reading a JSON body (SPEC §10). */

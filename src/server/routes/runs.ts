@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { RuntimeError } from "../../core/errors.ts";
 import type { Runtime } from "../../core/runtime.ts";
+import { PermissionAnswerRequest } from "../../core/schema/agent.ts";
 import { InputRequest } from "../../core/schema/interaction.ts";
 import { errorResponses } from "../error-body.ts";
 import {
@@ -90,6 +91,24 @@ export function runRoutes(runtime: Runtime) {
         transform: strictQuery(RunQuery),
         response: { 200: RunResponse, ...errorResponses([...READ, ...WORKER, "invalid_request", "run_not_found"]) },
         detail: { operationId: "getRun", summary: "A run; `?wait=<s>` waits for it to end first", tags: ["observation"] },
+      },
+    )
+    .post(
+      "/v1/workers/:worker_id/runs/:run_id/permission",
+      async ({ params, body }) => ({ run: await runtime.answerPermission(params.worker_id, params.run_id, body) }),
+      {
+        params: RunParams,
+        parse,
+        body: PermissionAnswerRequest,
+        response: {
+          200: RunResponse,
+          ...errorResponses([...GUARDED, ...BODY, ...WORKER, "run_not_found", "no_pending_permission", "store_io", "runtime_unavailable"]),
+        },
+        detail: {
+          operationId: "answerPermission",
+          summary: "Answer the agent's pending permission request of a run with one of its offered option ids (ACP workers)",
+          tags: ["interaction"],
+        },
       },
     );
 }

@@ -30,6 +30,17 @@ export interface StoreSettings {
   checkpointMs: number;
   /** Events per segment; undefined: derived from max_retained_events at open. */
   perSegment: number | undefined;
+  /** Told of every batch once durable (metrics). */
+  onCommit?: (commit: CommitStats) => void;
+}
+
+export interface CommitStats {
+  /** Store commits written together in one journal record (a group commit). */
+  records: number;
+  /** The journal's fsync for this batch; null without fsync (`durability = "none"`). */
+  fsync_s: number | null;
+  /** The journal's size after this batch. */
+  journal_bytes: number;
 }
 
 /** Per batch: entries each worker's transcript will hold once the batch is written. */
@@ -122,7 +133,17 @@ export class StoreSession {
     for (const path of plan.removedPaths()) this.removeFile(path);
     // Applied: readers of transcripts and runs may see it (events wait for the sync below).
     for (const worker of plan.touched) advance(worker, plan, counts.get(worker));
+    const syncStart = performance.now();
     const synced = this.journal.sync();
+    const report = this.settings.onCommit;
+    if (report) {
+      const stats = { records: commits.length, journal_bytes: this.journal.bytes };
+      const durable = this.settings.durable;
+      void synced.then(
+        () => report({ ...stats, fsync_s: durable ? (performance.now() - syncStart) / 1000 : null }),
+        () => {},
+      );
+    }
     this.noteDirty(plan);
     this.checkpointer.afterBatch();
     // Events and diagnostics reach readers only once durable, so no one sees what a crash takes back.
