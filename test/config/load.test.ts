@@ -226,7 +226,7 @@ describe("refused configurations name the key or flag (SPEC §11)", () => {
   test("unknown keys, top-level and nested, with the keys that exist there", () => {
     const top = s.write("top.toml", `bind = "127.0.0.1:1"\n`);
     expect(configError(() => load({ cwd: s.dir, configFile: top }))).toBe(
-      `${top}: bind: unknown key (known here: runtime_id, display_name, default_profile, server, store, auth, log, limits, profiles)`,
+      `${top}: bind: unknown key (known here: runtime_id, display_name, default_profile, server, store, auth, log, limits, profiles, workspaces)`,
     );
     const nested = s.write("nested.toml", `[server]\nbnid = "127.0.0.1:1"\n`);
     expect(configError(() => load({ cwd: s.dir, configFile: nested }))).toBe(`${nested}: server.bnid: unknown key (known here: bind, metrics_bind)`);
@@ -248,6 +248,8 @@ describe("refused configurations name the key or flag (SPEC §11)", () => {
       [`server = "x"\n`, "server", `must be a table (got "x")`],
       [`[auth]\ntoken_env = "MY TOKEN"\n`, "auth.token_env", "must match"],
       [`[store]\nroot = ""\n`, "store.root", "must not be empty"],
+      [`[workspaces.app]\nrepo = 1\n`, "workspaces.app.repo", "must be a string (got 1)"],
+      [`[workspaces.app]\nrepo = "r"\nkeep_branch_on_delete = "no"\n`, "workspaces.app.keep_branch_on_delete", "expected boolean (got \"no\")"],
       [`display_name = 1979-05-27\n`, "display_name", "must be a string (got a date)"],
     ];
     for (const [toml, key, message] of cases) {
