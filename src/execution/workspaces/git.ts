@@ -1,3 +1,4 @@
+import { environment } from "../../platform/environment.ts";
 import { runProgram } from "../../platform/run-program.ts";
 import type { WorkspaceChanges } from "../../core/ports/workspaces.ts";
 
@@ -17,7 +18,7 @@ export class GitError extends Error {
  * same in every log; never prompts (a worktree operation must not wait for a terminal).
  */
 export async function git(dir: string, args: readonly string[]): Promise<string> {
-  const env = { ...process.env, LC_ALL: "C", GIT_TERMINAL_PROMPT: "0" };
+  const env = { ...environment(), LC_ALL: "C", GIT_TERMINAL_PROMPT: "0" };
   const result = await runProgram(["git", "-C", dir, ...args], { env });
   if (result.code !== 0) throw new GitError(args, firstLine(result.stderr) || `exited with status ${result.code}`);
   return result.stdout;
