@@ -10,6 +10,7 @@ import { createRuntimeMetrics } from "../server/metrics/runtime-metrics.ts";
 import { openingFetch } from "../server/opening.ts";
 import { createTokenVerifier } from "../server/token-verifier.ts";
 import { isLongLived } from "../server/long-lived.ts";
+import type { ResolvedConfig } from "../config/resolved.ts";
 import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
@@ -17,6 +18,7 @@ import { createStore } from "./open-store.ts";
 import { openWorkspaces } from "./open-workspaces.ts";
 import { watchKeySet } from "./public-keys.ts";
 import { resolveServeSetup } from "./resolve-config.ts";
+import { StartupError } from "./startup-error.ts";
 
 /** SPEC §11 allows 5 s from the signal to the exit; what is still running after this is cut. */
 export const SHUTDOWN_DEADLINE_MS = 4_500;
@@ -25,6 +27,8 @@ const DRAIN_MS = 500;
 
 /** Core failures that mean the configuration is wrong rather than the environment. */
 const CONFIG_CODES = new Set(["invalid_request", "unknown_profile"]);
+
+const DATA_DIR = "--data-dir / store.root";
 
 export const serveCommand = defineCommand({
   meta: { name: "serve", description: "Run the runtime and serve its HTTP API (the default command)" },
@@ -37,7 +41,8 @@ export const serveCommand = defineCommand({
 /**
  * Runs until SIGINT/SIGTERM; resolves with the exit status. A refused configuration throws
  * `ConfigError` before anything is opened; a failure to start (store locked or of another
- * runtime, port in use) is logged as one line and resolves 1.
+ * runtime, port in use) throws `StartupError`: one sentence naming the flag or key, printed by
+ * `main` whatever the log format.
  */
 export async function serve(args: ServeArgs): Promise<number> {
   const { config, token, keys, env } = resolveServeSetup(args);
@@ -55,7 +60,7 @@ export async function serve(args: ServeArgs): Promise<number> {
   try {
     listener = await listen((request) => handler(request), { ...config.server.address, isLongLived });
   } catch (error) {
-    return startFailed(logger, "cannot start the HTTP server", error, 1);
+    throw listenFailure("--bind / server.bind", error);
   }
   let runtime: Runtime;
   try {
@@ -75,7 +80,7 @@ export async function serve(args: ServeArgs): Promise<number> {
     });
   } catch (error) {
     await listener.stop(true);
-    return startFailed(logger, "cannot open the runtime", error, error instanceof RuntimeError && CONFIG_CODES.has(error.code) ? CONFIG_EXIT_CODE : 1);
+    throw openFailure(error, config.store);
   }
 
   const verifier =
@@ -99,7 +104,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       stopWatchingKeys();
       await runtime.close().catch(() => {});
       await listener.stop(true);
-      return startFailed(logger, "cannot serve metrics on --metrics-bind", error, 1);
+      throw listenFailure("--metrics-bind / server.metrics_bind", error);
     }
   }
 
@@ -155,16 +160,40 @@ async function shutdown(listener: Listener, runtime: Runtime, logger: RuntimeLog
   return code;
 }
 
-function startFailed(logger: RuntimeLogger, what: string, error: unknown, code: number): number {
-  const fields: Record<string, unknown> = {};
+/** Why listening on an address failed, naming the flag and key that set it. */
+function listenFailure(flag: string, error: unknown): StartupError {
+  const why = error instanceof ListenError ? error.message : `cannot start the HTTP server: ${describe(error)}`;
+  return new StartupError(`${flag}: ${why}`, error instanceof ListenError && error.code ? error.code : "listen_failed", 1);
+}
+
+/** Why `Runtime.open` failed, as one sentence naming what to change. */
+function openFailure(error: unknown, store: ResolvedConfig["store"]): StartupError {
   if (error instanceof RuntimeError) {
-    fields.code = error.code;
-    if (error.details) Object.assign(fields, error.details);
-  } else if (error instanceof ListenError && error.code) {
-    fields.code = error.code;
+    if (CONFIG_CODES.has(error.code)) return new StartupError(error.message, error.code, CONFIG_EXIT_CODE);
+    if (error.code === "store_runtime_mismatch") return new StartupError(`--runtime-id / runtime_id: ${error.message}`, error.code, 1);
+    if (error.code.startsWith("store_")) return new StartupError(`${DATA_DIR}: ${error.message}`, error.code, 1);
+    return new StartupError(`cannot open the runtime: ${error.message}`, error.code, 1);
   }
-  logger.error(`${what}: ${describe(error)}`, fields);
-  return code;
+  const errno = (error as NodeJS.ErrnoException | null)?.code;
+  if (store.kind === "fs" && typeof errno === "string") {
+    return new StartupError(`${DATA_DIR}: cannot open the store at ${store.root}: ${errnoText(errno, error)}`, "store_io", 1);
+  }
+  return new StartupError(`cannot open the runtime: ${describe(error)}`, "internal", 1);
+}
+
+/** An errno as words, e.g. `permission denied` rather than `EACCES: permission denied, mkdir '…'`. */
+function errnoText(errno: string, error: unknown): string {
+  const words: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EEXIST: "a file is in the way",
+    ENOTDIR: "a part of the path is a file, not a directory",
+    EROFS: "the file system is read-only",
+    ENOSPC: "no space left on the device",
+    EDQUOT: "the disk quota is exhausted",
+    EIO: "an input/output error",
+  };
+  return words[errno] ?? describe(error);
 }
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -135,14 +135,14 @@ export class RuntimeContext {
 
   /**
    * Adds a diagnostic and its event to a commit, and logs it. `logged` replaces the message in the
-   * log line when the message may hold input content.
+   * log line when the message may hold input content; `fields` are added to the line.
    */
-  addDiagnostic(commit: StoreCommit, diagnostic: Diagnostic, logged = diagnostic.message): void {
+  addDiagnostic(commit: StoreCommit, diagnostic: Diagnostic, logged = diagnostic.message, fields: Record<string, unknown> = {}): void {
     (commit.diagnostics ??= []).push(diagnostic);
     (commit.events ??= []).push(this.events.diagnostic(diagnostic));
     this.diagnosticCount++;
     const log = diagnostic.level === "error" ? this.log.error : diagnostic.level === "warning" ? this.log.warn : this.log.info;
-    log.call(this.log, logged, { code: diagnostic.code, worker_id: diagnostic.worker_ref?.worker_id });
+    log.call(this.log, logged, { code: diagnostic.code, worker_id: diagnostic.worker_ref?.worker_id, ...fields });
   }
 
   /** Stores a commit, then publishes its events: subscribers never see what the store has not kept. */

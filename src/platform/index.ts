@@ -95,6 +95,15 @@ export async function* stdinLines(): AsyncGenerator<string, void, undefined> {
   if (pending.length > 0) yield pending;
 }
 
+/** All of standard input as bytes, once it ended. */
+export async function readStdin(): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Uint8Array | string>) {
+    chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
 const guarded = new Set<"stdout" | "stderr">();
 
 /**

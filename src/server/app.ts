@@ -22,7 +22,7 @@ export interface CreateAppOptions {
   verifier?: TokenVerifier | null;
   /** The metrics `/metrics` serves; made here when not given (the CLI gives one its store reports into). */
   metrics?: RuntimeMetrics;
-  /** One `debug` line per request; `warn` per 4xx and `error` per 5xx. Never tokens or input content. */
+  /** One `debug` line per request, another per 4xx, `error` per 5xx. Never tokens or input content. */
   logger?: RuntimeLogger;
   /** Interval of `: heartbeat` comments on the event stream; default 15000. */
   heartbeat_ms?: number;

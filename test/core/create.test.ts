@@ -68,7 +68,7 @@ describe("createWorker (§4)", () => {
     expect((await runtime.createWorker({ profile: { kind: "named", value: "slow" } })).profile).toEqual({ name: "slow", backend: "echo" });
     expect((await runtime.createWorker({ profile: { kind: "named", value: "hold" } })).profile).toEqual({ name: "hold", backend: "hold" });
     const err = await expectCode(runtime.createWorker({ profile: { kind: "named", value: "nope" } }), "unknown_profile");
-    expect(err.details).toEqual({ profile: "nope" });
+    expect(err.details).toEqual({ profile: "nope", configured: expect.arrayContaining(["echo", "slow", "hold"]) });
     await runtime.close();
   });
 
