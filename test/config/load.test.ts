@@ -253,7 +253,7 @@ describe("refused configurations name the key or flag (SPEC §11)", () => {
       [`[auth]\ntoken_env = "MY TOKEN"\n`, "auth.token_env", "must match"],
       [`[store]\nroot = ""\n`, "store.root", "must not be empty"],
       [`[workspaces.app]\nrepo = 1\n`, "workspaces.app.repo", "must be a string (got 1)"],
-      [`[workspaces.app]\nrepo = "r"\nkeep_branch_on_delete = "no"\n`, "workspaces.app.keep_branch_on_delete", "expected boolean (got \"no\")"],
+      [`[workspaces.app]\nrepo = "r"\nkeep_branch_on_delete = "no"\n`, "workspaces.app.keep_branch_on_delete", "must be true or false (got \"no\")"],
       [`display_name = 1979-05-27\n`, "display_name", "must be a string (got a date)"],
     ];
     for (const [toml, key, message] of cases) {
