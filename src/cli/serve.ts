@@ -17,6 +17,7 @@ import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { createStore } from "./open-store.ts";
+import { openWorkspaces } from "./open-workspaces.ts";
 import { watchKeySet } from "./public-keys.ts";
 import { resolveServeSetup } from "./resolve-config.ts";
 import { StartupError } from "./startup-error.ts";
@@ -65,7 +66,9 @@ export async function serve(args: ServeArgs): Promise<number> {
   }
   let runtime: Runtime;
   try {
+    const workspaces = await openWorkspaces(config, logger);
     runtime = await Runtime.open({
+      workspaces,
       store,
       backends: builtinBackends,
       runtime_id: config.runtime_id ?? undefined,

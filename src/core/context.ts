@@ -4,6 +4,7 @@ import { EventFactory } from "./events.ts";
 import { refOf, workerIdOf, type WorkerAddress } from "./identity.ts";
 import type { RuntimeLogger } from "./ports/logger.ts";
 import type { RuntimeStore, StoreCommit } from "./ports/store.ts";
+import type { WorkspaceProvider } from "./ports/workspaces.ts";
 import type { Profile } from "./profiles.ts";
 import type { WorkerRef } from "./schema/common.ts";
 import type { Diagnostic, DiagnosticLevel } from "./schema/diagnostic.ts";
@@ -24,6 +25,7 @@ export interface RuntimeSettings {
   version: string;
   last_event_id: number;
   diagnostic_count: number;
+  workspaces: WorkspaceProvider | null;
 }
 
 /**
@@ -43,6 +45,9 @@ export class RuntimeContext {
   readonly version: string;
   readonly started_at = now();
   readonly workers = new Map<string, WorkerEntry>();
+  /** Ids of workers whose create is making their workspaces (not yet in `workers`). */
+  readonly creating = new Set<string>();
+  readonly workspaces: WorkspaceProvider | null;
   readonly subscribers = new Set<EventSubscription>();
   /** In-process instruments (metrics): called synchronously with every published event. */
   readonly observers = new Set<(event: RuntimeEvent) => void>();
@@ -61,6 +66,7 @@ export class RuntimeContext {
     this.version = settings.version;
     this.events = new EventFactory(settings.last_event_id);
     this.diagnosticCount = settings.diagnostic_count;
+    this.workspaces = settings.workspaces;
     const infos = [...settings.profiles.values()].map((p) => p.info);
     // Not frozen: JSC's JSON.stringify takes a slow path for frozen arrays, and every summary
     // encodes these.

@@ -1,5 +1,6 @@
 import { endPermissions, recordAgentOutput } from "./agent-activity.ts";
 import { now } from "./clock.ts";
+import { stableUuid } from "./ids.ts";
 import { newDiagnostic, type RuntimeContext } from "./context.ts";
 import { BackendError, type RunOutput } from "./ports/backend.ts";
 import type { StoreCommit } from "./ports/store.ts";
@@ -41,8 +42,12 @@ async function runBackend(ctx: RuntimeContext, entry: LoadedWorker, active: Acti
     const outputs: AsyncIterable<RunOutput> = profile.backend.run({
       worker_ref: run.worker_ref,
       run_id: run.run_id,
+      // Counted when the run started; no other run can start before this one ends.
+      run_number: entry.counters.run_count,
+      worker_session_id: entry.record.worker_session_id ?? stableUuid(`${run.worker_ref.runtime_id}/${entry.id}/${entry.record.created_at}`),
       input,
       work_dir: ctx.store.workDir(entry.id),
+      workspace: entry.record.workspaces?.[0]?.path ?? null,
       signal: controller.signal,
       history: (max) => history(ctx, entry.id, run.input_sequence, max),
       session_id: entry.counters.session_id ?? null,

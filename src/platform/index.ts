@@ -9,6 +9,7 @@ import type { FetchHandler, ListenOptions, Listener } from "./listener.ts";
 
 export { ListenError, type FetchHandler, type ListenOptions, type Listener } from "./listener.ts";
 export { environment } from "./environment.ts";
+export { runProgram, ProgramNotFound, type ProgramResult } from "./run-program.ts";
 
 export type RuntimeName = "bun" | "deno" | "node";
 

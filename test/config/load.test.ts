@@ -155,6 +155,11 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
         `delay_ms = 100`,
         `capabilities = ["demo"]`,
         `timeout_s = 1.5`,
+        `[workspaces.app]`,
+        `repo = "repos/app"`,
+        `base = "main"`,
+        `branch_prefix = "agent/"`,
+        `keep_branch_on_delete = false`,
       ].join("\n"),
     );
     expect(load({ cwd: s.dir, configFile: file })).toEqual({
@@ -186,6 +191,7 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
         max_retained_events: 6,
       },
       profiles: { slow: { backend: "echo", delay_ms: 100, capabilities: ["demo"], timeout_s: 1.5 } },
+      workspaces: { app: { repo: join(s.dir, "repos/app"), base: "main", branch_prefix: "agent/", keep_branch_on_delete: false } },
       sources: ["defaults", `${file} (--config)`],
     });
   });
@@ -220,7 +226,7 @@ describe("refused configurations name the key or flag (SPEC §11)", () => {
   test("unknown keys, top-level and nested: did you mean the close one, else the keys that exist there", () => {
     const top = s.write("top.toml", `bind = "127.0.0.1:1"\n`);
     expect(configError(() => load({ cwd: s.dir, configFile: top }))).toBe(
-      `${top}: bind: unknown key (known here: runtime_id, display_name, default_profile, server, store, auth, log, limits, profiles)`,
+      `${top}: bind: unknown key (known here: runtime_id, display_name, default_profile, server, store, auth, log, limits, profiles, workspaces)`,
     );
     const nested = s.write("nested.toml", `[server]\nbnid = "127.0.0.1:1"\n`);
     expect(configError(() => load({ cwd: s.dir, configFile: nested }))).toBe(`${nested}: server.bnid: unknown key (did you mean "bind"?)`);
@@ -246,6 +252,8 @@ describe("refused configurations name the key or flag (SPEC §11)", () => {
       [`server = "x"\n`, "server", `must be a table (got "x")`],
       [`[auth]\ntoken_env = "MY TOKEN"\n`, "auth.token_env", "must match"],
       [`[store]\nroot = ""\n`, "store.root", "must not be empty"],
+      [`[workspaces.app]\nrepo = 1\n`, "workspaces.app.repo", "must be a string (got 1)"],
+      [`[workspaces.app]\nrepo = "r"\nkeep_branch_on_delete = "no"\n`, "workspaces.app.keep_branch_on_delete", "must be true or false (got \"no\")"],
       [`display_name = 1979-05-27\n`, "display_name", "must be a string (got a date)"],
     ];
     for (const [toml, key, message] of cases) {

@@ -345,7 +345,7 @@ describe("command backend: stopping runs kills the whole process group", () => {
 });
 
 describe("command backend: environment and working directory", () => {
-  test("the child sees only PATH, HOME, LANG and the profile's env", async () => {
+  test("the child sees only PATH, HOME, LANG, the profile's env and the run context (YOI_*)", async () => {
     await withEnv({ YOI_TEST_PARENT_SECRET: "must-not-leak", LANG: "C.UTF-8", HOME: "/home/test-home" }, async () => {
       const rt = await commandRuntime(["/usr/bin/env"], { env: { PROFILE_VAR: "from profile", HOME: "/profile/home" } });
       const { worker_ref, run_id } = await startRun(rt);
@@ -357,7 +357,10 @@ describe("command backend: environment and working directory", () => {
       expect(env.LANG).toBe("C.UTF-8");
       expect(env.PATH).toBe(process.env.PATH);
       expect(env.YOI_TEST_PARENT_SECRET).toBeUndefined();
-      expect(Object.keys(env).sort()).toEqual(["HOME", "LANG", "PATH", "PROFILE_VAR"]);
+      expect(Object.keys(env).sort()).toEqual([
+        "HOME", "LANG", "PATH", "PROFILE_VAR",
+        "YOI_RUNTIME_ID", "YOI_RUN_ID", "YOI_RUN_NUMBER", "YOI_SESSION_ID", "YOI_WORKER_ID", "YOI_WORKSPACE",
+      ]);
     });
   });
 

@@ -113,7 +113,7 @@ describe("request bodies", () => {
     errorOf(await call(h.app, "POST", "/v1/workers", { raw: '{"intent":{"kind":"task","objective":"a","objective":"b"}}', headers: JSON_TYPE }), 400, "invalid_json");
     // The same key in sibling objects is no duplicate.
     const ok = await call(h.app, "POST", "/v1/workers", {
-      raw: '{"workspace_refs":[{"name":"a","reference":"r"},{"name":"b","reference":"r"}]}',
+      raw: '{"mount_refs":[{"name":"a","reference":"r"},{"name":"b","reference":"r"}]}',
       headers: JSON_TYPE,
     });
     expect(ok.status).toBe(201);

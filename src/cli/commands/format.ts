@@ -1,4 +1,4 @@
-import type { PermissionRequest, Run, RuntimeEvent, WorkerDetail, WorkerSummary } from "../../client/index.ts";
+import type { PermissionRequest, Run, RuntimeEvent, WorkerDetail, WorkerSummary, WorkspaceStatus } from "../../client/index.ts";
 import { write } from "../../platform/index.ts";
 import { duration, relativeTime } from "../relative-time.ts";
 import { painter, statusStyle, visibleLength } from "../style.ts";
@@ -82,6 +82,7 @@ export function workerDetail(worker: WorkerDetail): string {
     ["created", when(worker.created_at)],
     ["last_activity", `${when(worker.updated_at)}, event #${worker.last_event_id}`],
   ];
+  for (const ws of worker.workspaces ?? []) rows.push([`workspace ${ws.name}`, workspaceLine(ws)]);
   return keyValues(rows);
 }
 
@@ -89,6 +90,14 @@ export function workerDetail(worker: WorkerDetail): string {
 export function runDuration(run: Run, now: number = Date.now()): string | null {
   const ms = (run.finished_at === null ? now : Date.parse(run.finished_at)) - Date.parse(run.started_at);
   return Number.isNaN(ms) ? null : duration(Math.max(0, ms));
+}
+
+/** `yoi/w1 from main at 1a2b3c4d5e6f, 2 modified, 1 untracked` (state unknown until first read: `?`). */
+function workspaceLine(ws: WorkspaceStatus): string {
+  const head = ws.head === null ? "?" : ws.head.slice(0, 12);
+  const state =
+    ws.changes === null ? "state unknown" : ws.dirty ? `${ws.changes.modified} modified, ${ws.changes.untracked} untracked` : "clean";
+  return `${ws.branch} from ${ws.base} at ${head}, ${state}`;
 }
 
 /** `completed in 12 ms`, `failed in 3 ms: code: message`. */

@@ -64,6 +64,11 @@ const create = defineCommand({
     task: { type: "string", valueHint: "OBJECTIVE", description: "A task worker with this objective (default: an assistant)" },
     role: { type: "string", valueHint: "ROLE", description: "A role worker with this role" },
     purpose: { type: "string", valueHint: "TEXT", description: "Purpose of an assistant or role worker" },
+    workspace: {
+      type: "string",
+      valueHint: "NAME[:REF]",
+      description: "A git worktree of the configured workspace NAME at REF (default: its base); repeat for several",
+    },
     ...jsonFlag,
     ...clientFlags,
   },
@@ -84,6 +89,7 @@ export function createRequest(args: {
   task?: string;
   role?: string;
   purpose?: string;
+  workspace?: string | string[];
 }): CreateWorkerRequest {
   const request: CreateWorkerRequest = {};
   if (args.id !== undefined) request.worker_id = workerArg(args.id, "--id");
@@ -99,6 +105,15 @@ export function createRequest(args: {
     request.intent = { kind: "role", role: args.role, ...(args.purpose === undefined ? {} : { purpose: args.purpose }) };
   } else if (args.purpose !== undefined) {
     request.intent = { kind: "assistant", purpose: args.purpose };
+  }
+  if (args.workspace !== undefined) {
+    const values = Array.isArray(args.workspace) ? args.workspace : [args.workspace];
+    request.workspace_refs = values.map((value) => {
+      const colon = value.indexOf(":");
+      const name = colon < 0 ? value : value.slice(0, colon);
+      if (name === "") throw new UsageError(`--workspace ${JSON.stringify(value)}: expected NAME or NAME:REF`);
+      return { name, reference: colon < 0 ? "" : value.slice(colon + 1) };
+    });
   }
   return request;
 }
@@ -130,10 +145,18 @@ const restore = workerAction("restore", "Move a stopped worker back to idle", {}
   else await out(`${worker} restored (${ack.status})\n`);
 });
 
-const remove = workerAction("delete", "Delete a worker without an active run, with its data", {}, async (client, worker, args) => {
-  const answer = await unwrap(client.v1.workers({ worker_id: worker }).delete());
+const forceFlag = {
+  force: { type: "boolean", description: "Delete even when a worktree has uncommitted changes (they are discarded)" },
+} as const satisfies ArgsDef;
+
+const remove = workerAction("delete", "Delete a worker without an active run, with its data and worktrees", forceFlag, async (client, worker, args) => {
+  const query = args.force === true ? { force: "true" as const } : {};
+  const answer = await unwrap(client.v1.workers({ worker_id: worker }).delete(undefined, { query }));
   if (args.json) await printJson(answer);
-  else await out(`${worker} deleted\n`);
+  else {
+    const kept = (answer.workspaces ?? []).filter((ws) => ws.branch_kept).map((ws) => ws.branch);
+    await out(`${worker} deleted${kept.length > 0 ? ` (branches kept: ${kept.join(", ")})` : ""}\n`);
+  }
 });
 
 export const workersCommand = defineCommand({
