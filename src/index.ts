@@ -12,6 +12,8 @@ export { isRunEnded } from "./core/run-ended.ts";
 export type { ProfileConfig } from "./core/profiles.ts";
 export * from "./core/schema/index.ts";
 export type { RuntimeStore, StoreCommit, StoreSnapshot, StoredWorker } from "./core/ports/store.ts";
+export type { WorkspaceProvider, WorkspaceRequest } from "./core/ports/workspaces.ts";
+export { openGitWorkspaces, GitWorkspaces, type WorkspaceSettings, type GitWorkspacesOptions } from "./execution/workspaces/git-workspaces.ts";
 export { MemoryStore } from "./store/memory-store.ts";
 export { FsStore, type FsStoreOptions, type CommitStats } from "./store/fs-store.ts";
 export * from "./execution/index.ts";

@@ -3,13 +3,29 @@ import { renderConfig } from "../config/render.ts";
 import { write } from "../platform/index.ts";
 import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
+import { failureOf } from "./report.ts";
 import { resolveServeSetup } from "./resolve-config.ts";
 
 export const configCommand = defineCommand({
-  meta: { name: "config", description: "Print the resolved config `serve` would run with (TOML, secrets redacted)" },
-  args: serveFlags,
+  meta: {
+    name: "config",
+    description:
+      "Run every check `serve` runs (without listening or opening the store) and print the resolved config (TOML, secrets redacted)",
+  },
+  args: {
+    ...serveFlags,
+    check: { type: "boolean", description: "Print nothing: the exit status says whether `serve` would accept the configuration (0) or not (2)" },
+  },
   run: async ({ args }) => {
-    await write("stdout", configText(args as ServeArgs));
+    if (!args.check) {
+      await write("stdout", configText(args as ServeArgs));
+      return;
+    }
+    try {
+      resolveServeSetup(args as ServeArgs);
+    } catch (error) {
+      process.exitCode = failureOf(error).exitCode;
+    }
   },
 });
 

@@ -1,10 +1,11 @@
-import { renderUsage, runCommand, type CommandDef } from "citty";
-import { CONFIG_EXIT_CODE, ConfigError } from "../config/errors.ts";
-import { isTerminal, write } from "../platform/index.ts";
+import { runCommand, type CommandDef } from "citty";
+import { write } from "../platform/index.ts";
 import { VERSION } from "../version.ts";
-import { checkArgv, commandNamed } from "./strict-args.ts";
+import { failureOf, PROGRAM, reportFailure } from "./report.ts";
+import { checkArgv, commandNamed, type ResolvedCommand } from "./strict-args.ts";
+import { helpText, usageLine } from "./usage.ts";
 
-export const PROGRAM = "yoi-runtime";
+export { PROGRAM } from "./report.ts";
 /** The command a command line without one runs: `yoi-runtime --bind 127.0.0.1:0` serves. */
 export const DEFAULT_COMMAND = "serve";
 
@@ -14,8 +15,8 @@ const VERSION_FLAGS = new Set(["--version", "-v"]);
 /**
  * Runs the CLI for `argv` (arguments after the program name) and resolves with the exit status:
  * 0 on success, 2 for a refused command line or configuration (nothing was started), 1 for any
- * other failure. A command that fails without throwing sets `process.exitCode`. The caller exits
- * with the result.
+ * other failure. Every failure is printed here, once (as `{"error":{…}}` with `--json`). A command
+ * that fails without throwing (a run that did not complete) sets `process.exitCode`.
  */
 export async function main(root: CommandDef<any>, argv: readonly string[]): Promise<number> {
   const first = argv[0];
@@ -24,38 +25,41 @@ export async function main(root: CommandDef<any>, argv: readonly string[]): Prom
     return 0;
   }
   const args = first === undefined || (first.startsWith("-") && !HELP.has(first)) ? [DEFAULT_COMMAND, ...argv] : [...argv];
+  const options = args.slice(0, endOfFlags(args));
+  let resolved: ResolvedCommand | null = null;
   try {
-    const helpAt = args.findIndex((arg) => HELP.has(arg));
-    const end = args.indexOf("--");
-    if (helpAt >= 0 && (end < 0 || helpAt < end)) {
+    const helpAt = options.findIndex((arg) => HELP.has(arg));
+    if (helpAt >= 0) {
       // Help for the command named before the flag; everything else on the line is ignored.
-      const named = await commandNamed(root, args.slice(0, helpAt), PROGRAM);
-      const usage = await renderUsage(named.command, named.parent);
-      // citty colours unless NO_COLOR/CI is set; a pipe or file gets plain text.
-      await write("stdout", `${isTerminal("stdout") ? usage : stripAnsi(usage)}\n`);
+      await printHelp(await commandNamed(root, args.slice(0, helpAt), PROGRAM));
       return 0;
     }
-    await checkArgv(root, args, PROGRAM);
+    resolved = await checkArgv(root, args, PROGRAM);
+    if (resolved.command.subCommands && !resolved.command.run) {
+      // A bare group (`yoi-runtime workers`) lists what it can do.
+      await printHelp(resolved);
+      return 0;
+    }
     // citty drops a subcommand's return value, so commands report their status the Node way.
     await runCommand(root, { rawArgs: args });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      await write("stderr", `${PROGRAM}: ${error.message}\nRun \`${PROGRAM} --help\` for usage.\n`);
-      return CONFIG_EXIT_CODE;
-    }
-    // citty's own usage errors (a missing required argument) are command-line errors too.
-    if (error instanceof Error && error.name === "CLIError") {
-      await write("stderr", `${PROGRAM}: ${error.message}\n`);
-      return CONFIG_EXIT_CODE;
-    }
-    await write("stderr", `${PROGRAM}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    const named = resolved ?? (await commandNamed(root, args, PROGRAM).catch(() => null));
+    const failure = failureOf(error);
+    return reportFailure(failure, {
+      json: options.includes("--json"),
+      usage: named && failure.showUsage ? await usageLine(named) : null,
+      helpCommand: named?.path.join(" ") ?? null,
+    });
   }
 }
 
-const ANSI_SGR = /\x1b\[[0-9;]*m/g;
+export async function printHelp(resolved: ResolvedCommand): Promise<void> {
+  await write("stdout", `${await helpText(resolved)}\n`);
+}
 
-function stripAnsi(text: string): string {
-  return text.replace(ANSI_SGR, "").replace(/[ ]+$/gm, "");
+/** Index of `--` (after which nothing is a flag), or the length. */
+function endOfFlags(args: readonly string[]): number {
+  const end = args.indexOf("--");
+  return end < 0 ? args.length : end;
 }

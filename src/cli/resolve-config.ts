@@ -1,6 +1,7 @@
 import { checkBindPolicy } from "../config/bind-policy.ts";
 import { checkLayer } from "../config/check-layer.ts";
 import { loadConfig } from "../config/load.ts";
+import { preflight } from "../config/preflight.ts";
 import type { ResolvedConfig } from "../config/resolved.ts";
 import { resolveToken } from "../config/token.ts";
 import { builtinBackends } from "../execution/index.ts";
@@ -22,8 +23,9 @@ export interface ServeSetup {
 
 /**
  * Everything `serve` needs before it opens anything, checked in full: flags, config files,
- * environment, token, bind rule. `config` runs exactly this, so it prints what `serve` would run
- * with and refuses what `serve` would refuse. Throws `ConfigError`.
+ * environment, token, bind rule, and what the configuration needs of this host (`preflight`).
+ * `config` runs exactly this, so it prints what `serve` would run with and refuses what `serve`
+ * would refuse. Throws `ConfigError`.
  */
 export function resolveServeSetup(args: ServeArgs): ServeSetup {
   const backends = builtinBackends;
@@ -42,5 +44,6 @@ export function resolveServeSetup(args: ServeArgs): ServeSetup {
   const allowInsecureRemote = args["allow-insecure-remote"] === true;
   checkBindPolicy(config, token, allowInsecureRemote);
   const keys = config.auth.public_keys_file === null ? null : loadKeySet(config.auth.public_keys_file);
+  preflight(config, env);
   return { config, token, keys, allowInsecureRemote, env };
 }

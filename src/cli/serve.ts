@@ -12,12 +12,17 @@ import { createRuntimeMetrics } from "../server/metrics/runtime-metrics.ts";
 import { openingFetch } from "../server/opening.ts";
 import { createTokenVerifier } from "../server/token-verifier.ts";
 import { isLongLived } from "../server/long-lived.ts";
+import { errnoCode, messageOf } from "../shared/errors.ts";
+import { sleep } from "../shared/sleep.ts";
+import type { ResolvedConfig } from "../config/resolved.ts";
 import { VERSION } from "../version.ts";
 import { serveFlags, type ServeArgs } from "./flags.ts";
 import { createLogger } from "./logger.ts";
 import { createStore } from "./open-store.ts";
+import { openWorkspaces } from "./open-workspaces.ts";
 import { watchKeySet } from "./public-keys.ts";
 import { resolveServeSetup } from "./resolve-config.ts";
+import { StartupError } from "./startup-error.ts";
 
 /** SPEC §11 allows 5 s from the signal to the exit; what is still running after this is cut. */
 export const SHUTDOWN_DEADLINE_MS = 4_500;
@@ -26,6 +31,8 @@ const DRAIN_MS = 500;
 
 /** Core failures that mean the configuration is wrong rather than the environment. */
 const CONFIG_CODES = new Set(["invalid_request", "unknown_profile"]);
+
+const DATA_DIR = "--data-dir / store.root";
 
 export const serveCommand = defineCommand({
   meta: { name: "serve", description: "Run the runtime and serve its HTTP API (the default command)" },
@@ -38,7 +45,8 @@ export const serveCommand = defineCommand({
 /**
  * Runs until SIGINT/SIGTERM; resolves with the exit status. A refused configuration throws
  * `ConfigError` before anything is opened; a failure to start (store locked or of another
- * runtime, port in use) is logged as one line and resolves 1.
+ * runtime, port in use) throws `StartupError`: one sentence naming the flag or key, printed by
+ * `main` whatever the log format.
  */
 export async function serve(args: ServeArgs): Promise<number> {
   const { config, token, keys, env } = resolveServeSetup(args);
@@ -59,11 +67,13 @@ export async function serve(args: ServeArgs): Promise<number> {
   try {
     listener = await listen((request) => handler(request), { ...config.server.address, isLongLived });
   } catch (error) {
-    return startFailed(logger, "cannot start the HTTP server", error, 1);
+    throw listenFailure("--bind / server.bind", error);
   }
   let runtime: Runtime;
   try {
+    const workspaces = await openWorkspaces(config, logger);
     runtime = await Runtime.open({
+      workspaces,
       store,
       backends: builtinBackends,
       runtime_id: config.runtime_id ?? undefined,
@@ -77,7 +87,7 @@ export async function serve(args: ServeArgs): Promise<number> {
     });
   } catch (error) {
     await listener.stop(true);
-    return startFailed(logger, "cannot open the runtime", error, error instanceof RuntimeError && CONFIG_CODES.has(error.code) ? CONFIG_EXIT_CODE : 1);
+    throw openFailure(error, config.store);
   }
 
   const verifier =
@@ -101,7 +111,7 @@ export async function serve(args: ServeArgs): Promise<number> {
       stopWatchingKeys();
       await runtime.close().catch(() => {});
       await listener.stop(true);
-      return startFailed(logger, "cannot serve metrics on --metrics-bind", error, 1);
+      throw listenFailure("--metrics-bind / server.metrics_bind", error);
     }
   }
 
@@ -148,25 +158,47 @@ async function shutdown(listener: Listener, runtime: Runtime, logger: RuntimeLog
   try {
     await runtime.close();
   } catch (error) {
-    logger.error("closing the runtime failed", { error: describe(error) });
+    logger.error("closing the runtime failed", { error: messageOf(error) });
     code = 1;
   }
-  await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
+  await Promise.race([drained, sleep(DRAIN_MS)]);
   await listener.stop(true);
   logger.info("stopped");
   return code;
 }
 
-function startFailed(logger: RuntimeLogger, what: string, error: unknown, code: number): number {
-  const fields: Record<string, unknown> = {};
-  if (error instanceof RuntimeError) {
-    fields.code = error.code;
-    if (error.details) Object.assign(fields, error.details);
-  } else if (error instanceof ListenError && error.code) {
-    fields.code = error.code;
-  }
-  logger.error(`${what}: ${describe(error)}`, fields);
-  return code;
+/** Why listening on an address failed, naming the flag and key that set it. */
+function listenFailure(flag: string, error: unknown): StartupError {
+  const why = error instanceof ListenError ? error.message : `cannot start the HTTP server: ${messageOf(error)}`;
+  return new StartupError(`${flag}: ${why}`, error instanceof ListenError && error.code ? error.code : "listen_failed", 1);
 }
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/** Why `Runtime.open` failed, as one sentence naming what to change. */
+function openFailure(error: unknown, store: ResolvedConfig["store"]): StartupError {
+  if (error instanceof RuntimeError) {
+    if (CONFIG_CODES.has(error.code)) return new StartupError(error.message, error.code, CONFIG_EXIT_CODE);
+    if (error.code === "store_runtime_mismatch") return new StartupError(`--runtime-id / runtime_id: ${error.message}`, error.code, 1);
+    if (error.code.startsWith("store_")) return new StartupError(`${DATA_DIR}: ${error.message}`, error.code, 1);
+    return new StartupError(`cannot open the runtime: ${error.message}`, error.code, 1);
+  }
+  const errno = errnoCode(error);
+  if (store.kind === "fs" && typeof errno === "string") {
+    return new StartupError(`${DATA_DIR}: cannot open the store at ${store.root}: ${errnoText(errno, error)}`, "store_io", 1);
+  }
+  return new StartupError(`cannot open the runtime: ${messageOf(error)}`, "internal", 1);
+}
+
+/** An errno as words, e.g. `permission denied` rather than `EACCES: permission denied, mkdir '…'`. */
+function errnoText(errno: string, error: unknown): string {
+  const words: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EEXIST: "a file is in the way",
+    ENOTDIR: "a part of the path is a file, not a directory",
+    EROFS: "the file system is read-only",
+    ENOSPC: "no space left on the device",
+    EDQUOT: "the disk quota is exhausted",
+    EIO: "an input/output error",
+  };
+  return words[errno] ?? messageOf(error);
+}

@@ -1,5 +1,6 @@
 import type { ArgsDef, CommandDef, Resolvable } from "citty";
-import { ConfigError } from "../config/errors.ts";
+import { didYouMean } from "../shared/suggest.ts";
+import { UsageError } from "./usage-error.ts";
 
 const resolve = async <T>(value: Resolvable<T>): Promise<T> =>
   typeof value === "function" ? await (value as () => T | Promise<T>)() : await value;
@@ -17,7 +18,8 @@ export interface ResolvedCommand {
 /**
  * Checks a command line against the citty command tree the way citty will read it, refusing what
  * citty would silently accept: unknown flags, flags without their value, unknown commands and
- * stray arguments. Returns the command that will run. Throws `ConfigError` naming the culprit.
+ * stray arguments. Returns the command that will run. Throws `UsageError` naming the culprit (and the
+ * closest known name, when one is close).
  */
 export async function checkArgv(root: CommandDef<any>, argv: readonly string[], rootName: string): Promise<ResolvedCommand> {
   let command = root;
@@ -59,8 +61,9 @@ async function checkLevel(
   }
   const unknownFlag = (token: string): never => {
     const known = [...new Set([...flags.values()].map((spec) => `--${spec.name}`))];
-    throw new ConfigError(
-      `unknown flag ${token} for \`${where}\`${known.length > 0 ? ` (known: ${known.join(", ")})` : " (it takes no flags)"}`,
+    const guess = didYouMean(token.replace(/^-+/, "--"), known, (name) => name);
+    throw new UsageError(
+      `unknown flag ${token} for \`${where}\`${guess || (known.length > 0 ? ` (known: ${known.join(", ")})` : " (it takes no flags)")}`,
     );
   };
   let seen = 0;
@@ -83,13 +86,13 @@ async function checkLevel(
       }
       if (spec!.type === "boolean") {
         if (eq >= 0 && !["true", "false"].includes(token.slice(eq + 1))) {
-          throw new ConfigError(`--${spec!.name} takes no value (or =true / =false), got ${JSON.stringify(token.slice(eq + 1))}`);
+          throw new UsageError(`--${spec!.name} takes no value (or =true / =false), got ${JSON.stringify(token.slice(eq + 1))}`);
         }
         continue;
       }
       if (eq < 0) {
         // citty would take the next flag as this one's value: `--bind --store memory`.
-        if (!isValue(argv[i + 1], flags)) throw new ConfigError(`--${spec!.name} needs a value`);
+        if (!isValue(argv[i + 1], flags)) throw new UsageError(`--${spec!.name} needs a value`);
         i++;
       }
       continue;
@@ -98,7 +101,7 @@ async function checkLevel(
       const spec = flags.get(token.slice(1));
       if (!spec || token.length !== 2) unknownFlag(token);
       if (spec!.type === "string") {
-        if (!isValue(argv[i + 1], flags)) throw new ConfigError(`${token} needs a value`);
+        if (!isValue(argv[i + 1], flags)) throw new UsageError(`${token} needs a value`);
         i++;
       }
       continue;
@@ -106,7 +109,9 @@ async function checkLevel(
     if (subCommands && Object.keys(subCommands).length > 0 && seen === 0) {
       const sub = await findSubCommand(subCommands, token);
       if (!sub) {
-        throw new ConfigError(`unknown command ${JSON.stringify(token)} for \`${where}\` (commands: ${Object.keys(subCommands).join(", ")})`);
+        const names = Object.keys(subCommands).filter((name) => !name.startsWith("_"));
+        const guess = didYouMean(token, names);
+        throw new UsageError(`unknown command ${JSON.stringify(token)} for \`${where}\`${guess || ` (commands: ${names.join(", ")})`}`);
       }
       return { command: sub, name: token, rest: argv.slice(i + 1) };
     }
@@ -116,7 +121,7 @@ async function checkLevel(
   // A command that declares positionals reads them itself (it may take any number); one that
   // declares none takes none.
   if (positionals === 0 && seen > 0) {
-    throw new ConfigError(`unexpected argument ${JSON.stringify(stray)} for \`${where}\` (it takes none)`);
+    throw new UsageError(`unexpected argument ${JSON.stringify(stray)} for \`${where}\` (it takes none)`);
   }
   return null;
 }

@@ -36,6 +36,8 @@ export type {
   TranscriptEntry,
   WorkerDetail,
   WorkerSummary,
+  WorkspaceStatus,
+  RemovedWorkspace,
 } from "../core/schema/index.ts";
 
 export interface ClientOptions {

@@ -1,9 +1,11 @@
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import { profileProblem, type ProfileConfig } from "../core/profiles.ts";
+import { CommonProfileKeys, profileProblem, type ProfileConfig } from "../core/profiles.ts";
 import type { BackendDefinition } from "../core/ports/backend.ts";
+import { explainError } from "../core/schema-problem.ts";
 import { ConfigError } from "./errors.ts";
 import { ConfigLayer, PROFILE_NAME_PATTERN } from "./schema.ts";
+import { closest } from "../shared/suggest.ts";
 
 /** Names a key for error messages: `server.bind` in a file, `--bind` on the command line. */
 export type KeyNamer = (key: string) => string;
@@ -26,18 +28,27 @@ export function checkLayer(
     throw new ConfigError(`${where}${name(key)}: ${message}`);
   };
   const unknown = unknownKey(ConfigLayer, value, "");
-  if (unknown) fail(unknown.key, `unknown key${unknown.known.length > 0 ? ` (known here: ${unknown.known.join(", ")})` : ""}`);
+  if (unknown) fail(unknown.key, unknownKeyMessage(unknown.key, unknown.known));
   compiled ??= TypeCompiler.Compile(ConfigLayer);
   const error = compiled.Errors(value).First();
   if (error) {
-    const key = error.path.slice(1).split("/").join(".");
-    fail(key, explain(error.schema, error.value, error.message));
+    const problem = explainError(error);
+    // TOML calls an object a table.
+    fail(problem.path.join("."), problem.message.replace("must be an object", "must be a table"));
   }
   const layer = value as ConfigLayer;
   for (const [profile, table] of Object.entries(layer.profiles ?? {})) {
     if (profile.length > 128 || !PROFILE_NAME.test(profile)) {
       fail(`profiles.${profile}`, `a profile name must be 1-128 characters matching ${PROFILE_NAME_PATTERN}`);
     }
+    const kind = (table as ProfileConfig).backend;
+    const kinds = backends.map((backend) => backend.kind);
+    if (!kinds.includes(kind)) {
+      const guess = closest(kind, kinds);
+      fail(`profiles.${profile}.backend`, `unknown backend "${kind}" (${guess === null ? "" : `did you mean "${guess}"? `}known: ${kinds.join(", ")})`);
+    }
+    const stray = unknownProfileKey(table as ProfileConfig, backends);
+    if (stray) fail(`profiles.${profile}.${stray.key}`, unknownKeyMessage(stray.key, stray.known));
     const problem = profileProblem(profile, table as ProfileConfig, backends);
     if (problem) {
       const colon = problem.indexOf(": ");
@@ -45,6 +56,26 @@ export function checkLayer(
     }
   }
   return layer;
+}
+
+/** `unknown key (did you mean "server"?)`, else the keys that are allowed there. */
+function unknownKeyMessage(path: string, known: string[]): string {
+  const guess = closest(path.slice(path.lastIndexOf(".") + 1), known);
+  if (guess !== null) return `unknown key (did you mean "${guess}"?)`;
+  return `unknown key${known.length > 0 ? ` (known here: ${known.join(", ")})` : ""}`;
+}
+
+/**
+ * The first key of a profile table that neither every profile nor its backend accepts, so a typo
+ * (`comand`) is reported as such rather than as the missing key it was meant to be.
+ */
+function unknownProfileKey(table: ProfileConfig, backends: readonly BackendDefinition<any>[]): { key: string; known: string[] } | null {
+  const definition = backends.find((backend) => backend.kind === table.backend);
+  const settings = definition?.settings.properties as Record<string, TSchema> | undefined;
+  if (!settings || definition!.settings.additionalProperties !== false) return null;
+  const known = [...Object.keys(CommonProfileKeys.properties), ...Object.keys(settings)];
+  const key = Object.keys(table).find((name) => !known.includes(name));
+  return key === undefined ? null : { key, known };
 }
 
 /** The first key (dotted path) the schema does not define, with the keys it does define there. */
@@ -63,44 +94,6 @@ function unknownKey(schema: TSchema, value: unknown, prefix: string): { key: str
     if (nested) return nested;
   }
   return null;
-}
-
-function explain(schema: TSchema, value: unknown, fallback: string): string {
-  const got = describe(value);
-  if (value === undefined) return "required";
-  if (Array.isArray(schema.anyOf) && schema.anyOf.every((option: TSchema) => typeof option.const === "string")) {
-    return `must be one of ${schema.anyOf.map((option: TSchema) => JSON.stringify(option.const)).join(", ")} (got ${got})`;
-  }
-  if (schema.type === "string") {
-    if (typeof value !== "string") return `must be a string (got ${got})`;
-    if (typeof schema.minLength === "number" && value.length < schema.minLength) return "must not be empty";
-    if (typeof schema.maxLength === "number" && value.length > schema.maxLength) {
-      return `must be at most ${schema.maxLength} characters`;
-    }
-    if (typeof schema.pattern === "string") return `must match ${schema.pattern} (got ${got})`;
-  }
-  if (schema.type === "integer" || schema.type === "number") {
-    const kind = schema.type === "integer" ? "an integer" : "a number";
-    if (typeof value !== "number" || (schema.type === "integer" && !Number.isInteger(value))) {
-      return `must be ${kind} (got ${got})`;
-    }
-    if (typeof schema.minimum === "number" && value < schema.minimum) return `must be ${kind} >= ${schema.minimum} (got ${got})`;
-    if (typeof schema.maximum === "number" && value > schema.maximum) return `must be ${kind} <= ${schema.maximum} (got ${got})`;
-  }
-  if (schema.type === "object" && (typeof value !== "object" || value === null || Array.isArray(value))) {
-    return `must be a table (got ${got})`;
-  }
-  return `${lowerFirst(fallback)} (got ${got})`;
-}
-
-/** A value as the operator wrote it, for "got …" in messages. */
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
-  if (Array.isArray(value)) return "an array";
-  if (value instanceof Date) return "a date";
-  if (typeof value === "object" && value !== null) return "a table";
-  return String(value);
 }
 
 const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);

@@ -109,6 +109,9 @@ export function loadConfig(options: LoadConfigOptions): ResolvedConfig {
     },
     limits: { ...DEFAULT_LIMITS, ...merged.limits },
     profiles,
+    workspaces: Object.fromEntries(
+      Object.entries(merged.workspaces ?? {}).map(([name, table]) => [name, { ...table, repo: resolve(options.cwd, table.repo) }]),
+    ),
     sources: ["defaults", ...layers.filter((entry) => keysOf(entry.layer).length > 0).map((entry) => entry.source)],
   };
 }

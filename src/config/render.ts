@@ -39,6 +39,7 @@ export function renderConfig(config: ResolvedConfig, header: string[] = []): str
     // Profile names are labels, not setting names: only what is inside each profile is judged.
     document.profiles = Object.fromEntries(Object.entries(config.profiles).map(([name, profile]) => [name, redact(profile, false)]));
   }
+  if (Object.keys(config.workspaces).length > 0) document.workspaces = config.workspaces;
   const comments = header.map((line) => `# ${line}`.trimEnd());
   return `${comments.length > 0 ? `${comments.join("\n")}\n\n` : ""}${stringify(document)}\n`;
 }

@@ -1,7 +1,7 @@
 import type { ProfileConfig } from "../core/profiles.ts";
 import type { Limits } from "../core/schema/runtime.ts";
 import type { BindAddress } from "./bind.ts";
-import type { Durability, LogFormat, LogLevel, StoreKind } from "./schema.ts";
+import type { Durability, LogFormat, LogLevel, StoreKind, WorkspaceTable } from "./schema.ts";
 
 /** The configuration `serve` runs with: every layer merged, defaults filled in, paths absolute. */
 export interface ResolvedConfig {
@@ -25,6 +25,8 @@ export interface ResolvedConfig {
   log: { level: LogLevel; format: LogFormat };
   limits: Limits;
   profiles: Record<string, ProfileConfig>;
+  /** `[workspaces.<name>]`, each `repo` made absolute. */
+  workspaces: Record<string, WorkspaceTable>;
   /** The layers that were applied, lowest precedence first: `defaults`, then files, then `flags`. */
   sources: string[];
 }

@@ -31,6 +31,18 @@ const Path = Type.String({ minLength: 1, maxLength: 4096 });
 /** An environment variable name (POSIX portable charset), so a typo cannot look like a value. */
 export const ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$";
 
+/** `[workspaces.<name>]` (issue 11): a git repository workers get worktrees of. */
+const WorkspaceTable = Type.Object(
+  {
+    repo: Path,
+    base: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    branch_prefix: Type.Optional(Type.String({ maxLength: 200 })),
+    keep_branch_on_delete: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+export type WorkspaceTable = Static<typeof WorkspaceTable>;
+
 /** A profile table: the common keys are checked here, the backend's own settings by `profileProblem`. */
 const ProfileTable = Type.Object({ backend: Type.String({ minLength: 1 }) }, { additionalProperties: true });
 
@@ -90,6 +102,7 @@ export const ConfigLayer = Type.Object(
       ),
     ),
     profiles: Type.Optional(Type.Record(Type.String(), ProfileTable)),
+    workspaces: Type.Optional(Type.Record(Type.String({ pattern: ID_PATTERN, maxLength: ID_MAX_LENGTH }), WorkspaceTable)),
   },
   strict,
 );

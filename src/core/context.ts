@@ -4,12 +4,14 @@ import { EventFactory } from "./events.ts";
 import { refOf, workerIdOf, type WorkerAddress } from "./identity.ts";
 import type { RuntimeLogger } from "./ports/logger.ts";
 import type { RuntimeStore, StoreCommit } from "./ports/store.ts";
+import type { WorkspaceProvider } from "./ports/workspaces.ts";
 import type { Profile } from "./profiles.ts";
 import type { WorkerRef } from "./schema/common.ts";
 import type { Diagnostic, DiagnosticLevel } from "./schema/diagnostic.ts";
 import type { RuntimeEvent } from "./schema/event.ts";
 import type { Limits, ProfileInfo, RuntimeStatus } from "./schema/runtime.ts";
 import type { EventSubscription } from "./subscription.ts";
+import { messageOf } from "../shared/errors.ts";
 import { storedState, type LoadedWorker, type WorkerEntry } from "./worker-entry.ts";
 
 export interface RuntimeSettings {
@@ -23,6 +25,7 @@ export interface RuntimeSettings {
   version: string;
   last_event_id: number;
   diagnostic_count: number;
+  workspaces: WorkspaceProvider | null;
 }
 
 /**
@@ -42,6 +45,9 @@ export class RuntimeContext {
   readonly version: string;
   readonly started_at = now();
   readonly workers = new Map<string, WorkerEntry>();
+  /** Ids of workers whose create is making their workspaces (not yet in `workers`). */
+  readonly creating = new Set<string>();
+  readonly workspaces: WorkspaceProvider | null;
   readonly subscribers = new Set<EventSubscription>();
   /** In-process instruments (metrics): called synchronously with every published event. */
   readonly observers = new Set<(event: RuntimeEvent) => void>();
@@ -60,6 +66,7 @@ export class RuntimeContext {
     this.version = settings.version;
     this.events = new EventFactory(settings.last_event_id);
     this.diagnosticCount = settings.diagnostic_count;
+    this.workspaces = settings.workspaces;
     const infos = [...settings.profiles.values()].map((p) => p.info);
     // Not frozen: JSC's JSON.stringify takes a slow path for frozen arrays, and every summary
     // encodes these.
@@ -129,14 +136,14 @@ export class RuntimeContext {
 
   /**
    * Adds a diagnostic and its event to a commit, and logs it. `logged` replaces the message in the
-   * log line when the message may hold input content.
+   * log line when the message may hold input content; `fields` are added to the line.
    */
-  addDiagnostic(commit: StoreCommit, diagnostic: Diagnostic, logged = diagnostic.message): void {
+  addDiagnostic(commit: StoreCommit, diagnostic: Diagnostic, logged = diagnostic.message, fields: Record<string, unknown> = {}): void {
     (commit.diagnostics ??= []).push(diagnostic);
     (commit.events ??= []).push(this.events.diagnostic(diagnostic));
     this.diagnosticCount++;
     const log = diagnostic.level === "error" ? this.log.error : diagnostic.level === "warning" ? this.log.warn : this.log.info;
-    log.call(this.log, logged, { code: diagnostic.code, worker_id: diagnostic.worker_ref?.worker_id });
+    log.call(this.log, logged, { code: diagnostic.code, worker_id: diagnostic.worker_ref?.worker_id, ...fields });
   }
 
   /**
@@ -168,7 +175,7 @@ export class RuntimeContext {
       await this.store.commit(commit);
     } catch (error) {
       if (error instanceof RuntimeError) throw error;
-      throw new RuntimeError("store_io", `the store could not write: ${error instanceof Error ? error.message : String(error)}`);
+      throw new RuntimeError("store_io", `the store could not write: ${messageOf(error)}`);
     }
     for (const event of commit.events ?? []) this.publish(event);
   }

@@ -70,3 +70,18 @@ function incrementBase32(value: string): string {
 export const newRuntimeId = (): string => `rt-${randomChars(16, "0123456789abcdef")}`;
 export const newWorkerId = (): string => `w-${sortableId()}`;
 export const newRunId = (): string => `r-${sortableId()}`;
+
+/**
+ * A UUID-shaped value derived from `text` (FNV-1a, four seeds; version nibble 8, "custom"): the
+ * session id of a worker whose record predates `session_id`, the same on every start.
+ */
+export function stableUuid(text: string): string {
+  let hex = "";
+  for (const seed of [0x811c9dc5, 0x01000193, 0x6a09e667, 0xbb67ae85]) {
+    let hash = seed >>> 0;
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    hex += hash.toString(16).padStart(8, "0");
+  }
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}

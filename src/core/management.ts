@@ -6,6 +6,7 @@ import { isValidId, newRuntimeId } from "./ids.ts";
 import type { BackendDefinition, BackendEnvironment } from "./ports/backend.ts";
 import { SILENT_LOGGER, type RuntimeLogger } from "./ports/logger.ts";
 import type { RuntimeStore, StoreCommit, StoreSnapshot, StoredWorker } from "./ports/store.ts";
+import type { WorkspaceProvider } from "./ports/workspaces.ts";
 import { BUILTIN_PROFILE, buildProfiles, type ProfileConfig } from "./profiles.ts";
 import { activeOf, restoredState } from "./run-state.ts";
 import { DisplayName } from "./schema/common.ts";
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
   logger?: RuntimeLogger;
   /** The environment backends are built with (command children inherit from it). Default: the process environment. */
   env?: BackendEnvironment;
+  /** Makes workers' `workspace_refs` into git worktrees (issue 11); without it, a create naming one fails `unknown_workspace`. */
+  workspaces?: WorkspaceProvider;
 }
 
 /** Opens the store, restores every worker and marks runs that were running as `interrupted`. */
@@ -48,7 +51,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<RuntimeConte
   if (options.display_name != null) validate(DisplayName, options.display_name, "display_name");
   const default_profile = options.default_profile ?? BUILTIN_PROFILE;
   const profiles = buildProfiles(options.profiles ?? {}, options.backends, default_profile, options.env);
-  const snapshot = await options.store.open({
+  let snapshot = await options.store.open({
     runtime_id: options.runtime_id,
     display_name: options.display_name ?? null,
     newRuntimeId,
@@ -66,10 +69,27 @@ export async function openRuntime(options: RuntimeOptions): Promise<RuntimeConte
     version: options.version ?? "0.0.0",
     last_event_id: snapshot.last_event_id,
     diagnostic_count: existing.length,
+    workspaces: options.workspaces ?? null,
   });
-  for (const stored of snapshot.workers) ctx.workers.set(stored.worker_id, entryOf(stored));
+  const workers = await Promise.all(snapshot.workers.map((stored) => withWorkspaces(ctx, stored)));
+  snapshot = { ...snapshot, workers };
+  for (const stored of workers) ctx.workers.set(stored.worker_id, entryOf(stored));
+  await ctx.workspaces?.sweep(new Set(ctx.workers.keys()));
   await recover(ctx, snapshot);
   return ctx;
+}
+
+/**
+ * A stored worker whose worktrees are in place, or unavailable with the reason: a worktree that
+ * vanished while the runtime was down is never silently recreated.
+ */
+async function withWorkspaces(ctx: RuntimeContext, stored: StoredWorker): Promise<StoredWorker> {
+  const workspaces = stored.record?.workspaces ?? [];
+  if (stored.unavailable !== undefined || workspaces.length === 0) return stored;
+  const reason = ctx.workspaces
+    ? await ctx.workspaces.recover(stored.worker_id, workspaces)
+    : `this worker has workspaces (${workspaces.map((ws) => ws.name).join(", ")}) and none are configured`;
+  return reason === null ? stored : { worker_id: stored.worker_id, record: stored.record, state: stored.state, unavailable: reason };
 }
 
 function entryOf(stored: StoredWorker): WorkerEntry {
@@ -141,6 +161,7 @@ export function summary(ctx: RuntimeContext): RuntimeSummary {
     default_profile: ctx.default_profile,
     profiles: ctx.profileInfo.profiles,
     capabilities: ctx.profileInfo.capabilities,
+    workspaces: ctx.workspaces ? [...ctx.workspaces.names] : [],
   };
 }
 
@@ -163,6 +184,7 @@ export async function closeRuntime(ctx: RuntimeContext): Promise<void> {
   // Ended, not cut off: subscribers still receive what is queued, runtime_stopped included.
   for (const subscriber of [...ctx.subscribers]) subscriber.end();
   await Promise.allSettled([...ctx.profiles.values()].map((p) => p.backend.close?.()));
+  await ctx.workspaces?.close().catch((error) => ctx.log.error("closing the workspaces failed", { error: String(error) }));
   await ctx.store.close();
   ctx.status = "closed";
 }

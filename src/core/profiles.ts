@@ -1,4 +1,5 @@
 import { Type } from "@sinclair/typebox";
+import { closest } from "../shared/suggest.ts";
 import type { BackendDefinition, BackendEnvironment, ExecutionBackend } from "./ports/backend.ts";
 import { RuntimeError } from "./errors.ts";
 import type { ProfileInfo } from "./schema/runtime.ts";
@@ -41,13 +42,13 @@ export function profileProblem(
 ): string | null {
   const { backend: kind, capabilities, timeout_s, ...settings } = config;
   const common = firstError(CommonProfileKeys, { backend: kind, capabilities, timeout_s });
-  if (common) return `profiles.${name}${common.replace(/^\//, ".").replace(/\//g, ".")}`;
+  if (common) return `profiles.${name}.${common}`;
   const definition = backends.find((b) => b.kind === kind);
   if (!definition) {
     return `profiles.${name}.backend: unknown backend "${kind}" (known: ${backends.map((b) => b.kind).join(", ")})`;
   }
   const problem = firstError(definition.settings, settings);
-  if (problem) return `profiles.${name}${problem.replace(/^\//, ".").replace(/\//g, ".")}`;
+  if (problem) return `profiles.${name}.${problem}`;
   return null;
 }
 
@@ -83,6 +84,14 @@ export function buildProfiles(
 export function resolveProfile(profiles: Map<string, Profile>, ref: ProfileRef, defaultProfile: string): Profile {
   const name = ref.kind === "runtime_default" ? defaultProfile : ref.value;
   const profile = ref.kind === "builtin" ? profiles.get(BUILTIN_PROFILE) : profiles.get(name);
-  if (!profile) throw new RuntimeError("unknown_profile", `profile "${name}" does not exist`, { profile: name });
+  if (!profile) {
+    const configured = [...profiles.keys()];
+    const guess = closest(name, configured);
+    throw new RuntimeError(
+      "unknown_profile",
+      `profile "${name}" does not exist (${guess === null ? "" : `did you mean "${guess}"? `}configured: ${configured.join(", ")})`,
+      { profile: name, configured },
+    );
+  }
   return profile;
 }

@@ -1,5 +1,6 @@
 import { endPermissions, recordAgentOutput } from "./agent-activity.ts";
 import { now } from "./clock.ts";
+import { stableUuid } from "./ids.ts";
 import { newDiagnostic, type RuntimeContext } from "./context.ts";
 import { BackendError, type RunOutput } from "./ports/backend.ts";
 import type { StoreCommit } from "./ports/store.ts";
@@ -41,8 +42,12 @@ async function runBackend(ctx: RuntimeContext, entry: LoadedWorker, active: Acti
     const outputs: AsyncIterable<RunOutput> = profile.backend.run({
       worker_ref: run.worker_ref,
       run_id: run.run_id,
+      // Counted when the run started; no other run can start before this one ends.
+      run_number: entry.counters.run_count,
+      worker_session_id: entry.record.worker_session_id ?? stableUuid(`${run.worker_ref.runtime_id}/${entry.id}/${entry.record.created_at}`),
       input,
       work_dir: ctx.store.workDir(entry.id),
+      workspace: entry.record.workspaces?.[0]?.path ?? null,
       signal: controller.signal,
       history: (max) => history(ctx, entry, run.input_sequence, max),
       session_id: entry.counters.session_id ?? null,
@@ -116,7 +121,7 @@ function endOf(ctx: RuntimeContext, run: Run & { status: TerminalStatus; finishe
   }
   if (run.status === "failed") {
     // The message can quote the program's stderr or the provider's answer, which can echo the
-    // input: the log line names only the error code.
+    // input: the log line names only the error code and the backend's status.
     const diagnostic = newDiagnostic({
       level: "warning",
       code: "run_failed",
@@ -125,9 +130,26 @@ function endOf(ctx: RuntimeContext, run: Run & { status: TerminalStatus; finishe
       run_id: run.run_id,
       details: { error: run.error },
     });
-    ctx.addDiagnostic(commit, diagnostic, `run ${run.run_id} failed: ${run.error?.code ?? "unknown"}`);
+    ctx.addDiagnostic(commit, diagnostic, `run ${run.run_id} failed: ${run.error?.code ?? "unknown"}`, {
+      run_id: run.run_id,
+      error_code: run.error?.code ?? null,
+      ...backendStatus(run.error),
+    });
   }
   return commit;
+}
+
+/**
+ * The backend's own verdict on a failed run, for the log: a program's exit code or signal, a
+ * provider's HTTP status. Never the stderr tail or the provider's text, which can echo the input.
+ */
+function backendStatus(error: RunError | null): Record<string, unknown> {
+  const details: Record<string, unknown> = error?.details ?? {};
+  const fields: Record<string, unknown> = {};
+  if (typeof details.exit_code === "number") fields.exit_code = details.exit_code;
+  if (typeof details.signal === "string") fields.signal = details.signal;
+  if (typeof details.status === "number") fields.http_status = details.status;
+  return fields;
 }
 
 async function history(ctx: RuntimeContext, entry: WorkerEntry, before: number, max: number): Promise<TranscriptEntry[]> {

@@ -13,12 +13,14 @@ import { notReady, READY, type Readiness } from "./readiness.ts";
 import type { Ack, InputRequest } from "./schema/interaction.ts";
 import type { PermissionAnswerRequest } from "./schema/agent.ts";
 import type { Run } from "./schema/run.ts";
+import type { RemovedWorkspace } from "./schema/workspace.ts";
 import type { Limits, RuntimeSummary } from "./schema/runtime.ts";
 import type { TranscriptPage } from "./schema/transcript.ts";
 import type { CreateWorkerRequest, WorkerDetail, WorkerSummary } from "./schema/worker.ts";
 import type { EventSubscription, SubscribeOptions } from "./subscription.ts";
 
 export type { RuntimeLogger } from "./ports/logger.ts";
+export type { WorkspaceProvider } from "./ports/workspaces.ts";
 export type { RuntimeOptions } from "./management.ts";
 export type { WorkerAddress } from "./identity.ts";
 export type { ListWorkersQuery } from "./catalog.ts";
@@ -92,9 +94,13 @@ export class Runtime {
     return restoreWorker(this.ctx, ref);
   }
 
-  /** Removes a worker that has no active run, with its transcript, runs and files. */
-  async deleteWorker(ref: WorkerAddress): Promise<{ deleted: WorkerRef }> {
-    return deleteWorker(this.ctx, ref);
+  /**
+   * Removes a worker that has no active run, with its transcript, runs, files and worktrees. A
+   * worktree with uncommitted changes fails `workspace_dirty` unless `force`; `workspaces` says
+   * what became of each (branches kept, changes discarded).
+   */
+  async deleteWorker(ref: WorkerAddress, options: { force?: boolean } = {}): Promise<{ deleted: WorkerRef; workspaces?: RemovedWorkspace[] }> {
+    return deleteWorker(this.ctx, ref, options);
   }
 
   // ---------------------------------------------------------------- interaction

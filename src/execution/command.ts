@@ -6,10 +6,10 @@ import { ByteTail } from "./byte-tail.ts";
 import { childEnv } from "./child-env.ts";
 import { ChunkReader } from "./chunk-reader.ts";
 import { ProcessGroup, SpawnError, type ExitStatus } from "./process-group.ts";
+import { DEFAULT_MAX_HISTORY_ITEMS, expandArgument, INPUT_PLACEHOLDER, jsonInput, runEnvironment } from "./run-context.ts";
 import { WorkDirs } from "./work-dir.ts";
 
-/** The argv element (or part of one) replaced by the run's input when `input = "arg"`. */
-export const INPUT_PLACEHOLDER = "{input}";
+export { INPUT_PLACEHOLDER } from "./run-context.ts";
 export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_KILL_GRACE_MS = 2_000;
 /** How much of the end of stderr a failed run reports. */
@@ -18,7 +18,9 @@ const STDERR_TAIL_BYTES = 2_048;
 export const CommandSettings = Type.Object(
   {
     command: Type.Array(Type.String({ minLength: 1, maxLength: 65_536 }), { minItems: 1, maxItems: 4_096 }),
-    input: Type.Optional(Type.Union([Type.Literal("stdin"), Type.Literal("arg")])),
+    input: Type.Optional(Type.Union([Type.Literal("stdin"), Type.Literal("arg"), Type.Literal("json")])),
+    /** With `input = "json"`: how many transcript entries before the input go in `history`. */
+    max_history_items: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     cwd: Type.Optional(Type.String({ minLength: 1, maxLength: 4_096 })),
     env: Type.Optional(
       Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*$" }), Type.String({ maxLength: 65_536 }), {
@@ -40,7 +42,7 @@ export type CommandSettings = Static<typeof CommandSettings>;
  */
 class CommandBackend implements ExecutionBackend {
   private readonly argv: readonly string[];
-  private readonly stdinInput: boolean;
+  private readonly mode: "stdin" | "arg" | "json";
   private readonly env: Record<string, string>;
   private readonly maxOutputBytes: number;
   private readonly killGraceMs: number;
@@ -53,13 +55,13 @@ class CommandBackend implements ExecutionBackend {
   ) {
     const hasPlaceholder = settings.command.some((arg) => arg.includes(INPUT_PLACEHOLDER));
     const mode = settings.input ?? (hasPlaceholder ? "arg" : "stdin");
-    if (mode === "stdin" && hasPlaceholder) {
+    if (mode !== "arg" && hasPlaceholder) {
       throw new RuntimeError(
         "invalid_request",
-        `invalid profile: profiles.${profile}.input: "stdin" cannot be combined with "${INPUT_PLACEHOLDER}" in command`,
+        `invalid profile: profiles.${profile}.input: "${mode}" cannot be combined with "${INPUT_PLACEHOLDER}" in command`,
       );
     }
-    this.stdinInput = mode === "stdin";
+    this.mode = mode;
     // With input = "arg" and no placeholder, the input is the last argument.
     this.argv = mode === "arg" && !hasPlaceholder ? [...settings.command, INPUT_PLACEHOLDER] : settings.command;
     this.env = childEnv(parentEnv, settings.env);
@@ -71,11 +73,20 @@ class CommandBackend implements ExecutionBackend {
   async *run(context: RunContext): AsyncIterable<RunOutput> {
     const { signal } = context;
     const cwd = await this.workDirs.of(context);
+    const stdin =
+      this.mode === "stdin"
+        ? context.input
+        : this.mode === "json"
+          ? await jsonInput(context, this.settings.max_history_items ?? DEFAULT_MAX_HISTORY_ITEMS)
+          : null;
     if (signal.aborted) return;
-    const argv = this.stdinInput ? this.argv : this.argv.map((arg) => arg.split(INPUT_PLACEHOLDER).join(context.input));
+    const input = this.mode === "arg" ? context.input : null;
+    const argv = this.argv.map((arg) => expandArgument(arg, context, cwd, input));
+    // The profile's own `env` may not take the run context's names: a program must be able to trust them.
+    const env = { ...this.env, ...runEnvironment(context, cwd) };
     let group: ProcessGroup;
     try {
-      group = await ProcessGroup.start(argv, { cwd, env: this.env, stdin: this.stdinInput ? context.input : null });
+      group = await ProcessGroup.start(argv, { cwd, env, stdin });
     } catch (error) {
       if (error instanceof SpawnError) {
         throw new BackendError("spawn_failed", error.message, { program: error.program, errno: error.errno });

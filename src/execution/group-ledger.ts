@@ -1,7 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { currentProcess, isLiveStat as isAlive, isRunningSince, startTimeOf, statOf } from "../platform/process-identity.ts";
+import { isLive, processIds, readProcStat } from "./proc-stat.ts";
+import { sleep } from "../shared/sleep.ts";
 
 /**
  * The process groups of running command runs, one small file each, in a per-user directory of the
@@ -27,7 +28,9 @@ export class GroupLedger {
   private readonly self: { pid: number; start: number; boot_id: string } | null;
 
   constructor(readonly dir: string = defaultDir()) {
-    this.self = currentProcess();
+    const start = startTimeOf(process.pid);
+    const boot_id = bootId();
+    this.self = start !== null && boot_id !== null ? { pid: process.pid, start, boot_id } : null;
     if (this.self) {
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -89,7 +92,7 @@ export class GroupLedger {
       orphans.map(async (entry) => {
         signal(entry.pgid, "SIGTERM");
         const deadline = Date.now() + graceMs;
-        while (groupIsThatGroup(entry) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+        while (groupIsThatGroup(entry) && Date.now() < deadline) await sleep(25);
         if (groupIsThatGroup(entry)) signal(entry.pgid, "SIGKILL");
         this.forget(entry.pgid);
       }),
@@ -127,22 +130,32 @@ function readEntry(path: string): LedgerEntry | null {
  * guarded against.
  */
 function groupIsThatGroup(entry: LedgerEntry): boolean {
-  const leader = statOf(String(entry.pgid));
+  const leader = readProcStat(entry.pgid);
   // A leader of another start time means the id was handed out again: not ours.
   if (leader !== null && leader.start !== entry.leader_start) return false;
-  if (leader !== null && leader.pgrp === entry.pgid && isAlive(leader)) return true;
+  if (leader !== null && leader.pgrp === entry.pgid && isLive(leader)) return true;
   // The leader exited (it may linger as a zombie): any live member keeps the group.
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return false;
-  }
-  for (const name of names) {
-    const code = name.charCodeAt(0);
-    if (code < 48 || code > 57) continue;
-    const stat = statOf(name);
-    if (stat && stat.pgrp === entry.pgid && isAlive(stat) && stat.start >= entry.leader_start) return true;
+  for (const pid of processIds() ?? []) {
+    const stat = readProcStat(pid);
+    if (stat && stat.pgrp === entry.pgid && isLive(stat) && stat.start >= entry.leader_start) return true;
   }
   return false;
+}
+
+/** Whether `pid` is the process that started at `start` and has not exited (a zombie has). */
+function isRunningSince(pid: number, start: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== null && stat.start === start && isLive(stat);
+}
+
+function startTimeOf(pid: number): number | null {
+  return readProcStat(pid)?.start ?? null;
+}
+
+function bootId(): string | null {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || null;
+  } catch {
+    return null;
+  }
 }

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { GroupLedger } from "./group-ledger.ts";
+import { isLive, processIdsAsync, readProcStatAsync } from "./proc-stat.ts";
 import { errnoCode, messageOf } from "../shared/errors.ts";
+import { sleep } from "../shared/sleep.ts";
 
 export interface ExitStatus {
   /** The exit status, or null when a signal ended the process. */
@@ -165,7 +166,7 @@ async function waitGone(pgid: number, ms: number): Promise<boolean> {
   for (;;) {
     if (!(await groupRunning(pgid))) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(1, deadline - Date.now()))));
+    await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));
     pause = Math.min(pause * 2, POLL_MAX_MS);
   }
 }
@@ -182,33 +183,12 @@ export async function groupRunning(pgid: number): Promise<boolean> {
   } catch (error) {
     if (errnoCode(error) === "ESRCH") return false;
   }
-  let entries: string[];
-  try {
-    entries = await readdir("/proc");
-  } catch {
-    return true;
-  }
-  if (entries.length === 0) return true;
-  for (const name of entries) {
-    const code = name.charCodeAt(0);
-    if (code < 48 || code > 57) continue;
-    const stat = await procStat(name);
-    if (!stat || stat.pgrp !== pgid) continue;
-    if (stat.state !== "Z" && stat.state !== "X") return true;
+  const pids = await processIdsAsync();
+  if (pids === null || pids.length === 0) return true;
+  for (const pid of pids) {
+    const stat = await readProcStatAsync(pid);
+    if (stat && stat.pgrp === pgid && isLive(stat)) return true;
   }
   // Every member left is a zombie, or the last ones vanished while /proc was read.
   return false;
-}
-
-/** State and process group of `/proc/<pid>/stat`, or null when the process is gone. */
-async function procStat(pid: string): Promise<{ state: string; pgrp: number } | null> {
-  let text: string;
-  try {
-    text = await readFile(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  // The command name may contain spaces and parentheses: the fields start after the last ") ".
-  const fields = text.slice(text.lastIndexOf(") ") + 2).split(" ");
-  return { state: fields[0] ?? "", pgrp: Number(fields[2]) };
 }

@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { BackendError, type RunContext } from "../core/ports/backend.ts";
 
 /**
- * Where a profile's program runs: its configured `cwd`; else the store's directory of the worker;
- * else (a store that keeps nothing on disk) a temporary directory per worker, removed on `close`.
+ * Where a profile's program runs: its configured `cwd`; else the worker's first worktree (issue 11);
+ * else the store's directory of the worker; else (a store that keeps nothing on disk) a temporary
+ * directory per worker, removed on `close`.
  */
 export class WorkDirs {
   /** Parent of the per-worker directories when the store keeps nothing on disk; made on first use. */
@@ -17,7 +18,7 @@ export class WorkDirs {
     private readonly tempPrefix: string,
   ) {}
 
-  async of(context: Pick<RunContext, "worker_ref" | "work_dir">): Promise<string> {
+  async of(context: Pick<RunContext, "worker_ref" | "work_dir" | "workspace">): Promise<string> {
     const configured = this.configured;
     if (configured !== undefined) {
       const info = await stat(configured).catch(() => null);
@@ -28,6 +29,7 @@ export class WorkDirs {
       }
       return configured;
     }
+    if (context.workspace !== null) return context.workspace;
     let dir = context.work_dir;
     if (dir === null) {
       this.tempRoot ??= mkdtemp(join(tmpdir(), this.tempPrefix));

@@ -9,6 +9,7 @@ import type { FetchHandler, ListenOptions, Listener } from "./listener.ts";
 
 export { ListenError, type FetchHandler, type ListenOptions, type Listener } from "./listener.ts";
 export { environment } from "./environment.ts";
+export { runProgram, ProgramNotFound, type ProgramResult } from "./run-program.ts";
 
 export type RuntimeName = "bun" | "deno" | "node";
 
@@ -92,6 +93,15 @@ export async function* stdinLines(): AsyncGenerator<string, void, undefined> {
   }
   pending += decoder.decode();
   if (pending.length > 0) yield pending;
+}
+
+/** All of standard input as bytes, once it ended. */
+export async function readStdin(): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Uint8Array | string>) {
+    chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 const guarded = new Set<"stdout" | "stderr">();

@@ -1,4 +1,4 @@
-import { errnoCode } from "../shared/errors.ts";
+import { errnoCode, messageOf } from "../shared/errors.ts";
 /** A request handler as every runtime's HTTP server calls it (Elysia's `app.fetch`). */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
@@ -48,7 +48,7 @@ export function listenFailure(hostname: string, port: number, error: unknown): L
           ? "permission denied"
           : null;
   const where = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-  const reason = known ?? (error instanceof Error ? error.message : String(error));
+  const reason = known ?? messageOf(error);
   return new ListenError(`cannot listen on ${where}: ${reason}`, typeof code === "string" ? code : typeof name === "string" ? name : undefined);
 }
 

@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { SILENT_LOGGER } from "../core/ports/logger.ts";
 import type { Runtime, RuntimeLogger } from "../core/runtime.ts";
 import { VERSION } from "../version.ts";
 import { RequestGrants } from "./auth.ts";
@@ -22,7 +23,7 @@ export interface CreateAppOptions {
   verifier?: TokenVerifier | null;
   /** The metrics `/metrics` serves; made here when not given (the CLI gives one its store reports into). */
   metrics?: RuntimeMetrics;
-  /** One `debug` line per request; `warn` per 4xx and `error` per 5xx. Never tokens or input content. */
+  /** One `debug` line per request, another per 4xx, `error` per 5xx. Never tokens or input content. */
   logger?: RuntimeLogger;
   /** Interval of `: heartbeat` comments on the event stream; default 15000. */
   heartbeat_ms?: number;
@@ -30,7 +31,6 @@ export interface CreateAppOptions {
   sse_queue_limit?: number;
 }
 
-const SILENT: RuntimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const DEFAULT_HEARTBEAT_MS = 15_000;
 
 /**
@@ -71,7 +71,7 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       eventRoutes(runtime, {
         heartbeat_ms: options.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS,
         queue_limit: options.sse_queue_limit,
-        logger: options.logger ?? SILENT,
+        logger: options.logger ?? SILENT_LOGGER,
         grants,
         metrics: metrics.http,
       }),

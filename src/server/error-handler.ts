@@ -55,8 +55,10 @@ export function errorHandler(
     if (logger) {
       const fields: Record<string, unknown> = { method: request.method, path, status, code: failure.code, message: failure.message };
       if (cause !== undefined) fields.error = cause;
+      // A 4xx is the client's mistake (a 404 for a worker it asked about is routine): debug, so an
+      // operator's log shows the server's own failures, the 5xx, as errors.
       if (status >= 500) logger.error("request failed", fields);
-      else logger.warn("request failed", fields);
+      else logger.debug("request failed", fields);
     }
     log?.finish(request, path, status);
     return errorResponse(failure, headers);

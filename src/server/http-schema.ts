@@ -8,6 +8,7 @@ import { Run } from "../core/schema/run.ts";
 import { RuntimeSummary } from "../core/schema/runtime.ts";
 import { TranscriptPage } from "../core/schema/transcript.ts";
 import { WorkerDetail, WorkerStatus, WorkerSummary } from "../core/schema/worker.ts";
+import { RemovedWorkspace } from "../core/schema/workspace.ts";
 
 /**
  * The HTTP envelopes around the core's schemas (SPEC §10). Response schemas are declared for the
@@ -26,11 +27,11 @@ const idString = (description: string) =>
 // ---------------------------------------------------------------- path and query
 
 export const WorkerParams = Type.Object(
-  { worker_id: idString("worker id (SPEC §2)") },
+  { worker_id: idString("worker id") },
   strict,
 );
 export const RunParams = Type.Object(
-  { worker_id: idString("worker id (SPEC §2)"), run_id: idString("run id") },
+  { worker_id: idString("worker id"), run_id: idString("run id") },
   strict,
 );
 
@@ -51,6 +52,16 @@ export const ListWorkersQuery = Type.Object(
     status: Type.Optional(WorkerStatus),
     limit: Type.Optional(Type.Integer({ minimum: 1, description: "page size, default 100, at most 500 (else limit_too_large)" })),
     after: Type.Optional(idString("return workers whose id sorts after this one")),
+  },
+  strict,
+);
+export const DeleteWorkerQuery = Type.Object(
+  {
+    force: Type.Optional(
+      Type.Union([Type.Literal("true"), Type.Literal("false")], {
+        description: "true: delete even when a worktree has uncommitted changes (they are discarded)",
+      }),
+    ),
   },
   strict,
 );
@@ -120,7 +131,10 @@ export const WorkerListResponse = envelope(
 );
 export const WorkerResponse = envelope({ worker: WorkerDetail }, "The worker");
 export const CreatedWorkerResponse = envelope({ worker: WorkerDetail }, "The worker was created");
-export const DeletedResponse = envelope({ deleted: WorkerRef }, "The worker and its data were removed");
+export const DeletedResponse = envelope(
+  { deleted: WorkerRef, workspaces: Type.Optional(Type.Array(RemovedWorkspace)) },
+  "The worker and its data were removed; `workspaces` says what became of its worktrees and branches",
+);
 export const AckResponse = envelope({ ack: Ack }, "Done");
 export const AcceptedResponse = envelope(
   { ack: Ack },

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
 import { createClient, unwrap, type RuntimeClient } from "../../src/client/index.ts";
-import { CLI, REPO, cleanScratch, runCli, scratchDir, startServer, type RunResult, type Server } from "./helpers.ts";
+import { CLI, REPO, cleanScratch, runCli, scratchDir, spawnCli as spawnAt, startServer, until, type RunResult, type Server } from "./helpers.ts";
 
 /**
  * The client commands (`workers`, `send`, `tail`, `chat`) against a real `serve` process. Profiles:
@@ -26,7 +25,7 @@ delay_ms = 3600000
 
 [profiles.stubborn]
 backend = "command"
-command = ["sh", "-c", "echo $$ > '${dir}/stubborn.pid'; trap '' TERM; while :; do sleep 1; done"]
+command = ["sh", "-c", "trap '' TERM; echo $$ > '${dir}/stubborn.pid'; while :; do sleep 1; done"]
 kill_grace_ms = 600000
 
 [profiles.fails]
@@ -64,61 +63,9 @@ async function createWorker(worker_id: string, profile?: string): Promise<void> 
   await unwrap(api.v1.workers.post({ worker_id, ...(profile ? { profile: { kind: "named" as const, value: profile } } : {}) }));
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 const workerStatus = async (id: string) => (await unwrap(api.v1.workers({ worker_id: id }).get())).worker.status;
 
-/** A CLI process kept running (tail, chat): its output so far, and its stdin when piped. */
-interface Live {
-  proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">;
-  stdout(): string;
-  stderr(): string;
-  write(text: string): void;
-  endInput(): void;
-  exited: Promise<RunResult>;
-}
-
-function spawnCli(args: string[], options: { stdin?: boolean } = {}): Live {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith("YOI_")) env[key] = value;
-  const proc = Bun.spawn([process.execPath, CLI, ...args, "--url", server.url], {
-    cwd: scratchDir(),
-    env,
-    stdin: options.stdin ? "pipe" : "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let out = "";
-  let err = "";
-  const pump = async (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
-    const decoder = new TextDecoder();
-    const reader = stream.getReader();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) add(decoder.decode(chunk.value, { stream: true }));
-  };
-  const pumps = Promise.all([pump(proc.stdout, (text) => (out += text)), pump(proc.stderr, (text) => (err += text))]);
-  const stdin = proc.stdin as import("bun").FileSink | undefined;
-  return {
-    proc,
-    stdout: () => out,
-    stderr: () => err,
-    write: (text) => {
-      stdin!.write(text);
-      stdin!.flush();
-    },
-    endInput: () => void stdin!.end(),
-    exited: (async () => {
-      const code = await proc.exited;
-      await pumps;
-      return { code, stdout: out, stderr: err };
-    })(),
-  };
-}
+const spawnCli = (args: string[], options: { stdin?: boolean } = {}) => spawnAt([...args, "--url", server.url], options);
 
 describe("workers", () => {
   test("create / list / show, pretty and --json", async () => {
@@ -139,15 +86,16 @@ describe("workers", () => {
     const list = await cli(["workers", "list"]);
     expect(list.code).toBe(0);
     const lines = list.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^WORKER\s+STATUS\s+PROFILE\s+ACTIVE RUN\s+DISPLAY NAME$/);
-    expect(lines.find((line) => line.startsWith("c1 "))).toMatch(/^c1\s+idle\s+echo\s+-\s+Cee One$/);
+    expect(lines[0]).toMatch(/^WORKER\s+STATUS\s+PROFILE\s+ACTIVE RUN\s+LAST ACTIVITY\s+DISPLAY NAME$/);
+    expect(lines.find((line) => line.startsWith("c1 "))).toMatch(/^c1\s+idle\s+echo\s+-\s+(just now|\d+s ago)\s+Cee One$/);
     const listed = JSON.parse((await cli(["workers", "list", "--json"])).stdout) as any[];
     expect(listed.map((worker) => worker.worker_ref.worker_id)).toEqual(expect.arrayContaining(["c1", "c2", "c3", generated.stdout.trim()]));
     expect(JSON.parse((await cli(["workers", "list", "--status", "stopped", "--json"])).stdout)).toEqual([]);
 
     const show = await cli(["workers", "show", "c1"]);
     expect(show.code).toBe(0);
-    expect(show.stdout).toContain("display_ref  Cee One@rt-cli-client\n");
+    expect(show.stdout).toMatch(/^display_ref\s+Cee One@rt-cli-client$/m);
+    expect(show.stdout).toMatch(/^last_activity\s+\S+Z \((just now|\d+s ago)\), event #\d+$/m);
     expect(show.stdout).toMatch(/^status\s+idle$/m);
     expect(JSON.parse((await cli(["workers", "show", "c2", "--json"])).stdout).intent).toEqual({ kind: "task", objective: "write tests" });
   });
@@ -199,13 +147,17 @@ describe("send", () => {
     expect(transcript.items[0]).toMatchObject({ role: "system", content: "be brief" });
   });
 
-  test("a run that fails exits 1 with its error", async () => {
+  test("a run that fails exits 1 with its error, printed once", async () => {
     await createWorker("f1", "fails");
     const result = await cli(["send", "f1", "go", "--wait"]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/^run r-\S+ failed in \d+ ms: \S+: .*oops/m);
-    expect(result.stderr).toMatch(/^yoi-runtime: run r-\S+ failed/m);
+    expect(result.stderr).toMatch(/^run r-\S+ failed in [\d.]+ m?s: exit_code: the command exited with status 3; stderr: oops\n$/);
+    // --json: the outcome is in the document; nothing else is printed, the exit status stays.
+    const json = await cli(["send", "f1", "go", "--wait", "--json"]);
+    expect(json.code).toBe(1);
+    expect(json.stderr).toBe("");
+    expect(JSON.parse(json.stdout).run).toMatchObject({ status: "failed", error: { code: "exit_code" } });
   });
 
   test("input to a busy or stopped worker: the runtime's code and message, exit 1", async () => {
@@ -272,7 +224,11 @@ describe("chat", () => {
     chat.write("one two three\nfour five\n");
     chat.endInput();
     const result = await chat.exited;
-    expect(result).toEqual({ code: 0, stdout: "one two three \nfour five \n", stderr: "" });
+    expect(result).toEqual({
+      code: 0,
+      stdout: "one two three \nfour five \n",
+      stderr: `chat with ch1@rt-cli-client (profile words, idle); Ctrl-C cancels a reply, end of input or Ctrl-C while idle quits\n`,
+    });
     const { transcript } = await unwrap(api.v1.workers({ worker_id: "ch1" }).transcript.get());
     expect(transcript.items.map((item) => [item.role, item.content])).toEqual([
       ["user", "one two three"],
@@ -305,15 +261,16 @@ describe("chat", () => {
     await createWorker("ch3", "stubborn");
     const chat = spawnCli(["chat", "ch3"], { stdin: true });
     chat.write("ignore SIGTERM\n");
-    await until(async () => (await workerStatus("ch3")) === "running", "the run to start");
+    // The program ignores SIGTERM once it wrote its pid: only then would a cancel be stuck.
+    const pidFile = join(serverDir, "stubborn.pid");
+    await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n"), "the run's pid");
     chat.proc.kill("SIGINT");
     await until(() => chat.stderr().includes("[cancelling the run"), "the cancel to be under way");
     chat.proc.kill("SIGINT");
     const result = await chat.exited;
     expect(result.code).toBe(130);
+    expect(await workerStatus("ch3")).toBe("running");
     // The run's process ignores SIGTERM until its (long) kill grace: end its group here.
-    const pidFile = join(serverDir, "stubborn.pid");
-    await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n"), "the run's pid");
     const pid = Number(readFileSync(pidFile, "utf8"));
     process.kill(-pid, "SIGKILL");
     await until(async () => (await workerStatus("ch3")) === "idle", "the run to end");
@@ -334,9 +291,21 @@ describe("errors, flags, connection and token", () => {
       [["workers", "show"], "WORKER"],
       [["workers", "create", "--task", "x", "--role", "y"], "--task and --role exclude each other"],
       [["send", "w"], "TEXT"],
-      [["tail", "--after", "-1"], "--after: expected an event id"],
+      [["tail", "--after", "-1"], "--after: expected a whole number from 0"],
       [["tail", "--url", "ftp://host"], "--url: expected an http:// or https:// URL"],
+      [["tail", "--worker", "a b"], "--worker: worker_id must be"],
       [["chat"], "WORKER"],
+      [["workers", "list", "--status", "bogus"], "--status must be one of idle, running, stopped, unavailable"],
+      [["workers", "create", "--id", "a b"], "--id: worker_id must be 1-128 characters"],
+      [["workers", "list", "--token-env", "A", "--token-file", "b"], "--token-env and --token-file exclude each other"],
+      [["send", "w", "--file", "/no/such/file"], "--file: cannot read /no/such/file: it does not exist"],
+      [["send", "w", "x", "--file", "f"], "either as TEXT or with --file"],
+      [["runs", "w", "--limit", "0"], "--limit: expected a whole number from 1"],
+      [["run", "w", "r-1", "--wait", "301"], "--wait: expected a whole number from 0 to 300"],
+      [["transcript", "w", "--tail", "3", "--start", "1"], "--tail excludes --start and --limit"],
+      [["diagnostics", "--level", "loud"], "--level must be one of info, warning, error"],
+      [["completion", "tcsh"], "SHELL must be one of bash, zsh, fish"],
+      [["help", "wrokers"], 'unknown command "wrokers" for `yoi-runtime` (did you mean "workers"?)'],
     ];
     for (const [args, needle] of cases) {
       const result = await runCli(args);
@@ -346,10 +315,50 @@ describe("errors, flags, connection and token", () => {
     }
   });
 
-  test("an invalid worker id is refused before it reaches a URL", async () => {
-    const result = await cli(["workers", "show", "../runtime"]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toStartWith("yoi-runtime: invalid_worker_id: ");
+  test("a command-line mistake shows the command's own usage line, once", async () => {
+    const missing = await runCli(["workers", "show"]);
+    expect(missing).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        "yoi-runtime: missing <WORKER>\n" +
+        "usage: yoi-runtime workers show [OPTIONS] <WORKER>\n" +
+        "Run `yoi-runtime workers show --help` for details.\n",
+    });
+    const flag = await runCli(["workers", "list", "--stauts", "idle"]);
+    expect(flag.stderr).toBe(
+      "yoi-runtime: unknown flag --stauts for `yoi-runtime workers list` (did you mean --status?)\n" +
+        "usage: yoi-runtime workers list [OPTIONS]\n" +
+        "Run `yoi-runtime workers list --help` for details.\n",
+    );
+  });
+
+  test("a malformed worker id is a command-line mistake (exit 2) for every client command, before any request", async () => {
+    // The URL points nowhere: a request would fail with exit 1 instead.
+    for (const args of [["workers", "show", "../runtime"], ["send", "../x", "hi"], ["chat", ".."], ["transcript", "a/b"], ["runs", "-"], ["run", "a b", "r-1"]]) {
+      const result = await runCli([...args, "--url", "http://127.0.0.1:9"]);
+      expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 2, stdout: "" });
+      expect(result.stderr).toContain("worker_id must be 1-128 characters");
+    }
+  });
+
+  test("--json: every error is one {error} document on stderr, with the same exit status", async () => {
+    const missing = await cli(["workers", "show", "nobody", "--json"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe("");
+    expect(JSON.parse(missing.stderr)).toEqual({ error: { code: "worker_not_found", message: "worker nobody does not exist", details: { worker_id: "nobody" } } });
+    const usage = await runCli(["workers", "list", "--status", "bogus", "--json"]);
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stderr)).toEqual({
+      error: {
+        code: "usage_error",
+        message: '--status must be one of idle, running, stopped, unavailable (got "bogus")',
+        details: { usage: "yoi-runtime workers list [OPTIONS]" },
+      },
+    });
+    const down = await runCli(["status", "--json", "--url", "http://127.0.0.1:9"]);
+    expect(down.code).toBe(1);
+    expect(JSON.parse(down.stderr).error.code).toBe("connection_failed");
   });
 
   test("connection refused: a clear message and exit 1, for every command", async () => {
@@ -383,6 +392,15 @@ describe("errors, flags, connection and token", () => {
     expect(results.map((result) => result.code)).toEqual([0, 0, 0]);
     expect(results[1]!.stdout).toContain("tok1");
     expect(results[2]!.stdout).toBe("hi\n");
+    const tokenFile = join(scratchDir(), "token");
+    writeFileSync(tokenFile, `${TOKEN}\n`);
+    const fromFile = await runCli(["workers", "list", "--token-file", tokenFile, ...at]);
+    expect(fromFile.code).toBe(0);
+    expect(fromFile.stdout).toContain("tok1");
+    const missingFile = await runCli(["workers", "list", "--token-file", `${tokenFile}-nope`, ...at]);
+    expect(missingFile.code).toBe(2);
+    expect(missingFile.stderr).toContain(`token file ${tokenFile}-nope does not exist`);
+    results.push(fromFile, missingFile);
     const wrong = await runCli(["workers", "list", "--token-env", "MY_TOKEN", ...at], { env: { MY_TOKEN: `${TOKEN}x` } });
     expect(wrong.stderr).toStartWith("yoi-runtime: unauthorized: ");
     const unset = await runCli(["workers", "list", "--token-env", "NOT_SET_ANYWHERE", ...at]);

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { Subprocess } from "bun";
+import type { FileSink, Subprocess } from "bun";
+export { until } from "../support/wait.ts";
 
 export const CLI = resolve(import.meta.dir, "../../cli.ts");
 export const REPO = resolve(import.meta.dir, "../..");
@@ -30,6 +31,10 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Another program instead of `bun cli.ts` (e.g. deno), given as its argv prefix. */
   command?: string[];
+  /** Kills the CLI (SIGKILL) if it is still running after this long: for commands expected to end at once. */
+  killAfterMs?: number;
+  /** What the CLI reads on stdin (nothing, by default). */
+  input?: string | Uint8Array<ArrayBuffer>;
 }
 
 /** Runs the CLI to completion with `process.execPath` (bun), in a scratch directory by default. */
@@ -37,11 +42,13 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
   const proc = Bun.spawn([...(options.command ?? [process.execPath, CLI]), ...args], {
     cwd: options.cwd ?? scratchDir(),
     env: childEnv(options.env ?? {}),
-    stdin: "ignore",
+    stdin: options.input === undefined ? "ignore" : new Blob([options.input]),
     stdout: "pipe",
     stderr: "pipe",
   });
+  const killer = options.killAfterMs === undefined ? undefined : setTimeout(() => proc.kill("SIGKILL"), options.killAfterMs);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(killer);
   return { code, stdout, stderr };
 }
 
@@ -123,4 +130,50 @@ export async function startServer(args: string[], options: RunOptions = {}): Pro
 /** JSON log lines of a server, parsed. */
 export function jsonLines(lines: string[]): Record<string, any>[] {
   return lines.map((line) => JSON.parse(line) as Record<string, any>);
+}
+
+
+/** A CLI process kept running (tail, chat, send --wait): its output so far, and its stdin when piped. */
+export interface Live {
+  proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">;
+  stdout(): string;
+  stderr(): string;
+  write(text: string | Uint8Array): void;
+  endInput(): void;
+  exited: Promise<RunResult>;
+}
+
+/** Starts the CLI with `args` and keeps reading its output (stdin piped when asked). */
+export function spawnCli(args: string[], options: { stdin?: boolean; env?: Record<string, string | undefined> } = {}): Live {
+  const proc = Bun.spawn([process.execPath, CLI, ...args], {
+    cwd: scratchDir(),
+    env: childEnv(options.env ?? {}),
+    stdin: options.stdin ? "pipe" : "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let out = "";
+  let err = "";
+  const pump = async (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
+    const decoder = new TextDecoder();
+    const reader = stream.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) add(decoder.decode(chunk.value, { stream: true }));
+  };
+  const pumps = Promise.all([pump(proc.stdout, (text) => (out += text)), pump(proc.stderr, (text) => (err += text))]);
+  const stdin = proc.stdin as FileSink | undefined;
+  return {
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    write: (text) => {
+      stdin!.write(text);
+      stdin!.flush();
+    },
+    endInput: () => void stdin!.end(),
+    exited: (async () => {
+      const code = await proc.exited;
+      await pumps;
+      return { code, stdout: out, stderr: err };
+    })(),
+  };
 }

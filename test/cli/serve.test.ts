@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { until } from "../support/wait.ts";
 import { CLI, REPO, cleanScratch, jsonLines, runCli, scratchDir, startServer } from "./helpers.ts";
 
 afterAll(cleanScratch);
@@ -58,11 +59,8 @@ describe("serve (a real process)", () => {
     const stream = await fetch(`${server.url}/v1/events/stream`);
     expect(stream.status).toBe(200);
     // The run is active once the worker reports it running.
-    for (;;) {
-      const worker = (await (await fetch(`${server.url}/v1/workers/w`)).json()) as any;
-      if (worker.worker.status === "running") break;
-      await Bun.sleep(10);
-    }
+    const status = async () => ((await (await fetch(`${server.url}/v1/workers/w`)).json()) as any).worker.status;
+    await until(async () => (await status()) === "running", "the run to start");
     const stopped = server.stop("SIGTERM");
     const answer = await waiting;
     expect(answer.status).toBe(200);
@@ -90,7 +88,7 @@ describe("serve (a real process)", () => {
       headers: { ...auth, "content-type": "application/json" },
     });
     expect(input.status).toBe(200);
-    // A failing request with the content in it (unknown field) is logged as a warning.
+    // A failing request with the content in it (unknown field) is logged (at debug: a 4xx).
     const bad = await fetch(`${server.url}/v1/workers/w/input`, {
       ...json({ kind: "user", content, extra: content }),
       headers: { ...auth, "content-type": "application/json" },
@@ -102,7 +100,7 @@ describe("serve (a real process)", () => {
     expect(lines.find((line) => String(line.msg).startsWith("listening on"))!.auth).toBe("bearer token");
     // Debug logging was on: requests were logged, but not what they carried.
     expect(lines.some((line) => line.level === "debug")).toBe(true);
-    expect(lines.some((line) => line.level === "warn")).toBe(true);
+    expect(lines.some((line) => line.level === "debug" && line.msg === "request failed" && line.code === "invalid_request")).toBe(true);
     expect(result.stderr).not.toContain(token);
     expect(result.stderr).not.toContain(content);
     expect(result.stdout).toBe("");
@@ -127,25 +125,25 @@ describe("serve (a real process)", () => {
       stdout: "pipe",
       stderr: "pipe",
     });
-    let healthy = false;
-    for (let attempt = 0; attempt < 500 && !healthy; attempt++) {
-      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-      if (!healthy) await Bun.sleep(20);
-    }
-    expect(healthy).toBe(true);
+    const health = () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    await until(health, "the server to answer /healthz");
+    expect(await health()).toBe(true);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     expect(await new Response(proc.stderr).text()).toBe("");
   });
 
-  test("a port in use: one error line naming the address, exit 1", async () => {
+  test("a port in use: one human sentence naming the flag and address, exit 1, in every log format", async () => {
     const first = await startServer(["--store", "memory"]);
     const bind = first.url.replace("http://", "");
-    const second = await runCli(["--store", "memory", "--bind", bind]);
-    expect(second.code).toBe(1);
-    const lines = second.stderr.split("\n").filter(Boolean);
-    expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", msg: `cannot start the HTTP server: cannot listen on ${bind}: address already in use` });
+    for (const format of ["json", "pretty"]) {
+      const second = await runCli(["--store", "memory", "--bind", bind, "--log-format", format]);
+      expect(second).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `yoi-runtime: --bind / server.bind: cannot listen on ${bind}: address already in use\n`,
+      });
+    }
     expect((await first.stop()).code).toBe(0);
   });
 
@@ -178,28 +176,41 @@ describe("serve with the fs store (the default)", () => {
     expect((await second.stop()).code).toBe(0);
   });
 
-  test("a store locked by a running process: one error line, exit 1", async () => {
+  test("a store locked by a running process: one sentence naming --data-dir and the owner, exit 1", async () => {
     const cwd = scratchDir();
     const owner = await startServer(["--data-dir", "data"], { cwd });
-    const second = await runCli(["--bind", "127.0.0.1:0", "--data-dir", "data"], { cwd });
-    expect(second.code).toBe(1);
-    const lines = second.stderr.split("\n").filter(Boolean);
-    expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", code: "store_locked" });
-    expect(lines[0]).toContain(join(cwd, "data"));
+    const second = await runCli(["--bind", "127.0.0.1:0", "--data-dir", "data", "--log-format", "json"], { cwd });
+    expect({ code: second.code, stdout: second.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(second.stderr).toBe(
+      `yoi-runtime: --data-dir / store.root: the store is locked: process ${owner.proc.pid} owns it (${join(cwd, "data", "LOCK")}); stop that process or use another data directory\n`,
+    );
     expect((await owner.stop()).code).toBe(0);
   });
 
-  test("a store of another runtime id: one error line naming both ids, exit 1", async () => {
+  test("a store of another runtime id: one sentence naming --runtime-id and both ids, exit 1", async () => {
     const cwd = scratchDir();
     expect((await (await startServer(["--runtime-id", "rt-first"], { cwd })).stop()).code).toBe(0);
     const other = await runCli(["--bind", "127.0.0.1:0", "--runtime-id", "rt-second"], { cwd });
-    expect(other.code).toBe(1);
-    const lines = other.stderr.split("\n").filter(Boolean);
-    expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", code: "store_runtime_mismatch" });
-    expect(lines[0]).toContain("rt-first");
-    expect(lines[0]).toContain("rt-second");
+    expect(other).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `yoi-runtime: --runtime-id / runtime_id: the store at ${join(cwd, ".yoi/runtime")} belongs to runtime rt-first, not rt-second; use that runtime id or another data directory\n`,
+    });
+  });
+
+  test("a data directory that cannot be one: exit 2 naming --data-dir, no errno text", async () => {
+    const cwd = scratchDir();
+    writeFileSync(join(cwd, "file"), "not a directory\n");
+    const cases: Array<[string, string]> = [
+      [join(cwd, "file"), `${join(cwd, "file")} is a file, not a directory`],
+      [join(cwd, "file", "below"), `cannot create ${join(cwd, "file", "below")}: ${join(cwd, "file")} is a file, not a directory`],
+    ];
+    for (const [dir, why] of cases) {
+      for (const format of ["json", "pretty"]) {
+        const result = await runCli(["--bind", "127.0.0.1:0", "--data-dir", dir, "--log-format", format], { cwd });
+        expect(result).toEqual({ code: 2, stdout: "", stderr: `yoi-runtime: --data-dir / store.root: ${why}\n` });
+      }
+    }
   });
 });
 

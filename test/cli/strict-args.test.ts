@@ -16,7 +16,7 @@ const refusal = async (argv: string[]): Promise<string> => {
   try {
     await checkArgv(root, argv, "yoi-runtime");
   } catch (error) {
-    if (error instanceof Error && error.name === "ConfigError") return error.message;
+    if (error instanceof Error && error.name === "UsageError") return error.message;
     throw error;
   }
   throw new Error(`accepted: ${argv.join(" ")}`);
@@ -49,7 +49,9 @@ describe("strict command lines over any citty tree", () => {
   });
 
   test("refuses unknown commands; stray arguments only where no positional is declared", async () => {
-    expect(await refusal(["wrokers"])).toBe(`unknown command "wrokers" for \`yoi-runtime\` (commands: workers, send)`);
+    expect(await refusal(["wrokers"])).toBe(`unknown command "wrokers" for \`yoi-runtime\` (did you mean "workers"?)`);
+    expect(await refusal(["frob"])).toBe(`unknown command "frob" for \`yoi-runtime\` (commands: workers, send)`);
+    expect(await refusal(["workers", "list", "--stauts", "idle"])).toBe("unknown flag --stauts for `yoi-runtime workers list` (did you mean --status?)");
     expect(await refusal(["workers", "lst"])).toStartWith(`unknown command "lst" for \`yoi-runtime workers\``);
     expect(await refusal(["workers", "list", "extra"])).toBe(`unexpected argument "extra" for \`yoi-runtime workers list\` (it takes none)`);
     // `send` declares positionals and reads them itself, however many there are.

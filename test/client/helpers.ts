@@ -1,6 +1,7 @@
 import { MemoryStore, Runtime, builtinBackends, type Limits } from "../../src/index.ts";
 import { createApp, type App, type CreateAppOptions } from "../../src/server/index.ts";
 import { RuntimeClientError, type RuntimeEvent } from "../../src/client/index.ts";
+export { until } from "../support/wait.ts";
 
 export interface InProcess {
   runtime: Runtime;
@@ -26,15 +27,6 @@ export async function inProcess(options: CreateAppOptions = {}, limits: Partial<
     fetch: (input, init) => app.handle(new Request(input, init)),
     close: () => runtime.close(),
   };
-}
-
-/** Waits for a condition that an asynchronous step will make true, without timing assumptions. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Takes events off an iterator until `stop` holds for one (included). */

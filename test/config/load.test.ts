@@ -155,6 +155,11 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
         `delay_ms = 100`,
         `capabilities = ["demo"]`,
         `timeout_s = 1.5`,
+        `[workspaces.app]`,
+        `repo = "repos/app"`,
+        `base = "main"`,
+        `branch_prefix = "agent/"`,
+        `keep_branch_on_delete = false`,
       ].join("\n"),
     );
     expect(load({ cwd: s.dir, configFile: file })).toEqual({
@@ -186,6 +191,7 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
         max_retained_events: 6,
       },
       profiles: { slow: { backend: "echo", delay_ms: 100, capabilities: ["demo"], timeout_s: 1.5 } },
+      workspaces: { app: { repo: join(s.dir, "repos/app"), base: "main", branch_prefix: "agent/", keep_branch_on_delete: false } },
       sources: ["defaults", `${file} (--config)`],
     });
   });
@@ -217,23 +223,27 @@ describe("precedence: flags > --config > $YOI_RUNTIME_CONFIG > ./.yoi/runtime.to
 });
 
 describe("refused configurations name the key or flag (SPEC §11)", () => {
-  test("unknown keys, top-level and nested, with the keys that exist there", () => {
+  test("unknown keys, top-level and nested: did you mean the close one, else the keys that exist there", () => {
     const top = s.write("top.toml", `bind = "127.0.0.1:1"\n`);
     expect(configError(() => load({ cwd: s.dir, configFile: top }))).toBe(
-      `${top}: bind: unknown key (known here: runtime_id, display_name, default_profile, server, store, auth, log, limits, profiles)`,
+      `${top}: bind: unknown key (known here: runtime_id, display_name, default_profile, server, store, auth, log, limits, profiles, workspaces)`,
     );
     const nested = s.write("nested.toml", `[server]\nbnid = "127.0.0.1:1"\n`);
-    expect(configError(() => load({ cwd: s.dir, configFile: nested }))).toBe(`${nested}: server.bnid: unknown key (known here: bind, metrics_bind)`);
+    expect(configError(() => load({ cwd: s.dir, configFile: nested }))).toBe(`${nested}: server.bnid: unknown key (did you mean "bind"?)`);
     const limits = s.write("limits.toml", `[limits]\nmax_worker = 1\n`);
-    expect(configError(() => load({ cwd: s.dir, configFile: limits }))).toStartWith(`${limits}: limits.max_worker: unknown key`);
+    expect(configError(() => load({ cwd: s.dir, configFile: limits }))).toBe(`${limits}: limits.max_worker: unknown key (did you mean "max_workers"?)`);
+    const table = s.write("table.toml", `[sever]\nbind = "127.0.0.1:1"\n`);
+    expect(configError(() => load({ cwd: s.dir, configFile: table }))).toBe(`${table}: sever: unknown key (did you mean "server"?)`);
+    const far = s.write("far.toml", `[server]\nzzz = 1\n`);
+    expect(configError(() => load({ cwd: s.dir, configFile: far }))).toBe(`${far}: server.zzz: unknown key (known here: bind, metrics_bind)`);
   });
 
   test("wrong types and values", () => {
     const cases: [string, string, string][] = [
       [`[server]\nbind = 8080\n`, "server.bind", "must be a string (got 8080)"],
-      [`[store]\nkind = "disk"\n`, "store.kind", `must be one of "memory", "fs" (got "disk")`],
-      [`[store]\ndurability = true\n`, "store.durability", `must be one of "fsync", "none" (got true)`],
-      [`[log]\nlevel = "verbose"\n`, "log.level", `must be one of "silent", "error", "warn", "info", "debug" (got "verbose")`],
+      [`[store]\nkind = "disk"\n`, "store.kind", `must be one of memory, fs (got "disk")`],
+      [`[store]\ndurability = true\n`, "store.durability", `must be one of fsync, none (got true)`],
+      [`[log]\nlevel = "verbose"\n`, "log.level", `must be one of silent, error, warn, info, debug (got "verbose")`],
       [`[limits]\nmax_workers = 1.5\n`, "limits.max_workers", "must be an integer (got 1.5)"],
       [`[limits]\nmax_body_bytes = 0\n`, "limits.max_body_bytes", "must be an integer >= 1 (got 0)"],
       [`[limits]\nmax_input_bytes = "1MB"\n`, "limits.max_input_bytes", `must be an integer (got "1MB")`],
@@ -242,6 +252,8 @@ describe("refused configurations name the key or flag (SPEC §11)", () => {
       [`server = "x"\n`, "server", `must be a table (got "x")`],
       [`[auth]\ntoken_env = "MY TOKEN"\n`, "auth.token_env", "must match"],
       [`[store]\nroot = ""\n`, "store.root", "must not be empty"],
+      [`[workspaces.app]\nrepo = 1\n`, "workspaces.app.repo", "must be a string (got 1)"],
+      [`[workspaces.app]\nrepo = "r"\nkeep_branch_on_delete = "no"\n`, "workspaces.app.keep_branch_on_delete", "must be true or false (got \"no\")"],
       [`display_name = 1979-05-27\n`, "display_name", "must be a string (got a date)"],
     ];
     for (const [toml, key, message] of cases) {
@@ -272,10 +284,10 @@ describe("refused configurations name the key or flag (SPEC §11)", () => {
 
   test("bad flag values name the flag", () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ store: "disk" }, `--store: must be one of "memory", "fs" (got "disk")`],
-      [{ durability: "always" }, `--durability: must be one of "fsync", "none" (got "always")`],
-      [{ "log-level": "loud" }, `--log-level: must be one of "silent", "error", "warn", "info", "debug" (got "loud")`],
-      [{ "log-format": "xml" }, `--log-format: must be one of "pretty", "json" (got "xml")`],
+      [{ store: "disk" }, `--store: must be one of memory, fs (got "disk")`],
+      [{ durability: "always" }, `--durability: must be one of fsync, none (got "always")`],
+      [{ "log-level": "loud" }, `--log-level: must be one of silent, error, warn, info, debug (got "loud")`],
+      [{ "log-format": "xml" }, `--log-format: must be one of pretty, json (got "xml")`],
       [{ "runtime-id": "a/b" }, `--runtime-id: must match ^[A-Za-z0-9][A-Za-z0-9._-]*$ (got "a/b")`],
       [{ "token-env": "1X" }, `--token-env: must match`],
       [{ bind: "" }, "--bind: must not be empty"],
@@ -299,12 +311,17 @@ describe("refused configurations name the key or flag (SPEC §11)", () => {
 
   test("profiles are validated against their backend's settings", () => {
     const cases: [string, string][] = [
-      [`[profiles.p]\ndelay_ms = 1\n`, "profiles.p.backend: required"],
+      [`[profiles.p]\ndelay_ms = 1\n`, "profiles.p.backend: is required"],
       [`[profiles.p]\nbackend = "nope"\n`, `profiles.p.backend: unknown backend "nope" (known: `],
-      [`[profiles.p]\nbackend = "echo"\ndelay_ms = "1"\n`, "profiles.p.delay_ms: expected integer"],
-      [`[profiles.p]\nbackend = "echo"\ndelay = 1\n`, "profiles.p.delay: unexpected property"],
-      [`[profiles.p]\nbackend = "echo"\ncapabilities = "x"\n`, "profiles.p.capabilities: expected array"],
-      [`[profiles.p]\nbackend = "echo"\ntimeout_s = -1\n`, "profiles.p.timeout_s: expected number to be greater than 0"],
+      [`[profiles.p]\nbackend = "comand"\n`, `profiles.p.backend: unknown backend "comand" (did you mean "command"? known: `],
+      // A typo of a required key is reported as the typo, not as the key it misses.
+      [`[profiles.p]\nbackend = "command"\ncomand = ["cat"]\n`, `profiles.p.comand: unknown key (did you mean "command"?)`],
+      [`[profiles.p]\nbackend = "openai"\nbase_url = "http://x"\nmodle = "m"\n`, `profiles.p.modle: unknown key (did you mean "model"?)`],
+      [`[profiles.p]\nbackend = "echo"\ndelay_ms = "1"\n`, `profiles.p.delay_ms: must be an integer (got "1")`],
+      [`[profiles.p]\nbackend = "echo"\ndelay = 1\n`, `profiles.p.delay: unknown key (did you mean "delay_ms"?)`],
+      [`[profiles.p]\nbackend = "echo"\nzzz = 1\n`, "profiles.p.zzz: unknown key (known here: backend, capabilities, timeout_s, delay_ms)"],
+      [`[profiles.p]\nbackend = "echo"\ncapabilities = "x"\n`, `profiles.p.capabilities: must be an array (got "x")`],
+      [`[profiles.p]\nbackend = "echo"\ntimeout_s = -1\n`, "profiles.p.timeout_s: must be a number > 0 (got -1)"],
       [`profiles = 1\n`, "profiles: must be a table"],
       [`[profiles."a b"]\nbackend = "echo"\n`, "profiles.a b: a profile name must be 1-128 characters"],
       [`[profiles.echo]\nbackend = "nope"\n`, `profiles.echo.backend: unknown backend "nope"`],

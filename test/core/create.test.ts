@@ -68,7 +68,7 @@ describe("createWorker (§4)", () => {
     expect((await runtime.createWorker({ profile: { kind: "named", value: "slow" } })).profile).toEqual({ name: "slow", backend: "echo" });
     expect((await runtime.createWorker({ profile: { kind: "named", value: "hold" } })).profile).toEqual({ name: "hold", backend: "hold" });
     const err = await expectCode(runtime.createWorker({ profile: { kind: "named", value: "nope" } }), "unknown_profile");
-    expect(err.details).toEqual({ profile: "nope" });
+    expect(err.details).toEqual({ profile: "nope", configured: expect.arrayContaining(["echo", "slow", "hold"]) });
     await runtime.close();
   });
 
@@ -132,14 +132,16 @@ describe("createWorker (§4)", () => {
     await runtime.close();
   });
 
-  test("workspace and mount refs are recorded", async () => {
+  test("mount refs are recorded; a workspace ref needs a configured workspace (unknown_workspace, no worker)", async () => {
     const runtime = await openRuntime();
-    const worker = await runtime.createWorker({
-      workspace_refs: [{ name: "repo", reference: "git@example.com:a/b.git" }],
-      mount_refs: [{ name: "data", reference: "volume:data" }],
-    });
-    expect(worker.workspace_refs).toEqual([{ name: "repo", reference: "git@example.com:a/b.git" }]);
+    const worker = await runtime.createWorker({ mount_refs: [{ name: "data", reference: "volume:data" }] });
     expect(worker.mount_refs).toEqual([{ name: "data", reference: "volume:data" }]);
+    expect(worker.workspace_refs).toEqual([]);
+    await expectCode(
+      runtime.createWorker({ worker_id: "ws", workspace_refs: [{ name: "repo", reference: "main" }] }),
+      "unknown_workspace",
+    );
+    await expectCode(runtime.getWorker("ws"), "worker_not_found");
     await runtime.close();
   });
 
@@ -170,17 +172,17 @@ describe("createWorker (§4)", () => {
     const template = {
       intent: { kind: "task" as const, objective: "first" },
       requested_capabilities: [{ name: "web" }],
-      workspace_refs: [{ name: "repo", reference: "one" }],
+      mount_refs: [{ name: "repo", reference: "one" }],
       profile: { kind: "named" as const, value: "web" },
     };
     const first = await runtime.createWorker(template);
     template.intent.objective = "second";
     template.requested_capabilities.push({ name: "files" });
-    template.workspace_refs[0]!.reference = "two";
+    template.mount_refs[0]!.reference = "two";
     const again = await runtime.getWorker(first.worker_ref);
     expect(again.intent).toEqual({ kind: "task", objective: "first" });
     expect(again.requested_capabilities).toEqual([{ name: "web" }]);
-    expect(again.workspace_refs).toEqual([{ name: "repo", reference: "one" }]);
+    expect(again.mount_refs).toEqual([{ name: "repo", reference: "one" }]);
     await runtime.close();
   });
 

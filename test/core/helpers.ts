@@ -15,8 +15,8 @@ import {
   type RuntimeStore,
   type StoreCommit,
 } from "../../src/index.ts";
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import { sleep } from "../support/wait.ts";
+export { eventLoopIdle, sleep, until } from "../support/wait.ts";
 
 /** Resolves once `signal` aborts. */
 export function aborted(signal: AbortSignal): Promise<void> {
@@ -98,15 +98,6 @@ export async function expectCode(action: Promise<unknown> | (() => unknown), cod
   expect(typeof caught.message).toBe("string");
   expect(caught.message.length).toBeGreaterThan(0);
   return caught;
-}
-
-/** Polls `condition` (no timing assertion: only a generous upper bound). */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { MemoryStore, Runtime, RuntimeError, TERMINAL_RUN_STATUSES, type RuntimeEvent } from "../../src/index.ts";
-import { GatedStore, Probe, SlowStore, expectCode, openRuntime, sleep, until } from "./helpers.ts";
+import { GatedStore, Probe, SlowStore, eventLoopIdle, expectCode, openRuntime, until } from "./helpers.ts";
 
 const HOLD = { kind: "named", value: "hold" } as const;
 const SLOW = { kind: "named", value: "slow" } as const;
@@ -279,7 +279,9 @@ describe("runs while the store is still writing (§5)", () => {
     const waiting = runtime.waitRun(worker.worker_ref, ack.run_id!, 20_000);
     let settled = false;
     void waiting.then(() => (settled = true));
-    await sleep(20);
+    // Everything the wait can do without the held commit has run once the event loop is idle
+    // (the store is in memory and the gate holds the only pending work).
+    await eventLoopIdle();
     // waitRun resolves once the end of the run is stored, not with a stale running record.
     expect(settled).toBe(false);
     store.release();

@@ -6,7 +6,7 @@ import {
   type Runtime,
   type RuntimeEvent,
 } from "../../src/index.ts";
-import { SlowStore, expectCode, openRuntime, sleep, until } from "./helpers.ts";
+import { SlowStore, eventLoopIdle, expectCode, openRuntime, sleep, until } from "./helpers.ts";
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -113,6 +113,7 @@ describe("subscribe (§3, §6.2)", () => {
           return collect(subscription, worker_id ? (e) => e.kind === "worker_stopped" : isSentinel);
         })().finally(() => subscription.return());
         subscribers.push({ after, worker_id, done });
+        // Jitter between subscribers (not a wait): some start in the same turn, some a timer later.
         await sleep(k % 2);
       }
       await producing;
@@ -251,7 +252,11 @@ describe("subscribe (§3, §6.2)", () => {
     const runtime = await openRuntime();
     const subscription = runtime.subscribe();
     const pending = subscription.next();
-    await sleep(5);
+    let settled = false;
+    void pending.then(() => (settled = true));
+    await eventLoopIdle();
+    // Idle: nothing to deliver, so next() is still waiting when return() comes.
+    expect(settled).toBe(false);
     await subscription.return();
     expect(await pending).toEqual({ value: undefined, done: true });
     expect(runtime.subscriberCount).toBe(0);

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FsStore, MemoryStore, RuntimeError, type Runtime, type RuntimeStore } from "../../src/index.ts";
-import { DeltaLog, Scratch, finish, isRunning, lastAssistant, openRuntime, sleep, startRun, until, withEnv } from "./helpers.ts";
+import { DeltaLog, Scratch, finish, isRunning, lastAssistant, openRuntime, startRun, until, withEnv } from "./helpers.ts";
 
 let s: Scratch;
 let runtime: Runtime | null = null;
@@ -24,18 +25,31 @@ async function commandRuntime(command: string[], settings: Record<string, unknow
   return runtime;
 }
 
-/** A script that records its pid and a background grandchild's pid, then would write `marker` after a sleep. */
+/**
+ * A shell loop that holds until the test touches `release`: the moment a survivor of its run would
+ * write its marker. Bounded (~30 s) so that a survivor of a failed test does not loop for ever.
+ */
+function untilReleased(): string {
+  return `i=0; until [ -e ${s.path("release")} ] || [ $i -ge 1500 ]; do sleep 0.02; i=$((i+1)); done`;
+}
+
+/** Writes `value` to the pid file `name` under a temp name and renames it: a pid file that exists is complete. */
+function writePid(value: string, name: string): string {
+  return `echo ${value} > ${s.path(`${name}.tmp`)}; mv ${s.path(`${name}.tmp`)} ${s.path(name)}`;
+}
+
+/** A script that records its pid and a background grandchild's pid; both would write a marker once released. */
 function stubbornScript(options: { ignoreTerm?: boolean } = {}): string {
   return s.script(
     "stubborn.sh",
     [
       options.ignoreTerm ? "trap '' TERM" : "",
-      `echo $$ > ${s.path("leader.pid")}`,
+      writePid("$$", "leader.pid"),
       // The grandchild inherits the ignored TERM disposition too.
-      `(sleep 1; touch ${s.path("grandchild-marker")}) &`,
-      `echo $! > ${s.path("grandchild.pid")}`,
+      `(${untilReleased()}; touch ${s.path("grandchild-marker")}) &`,
+      writePid("$!", "grandchild.pid"),
       "echo started",
-      `sleep 1; touch ${s.path("leader-marker")}`,
+      `${untilReleased()}; touch ${s.path("leader-marker")}`,
       "wait",
     ].join("\n"),
   );
@@ -47,9 +61,19 @@ async function expectAllGone(pids: number[]): Promise<void> {
   for (const pid of pids) expect({ pid, running: isRunning(pid) }).toEqual({ pid, running: false });
 }
 
+/**
+ * Releases whatever survived and checks that nothing wrote its marker. A witness process runs the
+ * survivors' own loop and writes its marker one poll period after it saw the release: by then a
+ * survivor would have written its marker too.
+ */
 async function expectNoMarkers(): Promise<void> {
-  // Well past the scripts' 1 s sleeps: a survivor would have written its marker by now.
-  await sleep(1_500);
+  const witness = spawn("/bin/sh", ["-c", `${untilReleased()}; sleep 0.02; touch ${s.path("witness-marker")}`], { stdio: "ignore" });
+  try {
+    s.touch("release");
+    await until(() => s.exists("witness-marker"), "the witness to see the release");
+  } finally {
+    witness.kill("SIGKILL");
+  }
   expect(s.exists("grandchild-marker")).toBe(false);
   expect(s.exists("leader-marker")).toBe(false);
 }
@@ -306,7 +330,7 @@ describe("command backend: stopping runs kills the whole process group", () => {
   test("background processes a program leaves behind end with its run, even after exit 0", async () => {
     const script = s.script(
       "leave-behind.sh",
-      [`sleep 30 > /dev/null 2>&1 &`, `echo $! > ${s.path("background.pid")}`, `(sleep 1; touch ${s.path("grandchild-marker")}) &`, `echo $! >> ${s.path("background.pid")}`, "echo bye"].join(
+      [`sleep 30 > /dev/null 2>&1 &`, `echo $! > ${s.path("background.pid")}`, `(${untilReleased()}; touch ${s.path("grandchild-marker")}) &`, `echo $! >> ${s.path("background.pid")}`, "echo bye"].join(
         "\n",
       ),
     );
@@ -321,7 +345,7 @@ describe("command backend: stopping runs kills the whole process group", () => {
 });
 
 describe("command backend: environment and working directory", () => {
-  test("the child sees only PATH, HOME, LANG and the profile's env", async () => {
+  test("the child sees only PATH, HOME, LANG, the profile's env and the run context (YOI_*)", async () => {
     await withEnv({ YOI_TEST_PARENT_SECRET: "must-not-leak", LANG: "C.UTF-8", HOME: "/home/test-home" }, async () => {
       const rt = await commandRuntime(["/usr/bin/env"], { env: { PROFILE_VAR: "from profile", HOME: "/profile/home" } });
       const { worker_ref, run_id } = await startRun(rt);
@@ -333,7 +357,10 @@ describe("command backend: environment and working directory", () => {
       expect(env.LANG).toBe("C.UTF-8");
       expect(env.PATH).toBe(process.env.PATH);
       expect(env.YOI_TEST_PARENT_SECRET).toBeUndefined();
-      expect(Object.keys(env).sort()).toEqual(["HOME", "LANG", "PATH", "PROFILE_VAR"]);
+      expect(Object.keys(env).sort()).toEqual([
+        "HOME", "LANG", "PATH", "PROFILE_VAR",
+        "YOI_RUNTIME_ID", "YOI_RUN_ID", "YOI_RUN_NUMBER", "YOI_SESSION_ID", "YOI_WORKER_ID", "YOI_WORKSPACE",
+      ]);
     });
   });
 

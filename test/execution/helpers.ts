@@ -11,17 +11,7 @@ import {
   type RuntimeStore,
   type WorkerRef,
 } from "../../src/index.ts";
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` with only a generous upper bound (no timing assertion). */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+export { sleep, until } from "../support/wait.ts";
 
 /** A temporary directory for one test's scripts, marker and pid files. */
 export class Scratch {

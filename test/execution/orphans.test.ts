@@ -18,7 +18,8 @@ function sleeperRuntime(): { cwd: string } {
   const cwd = scratchDir();
   const script = scratch.script(
     `sleeper-${Math.random().toString(36).slice(2)}.sh`,
-    `sleep 300 &\necho $$ $! > "$PWD/pids"\nwait`,
+    // Written under a temp name and renamed: once "pids" exists it holds both pids.
+    `sleep 300 &\necho $$ $! > "$PWD/pids.tmp"\nmv "$PWD/pids.tmp" "$PWD/pids"\nwait`,
   );
   writeFileSync(join(cwd, "runtime.toml"), `[profiles.sleeper]\nbackend = "command"\ncommand = ["${script}"]\n`);
   return { cwd };

@@ -1,5 +1,6 @@
 import { MemoryStore, Runtime, builtinBackends, type Limits, type RuntimeLogger } from "../../src/index.ts";
 import { createApp, type App, type CreateAppOptions } from "../../src/server/index.ts";
+export { until } from "../support/wait.ts";
 
 /** Small limits so oversize cases stay cheap; `slow` and `stuck` echo profiles for wait/cancel. */
 export const TEST_LIMITS: Partial<Limits> = {
@@ -82,15 +83,6 @@ export function errorOf(result: CallResult, status: number, code: string): { cod
   if (/\bat .*\.(ts|js):\d+/.test(result.text)) throw new Error(`error body leaks a stack trace: ${result.text}`);
   if (result.headers.get("content-type") !== "application/json") throw new Error("error body is not JSON");
   return result.body.error;
-}
-
-/** Waits for a condition that an asynchronous step will make true, without timing assumptions. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 export interface LogLine {

@@ -85,7 +85,7 @@ describe("hot reads answer what the Elysia routes answer", () => {
     expect(hot.result.body.error.code).toBe("worker_not_found");
     same(hot.result, routed.result);
     expect(hot.log.map((line) => [line.level, line.message])).toEqual([
-      ["warn", "request failed"],
+      ["debug", "request failed"],
       ["debug", "request"],
     ]);
     expect(hot.log).toEqual(routed.log);

@@ -21,8 +21,13 @@ describe("request logging", () => {
         ["PUT", "/v1/workers", 405],
       ]);
       for (const fields of requests) expect(typeof fields.ms).toBe("number");
-      const warnings = lines.filter((l) => l.level === "warn").map((l) => l.fields!.code);
-      expect(warnings).toEqual(["worker_not_found", "method_not_allowed"]);
+      // A 4xx is logged at debug (the client's mistake), never as a warning.
+      const failures = lines.filter((l) => l.message === "request failed").map((l) => [l.level, l.fields!.code]);
+      expect(failures).toEqual([
+        ["debug", "worker_not_found"],
+        ["debug", "method_not_allowed"],
+      ]);
+      expect(lines.filter((l) => l.level === "warn" || l.level === "error")).toEqual([]);
     } finally {
       await h.close();
     }
@@ -45,7 +50,7 @@ describe("request logging", () => {
       const text = JSON.stringify(lines);
       expect(text).not.toContain("LOGGED-NEVER");
       expect(text.toLowerCase()).not.toContain("authorization");
-      expect(lines.filter((l) => l.level === "warn").map((l) => l.fields!.code)).toEqual([
+      expect(lines.filter((l) => l.message === "request failed").map((l) => l.fields!.code)).toEqual([
         "invalid_json",
         "invalid_request",
         "invalid_json",

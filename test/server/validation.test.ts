@@ -28,7 +28,7 @@ function chunked(parts: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
 describe("request bodies", () => {
   test("unknown fields are 400 invalid_request, naming the field", async () => {
     const error = errorOf(await input(JSON.stringify({ kind: "user", content: "x", extra: 1 })), 400, "invalid_request");
-    expect(error.message).toContain("/extra");
+    expect(error.message).toContain("extra: unknown key");
     errorOf(await call(h.app, "POST", "/v1/workers", { json: { intent: { kind: "task", objective: "o", x: 1 } } }), 400, "invalid_request");
     errorOf(await call(h.app, "POST", "/v1/workers", { json: { colour: "red" } }), 400, "invalid_request");
   });
@@ -113,7 +113,7 @@ describe("request bodies", () => {
     errorOf(await call(h.app, "POST", "/v1/workers", { raw: '{"intent":{"kind":"task","objective":"a","objective":"b"}}', headers: JSON_TYPE }), 400, "invalid_json");
     // The same key in sibling objects is no duplicate.
     const ok = await call(h.app, "POST", "/v1/workers", {
-      raw: '{"workspace_refs":[{"name":"a","reference":"r"},{"name":"b","reference":"r"}]}',
+      raw: '{"mount_refs":[{"name":"a","reference":"r"},{"name":"b","reference":"r"}]}',
       headers: JSON_TYPE,
     });
     expect(ok.status).toBe(201);

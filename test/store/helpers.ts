@@ -17,8 +17,7 @@ import {
   type RuntimeOptions,
   type RuntimeStore,
 } from "../../src/index.ts";
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export { sleep, until } from "../support/wait.ts";
 
 const scratch: string[] = [];
 
@@ -116,14 +115,6 @@ export async function expectCode(action: Promise<unknown> | (() => unknown), cod
   expect(caught.code).toBe(code);
   expect(caught.message.length).toBeGreaterThan(0);
   return caught;
-}
-
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 /** Sends user input and waits for its run to end; returns the ack. */

@@ -1,8 +1,7 @@
 import { defineCommand } from "citty";
-import { assertWorkerId } from "../../core/ids.ts";
-import { ConfigError } from "../../config/errors.ts";
+import { unwrap } from "../../client/index.ts";
 import { onShutdownSignal } from "../../platform/index.ts";
-import { clientFlags, clientFromArgs, reportingFailures } from "./connect.ts";
+import { clientFlags, clientFromArgs, countArg, workerArg } from "./connect.ts";
 import { err, eventLine, out } from "./format.ts";
 
 export const tailCommand = defineCommand({
@@ -11,39 +10,34 @@ export const tailCommand = defineCommand({
     description: "Follow the runtime's events live (one line each; JSON lines with --json) until Ctrl-C",
   },
   args: {
-    worker: { type: "string", valueHint: "ID", description: "Only this worker's events" },
+    worker: { type: "string", valueHint: "ID", description: "Only this worker's events (it must exist)" },
     after: { type: "string", valueHint: "N", description: "First replay the stored events after this id (0: all retained)" },
     json: { type: "boolean", description: "One JSON event per line" },
     ...clientFlags,
   },
   run: async ({ args }) => {
-    const after = args.after === undefined ? undefined : eventIdArg(args.after);
+    const after = countArg(args.after, "--after");
+    const worker_id = args.worker === undefined ? undefined : workerArg(args.worker, "--worker");
     const client = clientFromArgs(args);
+    // Following a worker that does not exist would wait forever for events that never come.
+    if (worker_id !== undefined) await unwrap(client.v1.workers({ worker_id }).get());
     const stop = new AbortController();
     const removeHandlers = onShutdownSignal(() => stop.abort());
     try {
-      await reportingFailures(async () => {
-        const worker_id = args.worker === undefined ? undefined : assertWorkerId(args.worker);
-        let opened = false;
-        const events = client.events({
-          after,
-          worker_id,
-          signal: stop.signal,
-          onOpen: ({ after: cursor }) => {
-            const what = `events of ${client.url}${worker_id === undefined ? "" : ` for ${worker_id}`} after #${cursor}`;
-            void err(`${opened ? "reconnected: " : "following "}${what}\n`);
-            opened = true;
-          },
-        });
-        for await (const event of events) await out(`${args.json ? JSON.stringify(event) : eventLine(event)}\n`);
+      let opened = false;
+      const events = client.events({
+        after,
+        worker_id,
+        signal: stop.signal,
+        onOpen: ({ after: cursor }) => {
+          const what = `events of ${client.url}${worker_id === undefined ? "" : ` for ${worker_id}`} after #${cursor}`;
+          void err(`${opened ? "reconnected: " : "following "}${what}\n`);
+          opened = true;
+        },
       });
+      for await (const event of events) await out(`${args.json ? JSON.stringify(event) : eventLine(event)}\n`);
     } finally {
       removeHandlers();
     }
   },
 });
-
-function eventIdArg(value: string): number {
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(value)) throw new ConfigError(`--after: expected an event id (a whole number >= 0), got ${JSON.stringify(value)}`);
-  return Number(value);
-}

@@ -8,12 +8,18 @@ import type { TranscriptEntry } from "../schema/transcript.ts";
 export interface RunContext {
   worker_ref: WorkerRef;
   run_id: string;
+  /** 1-based count of the worker's runs: this is its `run_number`th. */
+  run_number: number;
+  /** A UUID fixed for the worker's life, for programs that resume a session by id (`YOI_SESSION_ID`). */
+  worker_session_id: string;
   /** The user input that started this run. */
   input: string;
   /** The last `max` transcript entries before this run's input (oldest first), read only when asked. */
   history(max: number): Promise<TranscriptEntry[]>;
   /** The store's per-worker directory, or null when the store keeps nothing on disk. */
   work_dir: string | null;
+  /** The worker's first worktree (issue 11), where its runs work; null when it has no workspaces. */
+  workspace: string | null;
   /** Aborted on cancel, stop, timeout and shutdown; the backend must stop its work before returning. */
   signal: AbortSignal;
   /** The agent session the worker keeps across runs (see the `session` output), null before the first. */

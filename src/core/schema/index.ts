@@ -7,3 +7,4 @@ export * from "./event.ts";
 export * from "./diagnostic.ts";
 export * from "./interaction.ts";
 export * from "./runtime.ts";
+export * from "./workspace.ts";

@@ -67,6 +67,8 @@ export const RuntimeSummary = Type.Object(
     default_profile: Type.String(),
     profiles: Type.Array(ProfileInfo),
     capabilities: Type.Array(Type.String()),
+    /** The configured workspace names (never their repositories' paths). */
+    workspaces: Type.Array(Type.String()),
   },
   { $id: "RuntimeSummary" },
 );

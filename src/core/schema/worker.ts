@@ -1,5 +1,6 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { DisplayName, Id, Nullable, Timestamp, WorkerRef } from "./common.ts";
+import { WorkerWorkspace, WorkspaceStatus } from "./workspace.ts";
 
 const strict = { additionalProperties: false } as const;
 const Name = Type.String({ minLength: 1, maxLength: 200 });
@@ -20,6 +21,8 @@ export const ProfileRef = Type.Union([
 export type ProfileRef = Static<typeof ProfileRef>;
 
 const NamedReference = Type.Object({ name: Name, reference: Type.String({ minLength: 1, maxLength: 4096 }) }, strict);
+/** A workspace's `reference` may be empty: the workspace's configured base. */
+const WorkspaceReference = Type.Object({ name: Name, reference: Type.String({ maxLength: 4096 }) }, strict);
 
 export const CreateWorkerRequest = Type.Object(
   {
@@ -31,7 +34,7 @@ export const CreateWorkerRequest = Type.Object(
     requested_capabilities: Type.Optional(
       Type.Array(Type.Object({ name: Name, reason: Type.Optional(Text) }, strict), { maxItems: 64 }),
     ),
-    workspace_refs: Type.Optional(Type.Array(NamedReference, { maxItems: 64 })),
+    workspace_refs: Type.Optional(Type.Array(WorkspaceReference, { maxItems: 64 })),
     mount_refs: Type.Optional(Type.Array(NamedReference, { maxItems: 64 })),
   },
   { ...strict, $id: "CreateWorkerRequest" },
@@ -60,6 +63,13 @@ export const WorkerRecord = Type.Object({
   workspace_refs: Type.Array(Type.Object({ name: Type.String(), reference: Type.String() })),
   mount_refs: Type.Array(Type.Object({ name: Type.String(), reference: Type.String() })),
   created_at: Timestamp,
+  /** The worktrees made from `workspace_refs` (absent: none). */
+  workspaces: Type.Optional(Type.Array(WorkerWorkspace)),
+  /**
+   * A UUID fixed for the worker's life (`YOI_SESSION_ID`, `{session_id}` of command programs);
+   * absent in records written before it existed. Not the agent session an `acp` backend reports.
+   */
+  worker_session_id: Type.Optional(Type.String()),
 });
 export type WorkerRecord = Static<typeof WorkerRecord>;
 
@@ -108,6 +118,8 @@ export const WorkerDetail = Type.Composite(
       last_event_id: Type.Integer(),
       stopped_reason: Nullable(Type.String()),
       unavailable_reason: Nullable(Type.String()),
+      /** Present when the worker has workspaces (issue 11). */
+      workspaces: Type.Optional(Type.Array(WorkspaceStatus)),
       session_id: Type.Optional(Nullable(Type.String())),
     }),
   ],

@@ -37,7 +37,7 @@ export function eventRoutes(runtime: Runtime, { heartbeat_ms, queue_limit, logge
         200: EventsResponse,
         ...errorResponses([...READ, "invalid_request", "invalid_worker_id", "limit_too_large", "cursor_expired"]),
       },
-      detail: { operationId: "listEvents", summary: "Poll stored events after a cursor (SPEC §6.2)", tags: ["observation"] },
+      detail: { operationId: "listEvents", summary: "Poll stored events after a cursor", tags: ["observation"] },
       },
     )
     .get(

@@ -5,7 +5,7 @@ import type { Runtime } from "../../core/runtime.ts";
 import type { RequestGrants } from "../auth.ts";
 import { CreateWorkerRequest } from "../../core/schema/worker.ts";
 import { errorResponses } from "../error-body.ts";
-import { CreatedWorkerResponse, DeletedResponse, ListWorkersQuery, WorkerListResponse, WorkerParams, WorkerResponse } from "../http-schema.ts";
+import { CreatedWorkerResponse, DeleteWorkerQuery, DeletedResponse, ListWorkersQuery, WorkerListResponse, WorkerParams, WorkerResponse } from "../http-schema.ts";
 import { strictQuery } from "../query.ts";
 import { BODY, GUARDED, jsonBody, READ } from "./common.ts";
 
@@ -51,6 +51,8 @@ export function workerRoutes(runtime: Runtime, grants: RequestGrants) {
             ...GUARDED,
             ...BODY,
             "unknown_profile",
+            "unknown_workspace",
+            "invalid_workspace_ref",
             "worker_exists",
             "unsupported_capability",
             "worker_limit_reached",
@@ -58,7 +60,7 @@ export function workerRoutes(runtime: Runtime, grants: RequestGrants) {
             "runtime_unavailable",
           ]),
         },
-        detail: { operationId: "createWorker", summary: "Create a worker (SPEC §4); `{}` creates an assistant on the default profile", tags: ["workers"] },
+        detail: { operationId: "createWorker", summary: "Create a worker; every field is optional, `{}` creates an assistant on the default profile", tags: ["workers"] },
         },
       )
       .get("/v1/workers/:worker_id", async ({ params }) => ({ worker: await runtime.getWorker(params.worker_id) }), {
@@ -66,11 +68,22 @@ export function workerRoutes(runtime: Runtime, grants: RequestGrants) {
         response: { 200: WorkerResponse, ...errorResponses([...READ, "invalid_worker_id", "worker_not_found"]) },
         detail: { operationId: "getWorker", summary: "A worker's detail", tags: ["workers"] },
       })
-      .delete("/v1/workers/:worker_id", async ({ params }) => runtime.deleteWorker(params.worker_id), {
+      .delete("/v1/workers/:worker_id", async ({ params, query }) => runtime.deleteWorker(params.worker_id, { force: query.force === "true" }), {
         params: WorkerParams,
+        query: DeleteWorkerQuery,
+        transform: strictQuery(DeleteWorkerQuery),
         response: {
           200: DeletedResponse,
-          ...errorResponses([...GUARDED, "invalid_worker_id", "worker_not_found", "worker_busy", "store_io", "runtime_unavailable"]),
+          ...errorResponses([
+            ...GUARDED,
+            "invalid_request",
+            "invalid_worker_id",
+            "worker_not_found",
+            "worker_busy",
+            "workspace_dirty",
+            "store_io",
+            "runtime_unavailable",
+          ]),
         },
         detail: { operationId: "deleteWorker", summary: "Delete a worker without an active run, with its data", tags: ["workers"] },
       })

@@ -1,8 +1,8 @@
 import { open, readFile, rename, unlink } from "node:fs/promises";
-import { setTimeout as delay } from "node:timers/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import { currentProcess, isRunning, type ProcessIdentity } from "../../platform/process-identity.ts";
 import { errnoCode } from "../../shared/errors.ts";
+import { sleep } from "../../shared/sleep.ts";
 import { tryParse } from "./lines.ts";
 
 /** Roots locked by stores of this process: the pid in LOCK cannot tell them apart. */
@@ -97,7 +97,7 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
     if (owner === null) {
       // The owner creates the file first and writes its pid right after: give it a moment. Still
       // without a pid after that, its owner died between the two (or it is not a lock): stale.
-      await delay(200);
+      await sleep(200);
       content = await readLock(file);
       if (content === null) continue;
       owner = parseOwner(content);
