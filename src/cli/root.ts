@@ -30,6 +30,7 @@ export const root = defineCommand({
     run: lazy(() => import("./commands/runs.ts"), (m) => m.runCommand),
     events: lazy(() => import("./commands/events.ts"), (m) => m.eventsCommand),
     tail: lazy(() => import("./commands/tail.ts"), (m) => m.tailCommand),
+    store: lazy(() => import("./commands/store.ts"), (m) => m.storeCommand),
     diagnostics: lazy(() => import("./commands/diagnostics.ts"), (m) => m.diagnosticsCommand),
     version: lazy(() => import("./commands/version.ts"), (m) => m.versionCommand),
     help: lazy(() => import("./commands/help.ts"), (m) => m.helpCommand),

@@ -2,7 +2,9 @@ import { defineCommand } from "citty";
 import { CONFIG_EXIT_CODE } from "../config/errors.ts";
 import { RuntimeError } from "../core/errors.ts";
 import { Runtime, type RuntimeLogger } from "../core/runtime.ts";
+import { DEFAULT_KILL_GRACE_MS } from "../execution/command.ts";
 import { builtinBackends } from "../execution/index.ts";
+import { ProcessGroup } from "../execution/process-group.ts";
 import { exit, listen, ListenError, onShutdownSignal, type FetchHandler, type Listener } from "../platform/index.ts";
 import { createApp } from "../server/app.ts";
 import { metricsFetch } from "../server/metrics/metrics-endpoint.ts";
@@ -54,6 +56,9 @@ export async function serve(args: ServeArgs): Promise<number> {
     metrics.store.commit(commit.records, commit.fsync_s);
     metrics.store.journalBytes(commit.journal_bytes);
   });
+
+  // Every start on the host ends what runtimes that died left running, whatever this one's profiles.
+  ProcessGroup.reapOrphans(DEFAULT_KILL_GRACE_MS);
 
   // Listening before the store opens: meanwhile /healthz answers and /readyz says "opening", so
   // a load balancer can tell a restoring runtime from a dead one.

@@ -12,7 +12,7 @@ import type { RuntimeEvent } from "./schema/event.ts";
 import type { Limits, ProfileInfo, RuntimeStatus } from "./schema/runtime.ts";
 import type { EventSubscription } from "./subscription.ts";
 import { messageOf } from "../shared/errors.ts";
-import type { LoadedWorker, WorkerEntry } from "./worker-entry.ts";
+import { storedState, type LoadedWorker, type WorkerEntry } from "./worker-entry.ts";
 
 export interface RuntimeSettings {
   runtime_id: string;
@@ -144,6 +144,29 @@ export class RuntimeContext {
     this.diagnosticCount++;
     const log = diagnostic.level === "error" ? this.log.error : diagnostic.level === "warning" ? this.log.warn : this.log.info;
     log.call(this.log, logged, { code: diagnostic.code, worker_id: diagnostic.worker_ref?.worker_id, ...fields });
+  }
+
+  /**
+   * A read of one worker's stored records. The store verifies records as it reads them; the first
+   * damaged one (store_corrupt) makes the worker unavailable from then on, as damage found at open
+   * does, and is noted as a worker_unavailable diagnostic.
+   */
+  async readStored<T>(entry: WorkerEntry, read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      const damaged = error instanceof RuntimeError && error.code === "store_corrupt";
+      if (damaged && entry.kind === "loaded" && this.workers.get(entry.id) === entry) {
+        const { state } = storedState(entry);
+        this.workers.set(entry.id, { kind: "unavailable", id: entry.id, reason: error.message, record: entry.record, state });
+        const commit: StoreCommit = {};
+        const worker_ref = this.refOf(entry.id);
+        this.addDiagnostic(commit, newDiagnostic({ level: "error", code: "worker_unavailable", message: error.message, worker_ref, details: error.details }));
+        // The read's failure is what the caller hears; a store that cannot record the note says so on its next write.
+        await this.commit(commit).catch(() => undefined);
+      }
+      throw error;
+    }
   }
 
   /** Stores a commit, then publishes its events: subscribers never see what the store has not kept. */

@@ -31,7 +31,7 @@ export async function getRun(ctx: RuntimeContext, address: WorkerAddress, run_id
   if (!isValidId(run_id)) throw new RuntimeError("run_not_found", `worker ${entry.id} has no run with that id`);
   const current = runInMemory(entry, run_id);
   if (current) return current.run;
-  const run = await ctx.store.getRun(entry.id, run_id);
+  const run = await ctx.readStored(entry, () => ctx.store.getRun(entry.id, run_id));
   if (!run) throw new RuntimeError("run_not_found", `worker ${entry.id} has no run ${run_id}`);
   return run;
 }
@@ -46,7 +46,7 @@ export async function listRuns(
   const entry = ctx.loaded(address);
   const limit = pageLimit(query.limit, MAX_RUN_PAGE, 100);
   assertCursor(query.after);
-  const all = await ctx.store.listRuns(entry.id);
+  const all = await ctx.readStored(entry, () => ctx.store.listRuns(entry.id));
   const after = query.after;
   const start = after === undefined ? 0 : all.findIndex((run) => run.run_id > after);
   const page = start < 0 ? [] : all.slice(start, start + limit);
@@ -80,7 +80,7 @@ export async function transcript(ctx: RuntimeContext, address: WorkerAddress, qu
   const start = query.tail !== undefined ? Math.max(0, total - query.tail) : (query.start ?? 0);
   const limit = query.tail !== undefined ? query.tail : requested;
   const count = Math.max(0, Math.min(limit, total - start));
-  const items = count === 0 ? [] : await ctx.store.readTranscript(entry.id, start, count);
+  const items = count === 0 ? [] : await ctx.readStored(entry, () => ctx.store.readTranscript(entry.id, start, count));
   const end = start + items.length;
   return { worker_ref: ctx.refOf(entry.id), start, limit, total_items: total, items, next_start: end < total ? end : null };
 }

@@ -9,7 +9,7 @@ import { transition } from "./run-state.ts";
 import type { StopReason } from "./schema/agent.ts";
 import type { Run, RunError, RunStatus, Usage } from "./schema/run.ts";
 import type { TranscriptEntry } from "./schema/transcript.ts";
-import { abortRun, storedState, type ActiveRun, type LoadedWorker } from "./worker-entry.ts";
+import { abortRun, storedState, type ActiveRun, type LoadedWorker, type WorkerEntry } from "./worker-entry.ts";
 
 /** Executes one run in the background: feeds the backend, streams its output, records how it ended. */
 
@@ -49,7 +49,7 @@ async function runBackend(ctx: RuntimeContext, entry: LoadedWorker, active: Acti
       work_dir: ctx.store.workDir(entry.id),
       workspace: entry.record.workspaces?.[0]?.path ?? null,
       signal: controller.signal,
-      history: (max) => history(ctx, entry.id, run.input_sequence, max),
+      history: (max) => history(ctx, entry, run.input_sequence, max),
       session_id: entry.counters.session_id ?? null,
     });
     for await (const item of outputs) {
@@ -152,10 +152,10 @@ function backendStatus(error: RunError | null): Record<string, unknown> {
   return fields;
 }
 
-async function history(ctx: RuntimeContext, worker_id: string, before: number, max: number): Promise<TranscriptEntry[]> {
+async function history(ctx: RuntimeContext, entry: WorkerEntry, before: number, max: number): Promise<TranscriptEntry[]> {
   if (max <= 0 || before <= 0) return [];
   const start = Math.max(0, before - max);
-  return ctx.store.readTranscript(worker_id, start, before - start);
+  return ctx.readStored(entry, () => ctx.store.readTranscript(entry.id, start, before - start));
 }
 
 /** A `BackendError` names the run's error; anything else a backend throws is `backend_error`. */

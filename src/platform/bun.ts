@@ -13,9 +13,16 @@ export async function listenBun(fetch: FetchHandler, options: ListenOptions): Pr
   // Bun gives a request without a usable Host header (HTTP/1.0 without one, `Host: a/b`) a URL of
   // only its path ("/v1/workers/w"); the router and every URL reader expect an absolute URL, and
   // mis-cut such a path (every longer route answered 404). The bound address stands in for the host.
+  // A fragment is no part of a request target (RFC 9110 §7.1), yet Bun keeps a raw one in the URL,
+  // where the router saw another path than everything else (`GET /healthz#x` → 405): it is dropped.
   let origin = "";
-  const absolute = (request: Request): Request =>
-    request.url.charCodeAt(0) === 47 ? new Request(origin + request.url, request) : request;
+  const absolute = (request: Request): Request => {
+    const url = request.url;
+    const hash = url.indexOf("#");
+    if (url.charCodeAt(0) !== 47 && hash < 0) return request;
+    const target = hash < 0 ? url : url.slice(0, hash);
+    return new Request(target.charCodeAt(0) === 47 ? origin + target : target, request);
+  };
   try {
     server = Bun.serve({
       hostname: options.hostname,

@@ -3,14 +3,17 @@ import { RuntimeError } from "../core/errors.ts";
 /** Request bodies nest a few levels at most; anything deeper is refused before `JSON.parse` recurses. */
 export const MAX_JSON_DEPTH = 64;
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading byte order mark in the text, where JSON.parse refuses it: RFC 8259 forbids
+// sending one, and every route answers it the same way (400 invalid_json).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Reads a request body as strict JSON (SPEC §10): `application/json` only (415), at most
  * `maxBytes` bytes whether announced by Content-Length or only found while reading a chunked body
  * (413), valid UTF-8, no duplicate keys, nesting at most MAX_JSON_DEPTH (400 `invalid_json`).
  * An empty body yields `undefined`, so a route with an optional body accepts it and a route with
- * a required body fails its schema.
+ * a required body fails its schema. Every body is a JSON object: `null`, an array, a string or a
+ * number is 400 `invalid_request` on every route (before its schema, which may allow no body).
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const headers = request.headers;
@@ -36,7 +39,11 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   } catch {
     throw new RuntimeError("invalid_json", "the request body is not valid UTF-8");
   }
-  return parseStrictJson(text);
+  const value = parseStrictJson(text);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RuntimeError("invalid_request", `the request body must be a JSON object, not ${value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`}`);
+  }
+  return value;
 }
 
 function tooLarge(maxBytes: number): RuntimeError {

@@ -44,7 +44,8 @@ describe.if(isLinux)("command runs of a runtime that died (SIGKILL) do not outli
     let pids: number[];
     try {
       await startSleeper(first.url, "s");
-      await until(() => existsSync(pidFile), "the program to write both pids");
+      // The whole line: the file exists before echo has written it.
+      await until(() => existsSync(pidFile) && /^\d+ \d+\n$/.test(readFileSync(pidFile, "utf8")), "the program to write its pids");
       pids = readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
       expect(pids.length).toBe(2);
       // Noted by the server right after the spawn returned, which the program may beat.
@@ -61,6 +62,29 @@ describe.if(isLinux)("command runs of a runtime that died (SIGKILL) do not outli
       await until(() => !readdirSync(LEDGER).includes(`${pids[0]}.json`), "the note to be removed");
       const run = (await (await fetch(`${second.url}/v1/workers/s/runs`)).json()) as { runs: { status: string }[] };
       expect(run.runs.map((r) => r.status)).toEqual(["interrupted"]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test("a runtime started without any command profile ends them too (the reaper runs at every start)", async () => {
+    const { cwd } = sleeperRuntime();
+    const first = await startServer(["--store", "fs", "--data-dir", "data", "--config", "runtime.toml"], { cwd });
+    const pidFile = join(cwd, "data/workers/s/work/pids");
+    let pids: number[];
+    try {
+      await startSleeper(first.url, "s");
+      await until(() => existsSync(pidFile) && /^\d+ \d+\n$/.test(readFileSync(pidFile, "utf8")), "the program to write its pids");
+      pids = readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
+      await until(() => readdirSync(LEDGER).includes(`${pids[0]}.json`), "the group to be noted");
+    } finally {
+      await first.stop("SIGKILL");
+    }
+    for (const pid of pids) expect(isRunning(pid)).toBe(true);
+    const plain = scratchDir();
+    const second = await startServer(["--store", "memory"], { cwd: plain });
+    try {
+      await until(() => pids.every((pid) => !isRunning(pid)), "the orphaned group to be ended");
     } finally {
       await second.stop();
     }

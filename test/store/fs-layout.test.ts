@@ -13,7 +13,7 @@ describe("FsStore layout (SPEC §8)", () => {
     const runtime = await Runtime.open(runtimeOptions(store, { runtime_id: "rt-layout", display_name: "Layout" }));
     await runtime.createWorker({ worker_id: "w1", display_name: "One" });
     await converse(runtime, "w1", "hello");
-    expect(readFileSync(join(root, "LOCK"), "utf8").trim()).toBe(String(process.pid));
+    expect(JSON.parse(readFileSync(join(root, "LOCK"), "utf8"))).toEqual({ pid: process.pid, start: expect.any(Number), boot_id: expect.any(String) });
     const work = store.workDir("w1");
     expect(work).toBe(join(root, "workers", "w1", "work"));
     expect(statSync(work!).isDirectory()).toBe(true);
@@ -36,7 +36,12 @@ describe("FsStore layout (SPEC §8)", () => {
     expect(files.filter((f) => f.startsWith("wal/") || f.startsWith("tmp/") || f.includes(".tmp"))).toEqual(["tmp/", "wal/"]);
 
     const parsed = parseAll(root);
-    expect(parsed.get("runtime.json")![0]).toEqual({ id: "rt-layout", display_name: "Layout", created_at: expect.any(String), format_version: 1 });
+    expect(parsed.get("runtime.json")![0]).toEqual({ id: "rt-layout", display_name: "Layout", created_at: expect.any(String), format_version: 2 });
+    // Every JSONL record is sealed with the CRC-32 of its text without the seal.
+    for (const [file, records] of parsed) {
+      if (!file.endsWith(".jsonl")) continue;
+      for (const record of records) expect((record as { crc?: unknown }).crc).toMatch(/^[0-9a-f]{8}$/);
+    }
     expect(parsed.get("workers/w1/worker.json")![0]).toMatchObject({
       worker_ref: { runtime_id: "rt-layout", worker_id: "w1" },
       display_name: "One",

@@ -63,7 +63,7 @@ describe("FsStore LOCK", () => {
     const { value } = await reader.read();
     const report = JSON.parse(new TextDecoder().decode(value).trim().split("\n")[0]!);
     expect(report.opened).toBe(true);
-    expect(readFileSync(join(root, "LOCK"), "utf8").trim()).toBe(String(proc.pid));
+    expect(JSON.parse(readFileSync(join(root, "LOCK"), "utf8")).pid).toBe(proc.pid);
     proc.kill("SIGKILL");
     await proc.exited;
     expect(existsSync(join(root, "LOCK"))).toBe(true);
@@ -71,7 +71,7 @@ describe("FsStore LOCK", () => {
     const runtime = await Runtime.open(runtimeOptions(new FsStore({ root })));
     try {
       expect(runtime.runtime_id).toBe(report.runtime_id);
-      expect(readFileSync(join(root, "LOCK"), "utf8").trim()).toBe(String(process.pid));
+      expect(JSON.parse(readFileSync(join(root, "LOCK"), "utf8")).pid).toBe(process.pid);
       const warning = (await runtime.diagnostics()).find((d) => d.code === "store_lock_taken_over");
       expect(warning?.level).toBe("warning");
       expect(warning?.message).toContain(`process ${proc.pid}`);
@@ -89,6 +89,40 @@ describe("FsStore LOCK", () => {
       const runtime = await Runtime.open(runtimeOptions(new FsStore({ root })));
       expect((await runtime.diagnostics()).some((d) => d.code === "store_lock_taken_over")).toBe(true);
       await runtime.close();
+    }
+  });
+
+  test("LOCK names its owner by pid, start time and boot id; a reused pid or another boot is stale, taken over with a warning", async () => {
+    // A live process that is not the owner: the pid the kernel handed out again after the owner died.
+    const other = Bun.spawn(["sleep", "60"], { stdout: "ignore", stderr: "ignore" });
+    try {
+      const stat = readFileSync(`/proc/${other.pid}/stat`, "utf8");
+      const start = Number(stat.slice(stat.lastIndexOf(") ") + 2).split(" ")[19]);
+      const boot_id = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+      for (const owner of [
+        { pid: other.pid, start: start - 1, boot_id },
+        { pid: other.pid, start, boot_id: "another-boot" },
+      ]) {
+        const root = scratchDir("lock");
+        await (await Runtime.open(runtimeOptions(new FsStore({ root })))).close();
+        writeFileSync(join(root, "LOCK"), `${JSON.stringify(owner)}\n`);
+        const runtime = await Runtime.open(runtimeOptions(new FsStore({ root })));
+        try {
+          const warning = (await runtime.diagnostics()).find((d) => d.code === "store_lock_taken_over");
+          expect(warning?.message).toContain(`process ${other.pid}`);
+        } finally {
+          await runtime.close();
+        }
+      }
+      // The same identity, still running: that owner holds the store.
+      const root = scratchDir("lock");
+      await (await Runtime.open(runtimeOptions(new FsStore({ root })))).close();
+      writeFileSync(join(root, "LOCK"), `${JSON.stringify({ pid: other.pid, start, boot_id })}\n`);
+      const error = await expectCode(Runtime.open(runtimeOptions(new FsStore({ root }))), "store_locked");
+      expect(error.message).toContain(`process ${other.pid}`);
+    } finally {
+      other.kill("SIGKILL");
+      await other.exited;
     }
   });
 

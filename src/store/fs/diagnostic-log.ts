@@ -6,6 +6,7 @@ import type { BatchPlan } from "./batch-plan.ts";
 import { completeLines, readAtSync, tryParse } from "./lines.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
+import { parseSealed, sealLine } from "./sealed-line.ts";
 
 /** Diagnostics kept, as the memory store keeps them. */
 export const MAX_DIAGNOSTICS = 1000;
@@ -45,7 +46,7 @@ export class DiagnosticLog {
         let count = 0;
         for (let i = 0; i < lines.length; i++) {
           const [start, end] = lines[i]!;
-          const value = tryParse(buffer.toString("utf8", start, end));
+          const value = parseSealed(buffer.toString("utf8", start, end), this.paths.unsealedAccepted);
           if (firstError(Diagnostic, value) === null) {
             all.push(value as DiagnosticType);
             count++;
@@ -76,7 +77,7 @@ export class DiagnosticLog {
         current = { number, path: this.paths.diagnostics(number), bytes: 0, count: 0 };
         this.generations.push(current);
       }
-      plan.append(current.path, current.bytes, `${JSON.stringify(diagnostic)}\n`);
+      plan.append(current.path, current.bytes, sealLine(JSON.stringify(diagnostic)));
       current.bytes = plan.endOf(current.path, current.bytes);
       current.count++;
       plan.diagnostics.push(diagnostic);

@@ -3,10 +3,11 @@ import { open } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { StoredEvent } from "../../core/schema/event.ts";
 import type { BatchPlan } from "./batch-plan.ts";
-import { completeLines, keyPrefix, leadingInteger, lineStartBeforeSync, NEWLINE, readAt, readAtSync, tryParse } from "./lines.ts";
+import { completeLines, keyPrefix, leadingInteger, lineStartBeforeSync, NEWLINE, readAt, readAtSync } from "./lines.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { errnoCode } from "../../shared/errors.ts";
+import { parseSealed, sealLine } from "./sealed-line.ts";
 
 const ID = keyPrefix("id");
 /** Recent events kept parsed in memory: live subscribers and pollers read from here. */
@@ -27,9 +28,9 @@ interface Segment {
 /** Serialised with `id` first so an index is built from line prefixes, without parsing events. */
 function lineOf(event: StoredEvent): string {
   const text = JSON.stringify(event);
-  if (text.startsWith('{"id":')) return `${text}\n`;
+  if (text.startsWith('{"id":')) return sealLine(text);
   const { id, ...rest } = event;
-  return `${JSON.stringify({ id, ...rest })}\n`;
+  return sealLine(JSON.stringify({ id, ...rest }));
 }
 
 /**
@@ -218,8 +219,9 @@ export class EventLog {
           if (out.length >= limit) break;
           const line = buffer.subarray(start, stop);
           if (needle && line.indexOf(needle) < 0) continue;
-          const event = tryParse(line.toString("utf8")) as StoredEvent | undefined;
-          if (!event || typeof event.id !== "number" || event.id <= after || event.id > this.durableLast) continue;
+          const event = parseSealed(line.toString("utf8"), this.paths.unsealedAccepted) as StoredEvent | undefined;
+          if (!event || typeof event.id !== "number") throw damagedEvent(segment.path, offsets[i]! + start);
+          if (event.id <= after || event.id > this.durableLast) continue;
           if (match(event)) out.push(event);
         }
         i = j;
@@ -268,7 +270,7 @@ export class EventLog {
 function idOf(line: Buffer): number | null {
   const fast = leadingInteger(line, 0, line.length, ID);
   if (fast !== null) return fast;
-  const value = tryParse(line.toString("utf8")) as { id?: unknown } | undefined;
+  const value = parseSealed(line.toString("utf8"), true) as { id?: unknown } | undefined;
   return value && Number.isSafeInteger(value.id) && (value.id as number) > 0 ? (value.id as number) : null;
 }
 
@@ -282,6 +284,10 @@ export function lowerBound(n: number, above: (index: number) => boolean): number
     else lo = mid + 1;
   }
   return lo;
+}
+
+function damagedEvent(path: string, offset: number): RuntimeError {
+  return new RuntimeError("store_corrupt", `${path} is damaged near byte ${offset}: it does not hold the expected event`, { file: path, offset });
 }
 
 function expired(after: number, first: number | null): RuntimeError {

@@ -2,7 +2,9 @@ import { fdatasync, readFileSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
-import { NEWLINE, tryParse } from "./lines.ts";
+import { checksumHex } from "../../platform/checksum.ts";
+import { leadingInteger, NEWLINE, tryParse } from "./lines.ts";
+import { openLine, sealLine } from "./sealed-line.ts";
 import type { StorePaths } from "./paths.ts";
 
 /**
@@ -27,7 +29,7 @@ export interface JournalRecord {
 
 /**
  * The write-ahead journal, wal/<n>.jsonl. Each batch is written here first — a JSON header line
- * `{"batch","ops","payload"}` followed by `payload` bytes (the appended lines, in op order) and
+ * `{"batch","ops","payload","payload_crc","crc"}` (the CRC-32 of the payload; the header's seal) followed by `payload` bytes (the appended lines, in op order) and
  * a newline — then applied to the layout's files, then this one file is fdatasynced: one sync
  * makes the whole batch durable however many files it touched, and replay on open finishes any
  * batch a crash cut short. Checkpoints sync the layout's files and retire journal files.
@@ -64,8 +66,10 @@ export class JournalWriter {
    */
   write(batch: number, ops: JournalOp[], payload: string[], bytes: number): Buffer {
     if (!this.handle) throw new Error("the journal is not open");
-    const header = `${JSON.stringify({ batch, ops, payload: bytes })}\n`;
-    const record = Buffer.from(`${header}${payload.join("")}\n`);
+    const text = payload.join("");
+    const body = JSON.stringify({ batch, ops, payload: bytes, payload_crc: checksumHex(text) });
+    const header = sealLine(body);
+    const record = Buffer.from(`${header}${text}\n`);
     let written = 0;
     while (written < record.length) written += writeSync(this.handle.fd, record, written, record.length - written);
     this.bytes += record.length;
@@ -109,6 +113,7 @@ interface Header {
   batch: number;
   ops: JournalOp[];
   payload: number;
+  payload_crc?: string;
 }
 
 function isHeader(value: unknown): value is Header {
@@ -134,7 +139,8 @@ function withData(ops: JournalOp[], payload: Buffer): ReplayOp[] | null {
   return at === payload.length ? out : null;
 }
 
-export function readJournal(path: string): ReadJournal {
+/** Reads a journal file; `unsealed` accepts records without a seal (a format-1 store). */
+export function readJournal(path: string, unsealed: boolean): ReadJournal {
   const buffer = readFileSync(path);
   const records: JournalRecord[] = [];
   let position = 0;
@@ -142,7 +148,9 @@ export function readJournal(path: string): ReadJournal {
     const end = buffer.indexOf(NEWLINE, position);
     // A record that does not finish before the end of the file is one a crash cut short.
     if (end < 0) return { records, torn_at: position, corrupt_at: null, size: buffer.length };
-    const header = tryParse(buffer.toString("utf8", position, end));
+    const text = buffer.toString("utf8", position, end);
+    const opened = openLine(text, unsealed);
+    const header = opened === null ? undefined : tryParse(opened);
     if (!isHeader(header)) {
       return end + 1 === buffer.length
         ? { records, torn_at: position, corrupt_at: null, size: buffer.length }
@@ -151,9 +159,66 @@ export function readJournal(path: string): ReadJournal {
     const payloadEnd = end + 1 + header.payload;
     if (payloadEnd + 1 > buffer.length) return { records, torn_at: position, corrupt_at: null, size: buffer.length };
     const ops = withData(header.ops, buffer.subarray(end + 1, payloadEnd));
-    if (!ops || buffer[payloadEnd] !== NEWLINE) return { records, torn_at: null, corrupt_at: position, size: buffer.length };
+    const payload = buffer.subarray(end + 1, payloadEnd);
+    const intact = header.payload_crc === undefined ? opened === text : header.payload_crc === checksumHex(payload);
+    if (!ops || !intact || buffer[payloadEnd] !== NEWLINE) return { records, torn_at: null, corrupt_at: position, size: buffer.length };
     records.push({ batch: header.batch, ops });
     position = payloadEnd + 1;
   }
   return { records, torn_at: null, corrupt_at: null, size: buffer.length };
+}
+
+/** What the records from a damaged one on name: whose writes were not replayed, and the event ids they held. */
+export interface SetAsideScope {
+  /** Worker ids named by the damaged record and every record after it; null when the damaged record's own header is unreadable (then anyone may be affected). */
+  workers: Set<string> | null;
+  /** Highest event id those records hold or imply, so ids are not handed out again. */
+  last_event_id: number;
+}
+
+const EVENT_ID = Buffer.from('{"id":');
+
+/**
+ * Reads what the records from `from` on (the damaged one first) name, without applying them:
+ * records whose header seal checks out are trusted for their ops even when their payload is
+ * damaged; other lines are skipped until the next sealed header. `named(path)` gives the worker
+ * a journaled file belongs to, null for runtime-wide files.
+ */
+export function scopeFrom(path: string, from: number, unsealed: boolean, named: (path: string) => string | null, scope: SetAsideScope): void {
+  const buffer = readFileSync(path);
+  let position = from;
+  let first = true;
+  while (position < buffer.length) {
+    const end = buffer.indexOf(NEWLINE, position);
+    if (end < 0) break;
+    const opened = openLine(buffer.toString("utf8", position, end), unsealed);
+    const header = opened === null ? undefined : tryParse(opened);
+    if (!isHeader(header)) {
+      if (first) scope.workers = null;
+      first = false;
+      position = end + 1;
+      continue;
+    }
+    first = false;
+    let at = end + 1;
+    for (const op of header.ops) {
+      if (typeof op !== "object" || op === null) continue;
+      if ("worker_id" in op && typeof op.worker_id === "string") scope.workers?.add(op.worker_id);
+      if (op.op === "state" && Number.isSafeInteger(op.state?.last_event_id)) scope.last_event_id = Math.max(scope.last_event_id, op.state.last_event_id);
+      if (op.op !== "append" && op.op !== "remove") continue;
+      const owner = named(op.path);
+      if (owner !== null) scope.workers?.add(owner);
+      if (op.op === "append" && Number.isSafeInteger(op.bytes) && op.bytes >= 0) {
+        // Event lines start with their id; a damaged one may read wrong, which errs on the high side at worst.
+        const data = buffer.subarray(at, Math.min(buffer.length, at + op.bytes));
+        for (let i = data.indexOf(EVENT_ID); i >= 0; i = data.indexOf(EVENT_ID, i + 1)) {
+          if (i > 0 && data[i - 1] !== NEWLINE) continue;
+          const value = leadingInteger(data, i, data.length, EVENT_ID);
+          if (value !== null) scope.last_event_id = Math.max(scope.last_event_id, value);
+        }
+        at += op.bytes;
+      }
+    }
+    position = end + 1 + header.payload + 1;
+  }
 }

@@ -40,6 +40,8 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
   const { paths, durable } = settings;
   await prepareLayout(paths, durable);
   const runtime = await openRuntimeRecord(paths, durable, options);
+  // A format-1 store keeps its unsealed records readable; everything written from now on is sealed.
+  paths.unsealedAccepted = runtime.format_version === 1;
   const repairs = new Repairs(runtime.id);
   if (taken_over !== null) noteTakeover(repairs, taken_over.pid);
   const replay = await replayJournal(paths, durable, repairs);
@@ -58,7 +60,7 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
     snapshot: {
       runtime,
       workers: loaded.stored,
-      last_event_id: Math.max(lastStoredEvent, loaded.last_event_id),
+      last_event_id: Math.max(lastStoredEvent, loaded.last_event_id, replay.setAside?.scope.last_event_id ?? 0),
       diagnostics: repairs.diagnostics,
     },
     workers: loaded.workers,
@@ -112,6 +114,10 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
       ? loadWorker(paths, runtime_id, entry.name, repairs, replay.states.get(entry.name))
       : notADirectory(entry.name);
     const worker = loaded.worker;
+    const aside = replay.setAside;
+    // Acknowledged batches of this worker were set aside with a damaged journal: serving what is
+    // left would serve a past state as the present one.
+    if (aside && worker.unavailable === null && (aside.scope.workers === null || aside.scope.workers.has(worker.id))) worker.unavailable = aside.reason;
     workers.set(worker.id, worker);
     batch = Math.max(batch, loaded.batch);
     last_event_id = Math.max(last_event_id, loaded.last_event_id);

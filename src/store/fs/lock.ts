@@ -1,15 +1,38 @@
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
+import { currentProcess, isRunning, type ProcessIdentity } from "../../platform/process-identity.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { sleep } from "../../shared/sleep.ts";
+import { tryParse } from "./lines.ts";
 
 /** Roots locked by stores of this process: the pid in LOCK cannot tell them apart. */
 const heldHere = new Set<string>();
 
-function parsePid(content: string): number | null {
+/**
+ * LOCK holds its owner's identity as one JSON line, `{"pid","start","boot_id"}` (see
+ * platform/process-identity.ts), so a pid the kernel handed to another process since, or a
+ * lock from before a reboot, is told from a live owner. Older versions wrote only the pid.
+ */
+type Owner = { pid: number; identity: ProcessIdentity | null };
+
+function lockContent(): string {
+  const identity = currentProcess();
+  return `${identity ? JSON.stringify(identity) : process.pid}\n`;
+}
+
+function parseOwner(content: string): Owner | null {
   const text = content.trim();
-  if (!/^[1-9][0-9]{0,9}$/.test(text)) return null;
-  return Number(text);
+  if (/^[1-9][0-9]{0,9}$/.test(text)) return { pid: Number(text), identity: null };
+  const value = tryParse(text) as Partial<ProcessIdentity> | undefined;
+  if (!value || !Number.isSafeInteger(value.pid) || value.pid! < 1) return null;
+  const identified = Number.isSafeInteger(value.start) && typeof value.boot_id === "string";
+  return { pid: value.pid!, identity: identified ? (value as ProcessIdentity) : null };
+}
+
+/** Whether the owner still runs: by its identity where this host can tell, by its pid otherwise. */
+function ownerRuns(owner: Owner): boolean {
+  if (owner.identity && currentProcess() !== null) return isRunning(owner.identity);
+  return isAlive(owner.pid);
 }
 
 function isAlive(pid: number): boolean {
@@ -38,8 +61,8 @@ function locked(file: string, why: string): RuntimeError {
 }
 
 /**
- * Takes `file` (the store's LOCK) for this process: created exclusively, holding our pid. A lock
- * whose pid no longer runs is stale and taken over; its pid is returned so the caller can warn.
+ * Takes `file` (the store's LOCK) for this process: created exclusively, holding our identity. A
+ * lock whose owner no longer runs is stale and taken over; its pid is returned so the caller can warn.
  */
 export async function acquireLock(file: string, root: string): Promise<{ taken_over: { pid: number | null } | null }> {
   if (heldHere.has(root)) throw locked(file, "another store in this process has it open");
@@ -59,7 +82,7 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
     try {
       const handle = await open(file, "wx", 0o644);
       try {
-        await handle.writeFile(`${process.pid}\n`);
+        await handle.writeFile(lockContent());
         await handle.sync();
       } finally {
         await handle.close();
@@ -70,17 +93,17 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
     }
     let content = await readLock(file);
     if (content === null) continue;
-    let pid = parsePid(content);
-    if (pid === null) {
+    let owner = parseOwner(content);
+    if (owner === null) {
       // The owner creates the file first and writes its pid right after: give it a moment. Still
       // without a pid after that, its owner died between the two (or it is not a lock): stale.
       await sleep(200);
       content = await readLock(file);
       if (content === null) continue;
-      pid = parsePid(content);
+      owner = parseOwner(content);
     }
     // Our own pid, but no store here holds it: a previous process that had this pid left it.
-    if (pid !== null && pid !== process.pid && isAlive(pid)) throw locked(file, `process ${pid} owns it`);
+    if (owner !== null && owner.pid !== process.pid && ownerRuns(owner)) throw locked(file, `process ${owner.pid} owns it`);
     // Stale. Move it aside and check that what moved is the lock we judged, not a fresh one
     // another process took meanwhile; only then is it ours to replace.
     const aside = `${file}.stale-${process.pid}`;
@@ -96,7 +119,7 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
       throw locked(file, "another process took it over while this one started");
     }
     await unlink(aside);
-    taken_over = { pid };
+    taken_over = { pid: owner?.pid ?? null };
   }
   throw locked(file, "it kept changing while this process tried to take it");
 }
@@ -105,5 +128,5 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
 export async function releaseLock(file: string, root: string): Promise<void> {
   heldHere.delete(root);
   const content = await readLock(file);
-  if (content !== null && parsePid(content) === process.pid) await unlink(file).catch(() => undefined);
+  if (content !== null && parseOwner(content)?.pid === process.pid) await unlink(file).catch(() => undefined);
 }

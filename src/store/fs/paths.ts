@@ -20,6 +20,8 @@ const WORKER_LOG = /^workers\/([^/]+)\/(runs|transcript)\.jsonl$/;
  */
 export class StorePaths {
   readonly root: string;
+  /** Format 1 stores wrote records without seals: only there is an unsealed line accepted (set on open). */
+  unsealedAccepted = false;
 
   constructor(root: string) {
     this.root = resolve(root);

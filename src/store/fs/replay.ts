@@ -4,8 +4,9 @@ import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
 import { firstError } from "../../core/validate.ts";
 import { errnoCode } from "../../shared/errors.ts";
-import { readJournal, type ReplayOp } from "./journal.ts";
+import { readJournal, scopeFrom, type ReplayOp, type SetAsideScope } from "./journal.ts";
 import { readAtSync, tryParse } from "./lines.ts";
+import { openDocument } from "./sealed-line.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { createWorkerDir, moveWorkerDirAside } from "./worker-dir.ts";
@@ -23,6 +24,12 @@ export interface ReplayResult {
    * unless a checkpoint followed (the loader compares batches). Written at the next checkpoint.
    */
   states: Map<string, { state: WorkerStateType; checkpoint: Checkpoint }>;
+  /**
+   * Journal damage: the batches from the damaged record on were set aside, so the workers they name
+   * (all workers, when the damaged record does not say whose it is) miss acknowledged writes and
+   * must be unavailable (`reason`), and event ids up to `last_event_id` were handed out.
+   */
+  setAside: { reason: string; scope: SetAsideScope } | null;
 }
 
 interface Step {
@@ -44,8 +51,8 @@ interface Step {
  * apply the steps that still count → collect the journaled states → note what was restored.
  */
 export async function replayJournal(paths: StorePaths, durable: boolean, repairs: Repairs): Promise<ReplayResult> {
-  const { steps: read, last_batch } = readJournalFiles(paths, repairs);
-  const result: ReplayResult = { last_batch, written: new Set(), removals: [], states: new Map() };
+  const { steps: read, last_batch, setAside } = readJournalFiles(paths, repairs);
+  const result: ReplayResult = { last_batch, written: new Set(), removals: [], states: new Map(), setAside };
   if (read.length === 0) return result;
   const steps = withValidIds(read, repairs);
   const index = new ReplayIndex(steps);
@@ -68,16 +75,17 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
  * Every step of every journal file, oldest first. A record a crash cut short is cut off its
  * file (it was never acknowledged); a file damaged before its end stops the reading there.
  */
-function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[]; last_batch: number } {
+function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[]; last_batch: number; setAside: ReplayResult["setAside"] } {
   const numbers = readdirSync(paths.abs("wal"))
     .map((name) => numberedName(name))
     .filter((n): n is number => n !== null)
     .sort((a, b) => a - b);
   const steps: Step[] = [];
   let last_batch = 0;
+  let setAside: ReplayResult["setAside"] = null;
   for (const [position, number] of numbers.entries()) {
     const path = paths.journal(number);
-    const journal = readJournal(paths.abs(path));
+    const journal = readJournal(paths.abs(path), paths.unsealedAccepted);
     for (const record of journal.records) {
       for (const op of record.ops) steps.push({ batch: record.batch, op });
       last_batch = Math.max(last_batch, record.batch);
@@ -89,18 +97,27 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
       repairs.repaired(path, `the last batch was cut short by a crash and never acknowledged; cut ${journal.size - journal.torn_at} bytes`);
     }
     if (journal.corrupt_at !== null) {
-      setAside([path, ...numbers.slice(position + 1).map((n) => paths.journal(n))], paths, journal.corrupt_at, repairs);
+      const files = [path, ...numbers.slice(position + 1).map((n) => paths.journal(n))];
+      const scope: SetAsideScope = { workers: new Set(), last_event_id: 0 };
+      const owner = (target: string) => {
+        const parsed = paths.parseTarget(target);
+        return parsed?.kind === "worker" ? parsed.worker_id : null;
+      };
+      for (const [i, file] of files.entries()) scopeFrom(paths.abs(file), i === 0 ? journal.corrupt_at : 0, paths.unsealedAccepted, owner, scope);
+      const reason = `${path} is damaged at byte ${journal.corrupt_at} (store_corrupt_journal); this worker's batches from there on were not replayed`;
+      setAside = { reason, scope };
+      setAsideFiles(files, paths, journal.corrupt_at, repairs);
       break;
     }
   }
-  return { steps, last_batch };
+  return { steps, last_batch, setAside };
 }
 
 /**
  * Keeps a damaged journal file and the ones after it for inspection, under names replay
  * ignores: nothing after the damage is replayed, and nothing is removed either.
  */
-function setAside(files: string[], paths: StorePaths, corrupt_at: number, repairs: Repairs): void {
+function setAsideFiles(files: string[], paths: StorePaths, corrupt_at: number, repairs: Repairs): void {
   const stamp = Date.now();
   const kept = files.map((file) => {
     renameSync(paths.abs(file), paths.abs(`${file}.unreplayed-${stamp}`));
@@ -231,7 +248,7 @@ function validCreate(op: Extract<ReplayOp, { op: "create" }>): boolean {
 
 function matchesRecord(paths: StorePaths, worker_id: string, record: WorkerRecord): boolean {
   try {
-    const onDisk = tryParse(readFileSync(paths.abs(paths.workerFile(worker_id, "worker.json")), "utf8"));
+    const onDisk = openDocument(readFileSync(paths.abs(paths.workerFile(worker_id, "worker.json")), "utf8"), paths.unsealedAccepted);
     return onDisk !== undefined && JSON.stringify(onDisk) === JSON.stringify(record);
   } catch {
     return false;

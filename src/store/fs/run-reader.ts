@@ -1,8 +1,9 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { Run } from "../../core/schema/run.ts";
-import { completeLines, NEWLINE, readAt, tryParse } from "./lines.ts";
+import { completeLines, NEWLINE, readAt } from "./lines.ts";
 import { errnoCode } from "../../shared/errors.ts";
+import { parseSealed } from "./sealed-line.ts";
 
 const CHUNK = 64 * 1024;
 
@@ -21,21 +22,21 @@ async function withFile<T>(file: string, fallback: T, use: (handle: FileHandle) 
   }
 }
 
-function parseRun(text: string, path: string, offset: number): Run {
-  const run = tryParse(text) as Run | undefined;
+function parseRun(text: string, path: string, offset: number, unsealed: boolean): Run {
+  const run = parseSealed(text, unsealed) as Run | undefined;
   if (!run || typeof run.run_id !== "string") {
-    throw new RuntimeError("store_corrupt", `${path} is damaged at byte ${offset}: it does not hold a run record`);
+    throw new RuntimeError("store_corrupt", `${path} is damaged at byte ${offset}: it does not hold a run record`, { file: path, offset });
   }
   return run;
 }
 
 /** Every run of runs.jsonl (first `bytes`), in creation order, latest record per run. */
-export function readRuns(file: string, path: string, bytes: number): Promise<Run[]> {
+export function readRuns(file: string, path: string, bytes: number, unsealed: boolean): Promise<Run[]> {
   return withFile(file, [], async (handle) => {
     const buffer = await readAt(handle, 0, bytes);
     const runs = new Map<string, Run>();
     for (const [start, end] of completeLines(buffer).lines) {
-      const run = parseRun(buffer.toString("utf8", start, end), path, start);
+      const run = parseRun(buffer.toString("utf8", start, end), path, start, unsealed);
       runs.set(run.run_id, run);
     }
     return [...runs.values()];
@@ -46,7 +47,7 @@ export function readRuns(file: string, path: string, bytes: number): Promise<Run
  * The latest record of one run, reading runs.jsonl backwards from `bytes`: the last record of a
  * run is the one that counts, and recent runs — the ones asked about — are near the end.
  */
-export function findRun(file: string, path: string, bytes: number, run_id: string): Promise<Run | undefined> {
+export function findRun(file: string, path: string, bytes: number, run_id: string, unsealed: boolean): Promise<Run | undefined> {
   const needle = Buffer.from(`"run_id":${JSON.stringify(run_id)}`);
   return withFile(file, undefined, async (handle) => {
     let position = bytes;
@@ -67,7 +68,7 @@ export function findRun(file: string, path: string, bytes: number, run_id: strin
         }
         const line = buffer.subarray(previous + 1, end);
         if (line.indexOf(needle) >= 0) {
-          const run = parseRun(line.toString("utf8"), path, position + previous + 1);
+          const run = parseRun(line.toString("utf8"), path, position + previous + 1, unsealed);
           if (run.run_id === run_id) return run;
         }
         if (previous < 0) return undefined;

@@ -8,7 +8,9 @@ import { writeFileAtomic } from "./atomic.ts";
 import { tryParse } from "./lines.ts";
 import type { StorePaths } from "./paths.ts";
 
-const FORMAT_VERSION = 1;
+/** 2: every JSONL record and journal record is sealed with a checksum. 1 (unsealed) still opens. */
+const FORMAT_VERSION = 2;
+const READABLE_FORMATS = [1, 2];
 const FILE = "runtime.json";
 
 /**
@@ -58,10 +60,10 @@ function parseRecord(paths: StorePaths, text: string): RuntimeRecord {
     throw new RuntimeError("store_corrupt", `${paths.abs(FILE)} ${detail}; the store cannot be opened`, { file: FILE });
   }
   const record = value as RuntimeRecord;
-  if (record.format_version !== FORMAT_VERSION) {
+  if (!READABLE_FORMATS.includes(record.format_version)) {
     throw new RuntimeError(
       "store_corrupt",
-      `${paths.abs(FILE)} has format_version ${record.format_version}; this version reads format ${FORMAT_VERSION}`,
+      `${paths.abs(FILE)} has format_version ${record.format_version}; this version reads formats ${READABLE_FORMATS.join(" and ")}`,
       { file: FILE },
     );
   }

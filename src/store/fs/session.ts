@@ -21,6 +21,7 @@ import { findRun, readRuns } from "./run-reader.ts";
 import { readTranscriptPage, transcriptLine } from "./transcript-reader.ts";
 import { createWorkerDir, moveWorkerDirAside } from "./worker-dir.ts";
 import { addAnchor, newWorker, type FsWorker } from "./worker.ts";
+import { parseSealed, sealLine } from "./sealed-line.ts";
 
 /** An FsStore's options, checked: the same for every open. */
 export interface StoreSettings {
@@ -210,7 +211,7 @@ export class StoreSession {
     for (const run of commit.runs ?? []) {
       const worker = this.available(run.worker_ref.worker_id);
       if (!worker) continue;
-      plan.append(worker.runs_path, worker.runs_bytes, `${JSON.stringify(run)}\n`);
+      plan.append(worker.runs_path, worker.runs_bytes, sealLine(JSON.stringify(run)));
       plan.touched.add(worker);
       worker.last_run = run;
       this.runCache.update(worker.id, run);
@@ -249,6 +250,28 @@ export class StoreSession {
     return worker && worker.unavailable === null ? worker : undefined;
   }
 
+  /** The worker to read from; one found damaged (at open or by an earlier read) fails store_corrupt. */
+  private readable(worker_id: string): FsWorker | undefined {
+    const worker = this.workers.get(worker_id);
+    if (worker?.unavailable) throw new RuntimeError("store_corrupt", `worker ${worker_id} is unavailable: ${worker.unavailable}`, { worker_id });
+    return worker;
+  }
+
+  /**
+   * A read of the worker's files: records are verified as they are read (start-up stays fast),
+   * and the first damaged one makes the worker unavailable from then on — nothing is served from
+   * it and nothing more is written to it.
+   */
+  private async verified<T>(worker: FsWorker, read: Promise<T>): Promise<T> {
+    try {
+      return await read;
+    } catch (error) {
+      if (!(error instanceof RuntimeError) || error.code !== "store_corrupt") throw error;
+      if (this.workers.get(worker.id) === worker) worker.unavailable ??= error.message;
+      throw new RuntimeError("store_corrupt", error.message, { ...error.details, worker_id: worker.id });
+    }
+  }
+
   private trackRemoval(removal: Promise<void>): void {
     const tracked = removal
       .catch((error) => this.settings.log.warn("could not remove a deleted worker's files", { error: messageOf(error) }))
@@ -259,32 +282,32 @@ export class StoreSession {
   // ---------------------------------------------------------------- reads
 
   async listRuns(worker_id: string): Promise<Run[]> {
-    const worker = this.available(worker_id);
+    const worker = this.readable(worker_id);
     if (!worker) return [];
     const path = worker.runs_path;
     this.files.writebackBeforeRead(path);
-    return readRuns(this.paths.abs(path), path, worker.runs_bytes);
+    return this.verified(worker, readRuns(this.paths.abs(path), path, worker.runs_bytes, this.paths.unsealedAccepted));
   }
 
   async getRun(worker_id: string, run_id: string): Promise<Run | undefined> {
-    const worker = this.available(worker_id);
+    const worker = this.readable(worker_id);
     if (!worker || typeof run_id !== "string") return undefined;
     if (worker.last_run?.run_id === run_id) return worker.last_run;
     const cached = this.runCache.get(worker.id, run_id);
     if (cached) return cached;
     const path = worker.runs_path;
     this.files.writebackBeforeRead(path);
-    const run = await findRun(this.paths.abs(path), path, worker.runs_bytes, run_id);
+    const run = await this.verified(worker, findRun(this.paths.abs(path), path, worker.runs_bytes, run_id, this.paths.unsealedAccepted));
     if (run && this.workers.get(worker.id) === worker) this.runCache.put(worker.id, run);
     return run;
   }
 
   async readTranscript(worker_id: string, start: number, limit: number): Promise<TranscriptEntry[]> {
-    const worker = this.available(worker_id);
+    const worker = this.readable(worker_id);
     if (!worker) return [];
     const path = worker.transcript_path;
     this.files.writebackBeforeRead(path);
-    return readTranscriptPage(this.paths.abs(path), path, worker, start, limit);
+    return this.verified(worker, readTranscriptPage(this.paths.abs(path), path, worker, start, limit, this.paths.unsealedAccepted));
   }
 
   readEvents({ after, limit, worker_id }: EventQuery): Promise<StoredEvent[]> {

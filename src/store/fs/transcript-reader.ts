@@ -1,9 +1,10 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { TranscriptEntry } from "../../core/schema/transcript.ts";
-import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAt, tryParse } from "./lines.ts";
+import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAt } from "./lines.ts";
 import { addAnchor, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
+import { parseSealed, sealLine } from "./sealed-line.ts";
 
 const SEQUENCE = keyPrefix("sequence");
 /** Below this many bytes between the bounds, scanning forward beats probing. */
@@ -13,9 +14,9 @@ const PROBE = 4096;
 /** Serialised with `sequence` first, so a line's sequence is read from its first bytes. */
 export function transcriptLine(entry: TranscriptEntry): string {
   const text = JSON.stringify(entry);
-  if (text.startsWith('{"sequence":')) return `${text}\n`;
+  if (text.startsWith('{"sequence":')) return sealLine(text);
   const { sequence, ...rest } = entry;
-  return `${JSON.stringify({ sequence, ...rest })}\n`;
+  return sealLine(JSON.stringify({ sequence, ...rest }));
 }
 
 /**
@@ -25,7 +26,14 @@ export function transcriptLine(entry: TranscriptEntry): string {
  * starting from the closest remembered line starts; then the page is read in one pass.
  * No index is built and the file is never parsed whole.
  */
-export async function readTranscriptPage(file: string, path: string, worker: FsWorker, start: number, count: number): Promise<TranscriptEntry[]> {
+export async function readTranscriptPage(
+  file: string,
+  path: string,
+  worker: FsWorker,
+  start: number,
+  count: number,
+  unsealed: boolean,
+): Promise<TranscriptEntry[]> {
   const bytes = worker.transcript_bytes;
   const total = worker.transcript_count;
   if (count <= 0 || start >= total) return [];
@@ -39,7 +47,7 @@ export async function readTranscriptPage(file: string, path: string, worker: FsW
   try {
     const from = await locate(handle, path, worker, start, bytes, total);
     const wanted = Math.min(count, total - start);
-    const { entries, next } = await readForward(handle, path, from.offset, from.sequence, start, wanted, bytes);
+    const { entries, next } = await readForward(handle, path, from.offset, from.sequence, start, wanted, bytes, unsealed);
     if (start + entries.length < total) addAnchor(worker, start + entries.length, next);
     return entries;
   } finally {
@@ -109,13 +117,14 @@ async function sequenceAt(handle: FileHandle, path: string, offset: number): Pro
   const head = await readAt(handle, offset, 32);
   const fast = leadingInteger(head, 0, head.length, SEQUENCE);
   if (fast !== null) return fast;
-  // Not the shape this store writes (edited by hand?): parse the whole line.
+  // Not the shape this store writes (edited by hand?): parse the whole line. Only a position is
+  // taken from it: the lines served are verified by readForward.
   let length = 4096;
   for (;;) {
     const chunk = await readAt(handle, offset, length);
     const end = chunk.indexOf(NEWLINE);
     if (end >= 0 || chunk.length < length) {
-      const value = tryParse(chunk.toString("utf8", 0, end >= 0 ? end : chunk.length)) as { sequence?: unknown } | undefined;
+      const value = parseSealed(chunk.toString("utf8", 0, end >= 0 ? end : chunk.length), true) as { sequence?: unknown } | undefined;
       if (value && Number.isSafeInteger(value.sequence)) return value.sequence as number;
       throw corrupt(path, offset);
     }
@@ -132,6 +141,7 @@ async function readForward(
   start: number,
   count: number,
   bytes: number,
+  unsealed: boolean,
 ): Promise<{ entries: TranscriptEntry[]; next: number }> {
   const out: TranscriptEntry[] = [];
   let position = offset;
@@ -147,7 +157,7 @@ async function readForward(
     }
     for (const [from, to] of lines) {
       if (current >= start) {
-        const entry = tryParse(chunk.toString("utf8", from, to)) as TranscriptEntry | undefined;
+        const entry = parseSealed(chunk.toString("utf8", from, to), unsealed) as TranscriptEntry | undefined;
         if (!entry || entry.sequence !== current) throw corrupt(path, position + from);
         out.push(entry);
         if (out.length === count) {
@@ -164,5 +174,8 @@ async function readForward(
 }
 
 function corrupt(path: string, offset: number): RuntimeError {
-  return new RuntimeError("store_corrupt", `${path} is damaged near byte ${offset}: it does not hold the expected transcript entry`);
+  return new RuntimeError("store_corrupt", `${path} is damaged near byte ${offset}: it does not hold the expected transcript entry`, {
+    file: path,
+    offset,
+  });
 }

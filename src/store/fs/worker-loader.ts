@@ -9,10 +9,11 @@ import type { StorePaths, WorkerFile } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { addAnchor, Checkpoint, newWorker, stateOf, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
+import { openDocument, parseSealed } from "./sealed-line.ts";
 
 type Json = { value: unknown; problem?: undefined } | { value?: undefined; problem: string };
 
-function readJson(path: string): Json {
+function readJson(path: string, unsealed: boolean): Json {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -20,8 +21,9 @@ function readJson(path: string): Json {
     const code = errnoCode(error);
     return { problem: code === "ENOENT" ? "is missing" : `cannot be read (${code})` };
   }
-  const value = tryParse(text);
-  return value === undefined ? { problem: "is not valid JSON" } : { value };
+  const value = openDocument(text, unsealed);
+  if (value !== undefined) return { value };
+  return { problem: tryParse(text) === undefined ? "is not valid JSON" : "does not match its checksum (it was altered)" };
 }
 
 export interface LoadedWorker {
@@ -75,7 +77,7 @@ export function loadWorker(
   if ("problem" in record) return unavailable("worker.json", record.problem);
   worker.record = record.record;
 
-  const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json"))), journaled);
+  const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json")), paths.unsealedAccepted), journaled);
   if ("problem" in chosen) return unavailable("state.json", chosen.problem);
   if (chosen.replaces) {
     repairs.repaired(paths.workerFile(id, "state.json"), `${chosen.replaces}; the journal's newer state is used and written back`, id);
@@ -117,7 +119,7 @@ export function loadWorker(
 
 /** worker.json, checked: a worker record of this id, of this runtime. */
 function readRecord(paths: StorePaths, runtime_id: string, id: string): { record: WorkerRecord } | { problem: string } {
-  const file = readJson(paths.abs(paths.workerFile(id, "worker.json")));
+  const file = readJson(paths.abs(paths.workerFile(id, "worker.json")), paths.unsealedAccepted);
   if (file.problem !== undefined) return { problem: file.problem };
   const problem = firstError(WorkerRecord, file.value);
   if (problem) return { problem: `does not hold a worker record (${problem})` };
@@ -239,13 +241,12 @@ function reconcileLog(
       ftruncateSync(fd, at);
       repairs.repaired(file, `${why}; cut ${size - at} bytes at byte ${at}`, worker_id, { offset: at, removed_bytes: size - at });
     };
-    const log: OpenLog = { fd, file, size, valid, cut };
+    const log: OpenLog = { fd, file, size, valid, cut, unsealed: paths.unsealedAccepted };
     if (checkpointBytes !== null && size >= checkpointBytes) return readPastCheckpoint(log, checkpointBytes);
-    const end = repairLastLine(log);
-    if (checkpointBytes !== null) {
-      repairs.repaired(file, `is shorter than state.json recorded (${end} < ${checkpointBytes} bytes); counters follow the file`, worker_id);
-    }
-    return readAsTruth(log, end);
+    // Acknowledged records are missing: the counters must not follow the file down, or sequence
+    // numbers and run ids would be handed out again. Only bytes past the checkpoint are a torn tail.
+    if (checkpointBytes !== null) return { problem: `is shorter than its acknowledged records: it ends at byte ${size}, they reach byte ${checkpointBytes}` };
+    return readAsTruth(log, repairLastLine(log));
   } finally {
     closeSync(fd);
   }
@@ -258,17 +259,19 @@ interface OpenLog {
   size: number;
   valid: (value: unknown, index: number) => boolean;
   cut: (at: number, why: string) => void;
+  /** Format-1 store: unsealed records are accepted. */
+  unsealed: boolean;
 }
 
 /** The lines past the checkpoint, each checked; a torn last line is cut, anything else invalid is a problem. */
-function readPastCheckpoint({ fd, size, valid, cut }: OpenLog, checkpointBytes: number): LogResult {
+function readPastCheckpoint({ fd, size, valid, cut, unsealed }: OpenLog, checkpointBytes: number): LogResult {
   if (size === checkpointBytes) return { size, lines: [] };
   const tail = readAtSync(fd, checkpointBytes, size - checkpointBytes);
   const { lines, rest } = completeLines(tail);
   const out: Line[] = [];
   for (let i = 0; i < lines.length; i++) {
     const [start, end] = lines[i]!;
-    const value = tryParse(tail.toString("utf8", start, end));
+    const value = parseSealed(tail.toString("utf8", start, end), unsealed);
     if (!valid(value, out.length)) {
       if (i === lines.length - 1 && rest === tail.length) {
         cut(checkpointBytes + start, "the last line is not a valid record (a torn write)");
@@ -286,7 +289,7 @@ function readPastCheckpoint({ fd, size, valid, cut }: OpenLog, checkpointBytes: 
 }
 
 /** Without a usable checkpoint: cuts a torn or invalid last line; returns the size after. */
-function repairLastLine({ fd, size, valid, cut }: OpenLog): number {
+function repairLastLine({ fd, size, valid, cut, unsealed }: OpenLog): number {
   if (size === 0) return 0;
   if (readAtSync(fd, size - 1, 1)[0] !== NEWLINE) {
     const start = lineStartBeforeSync(fd, size);
@@ -294,7 +297,7 @@ function repairLastLine({ fd, size, valid, cut }: OpenLog): number {
     return start;
   }
   const start = lineStartBeforeSync(fd, size - 1);
-  if (!valid(tryParse(readAtSync(fd, start, size - 1 - start).toString("utf8")), -1)) {
+  if (!valid(parseSealed(readAtSync(fd, start, size - 1 - start).toString("utf8"), unsealed), -1)) {
     cut(start, "the last line is not a valid record (a torn write)");
     return start;
   }
@@ -302,18 +305,18 @@ function repairLastLine({ fd, size, valid, cut }: OpenLog): number {
 }
 
 /** The file (its first `end` bytes) as the truth: the transcript's last line, or every run record. */
-function readAsTruth({ fd, file, valid }: OpenLog, end: number): LogResult {
+function readAsTruth({ fd, file, valid, unsealed }: OpenLog, end: number): LogResult {
   if (end === 0) return { size: 0, lines: [] };
   if (file.endsWith("transcript.jsonl")) {
     const start = lineStartBeforeSync(fd, end - 1);
-    const value = tryParse(readAtSync(fd, start, end - 1 - start).toString("utf8"));
+    const value = parseSealed(readAtSync(fd, start, end - 1 - start).toString("utf8"), unsealed);
     if (!valid(value, -1)) return { problem: `holds an invalid record at byte ${start}` };
     return { size: end, lines: [{ start, value }] };
   }
   const whole = readAtSync(fd, 0, end);
   const out: Line[] = [];
   for (const [start, stop] of completeLines(whole).lines) {
-    const value = tryParse(whole.toString("utf8", start, stop));
+    const value = parseSealed(whole.toString("utf8", start, stop), unsealed);
     if (!valid(value, out.length)) return { problem: `holds an invalid record at byte ${start}` };
     out.push({ start, value });
   }

@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import type { Run } from "../../core/schema/run.ts";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
+import { sealDocument } from "./sealed-line.ts";
 
 /** A worker as the fs store tracks it. Sizes and counts cover what is written to its files. */
 export interface FsWorker {
@@ -62,7 +63,7 @@ export function stateFile(state: WorkerState, checkpoint: Checkpoint): string {
   const out: Record<string, unknown> = {};
   for (const key of STATE_KEYS) out[key] = state[key];
   out.checkpoint = checkpoint;
-  return `${JSON.stringify(out, null, 2)}\n`;
+  return sealDocument(out);
 }
 
 /** The WorkerState part of a parsed state.json, without the store's checkpoint. */
@@ -72,7 +73,7 @@ export function stateOf(value: Record<string, unknown>): WorkerState {
   return out as WorkerState;
 }
 
-export const recordFile = (record: WorkerRecord): string => `${JSON.stringify(record, null, 2)}\n`;
+export const recordFile = (record: WorkerRecord): string => sealDocument(record as unknown as Record<string, unknown>);
 
 /** Remembers a line start; a few per worker are enough for paging forward and reading the tail. */
 export function addAnchor(worker: FsWorker, sequence: number, offset: number): void {
