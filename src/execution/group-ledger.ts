@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { isLive, processIds, readProcStat } from "./proc-stat.ts";
+import { isLive, processIds, readProcStat } from "../platform/proc-stat.ts";
 import { sleep } from "../shared/sleep.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { GroupLedger } from "./group-ledger.ts";
-import { isLive, processIdsAsync, readProcStatAsync } from "./proc-stat.ts";
+import { isLive, processIdsAsync, readProcStatAsync } from "../platform/proc-stat.ts";
 import { errnoCode, messageOf } from "../shared/errors.ts";
 import { sleep } from "../shared/sleep.ts";
 

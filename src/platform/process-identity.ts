@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { isLive, readProcStat } from "../execution/proc-stat.ts";
+import { isLive, readProcStat } from "./proc-stat.ts";
 
 /**
  * Who a process is, beyond its pid (which the kernel hands out again): its start time (clock
