@@ -117,13 +117,4 @@ export function fsStore(root: string): FsStore {
   return new FsStore({ root, durability: "none" });
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `condition` with only a generous upper bound (no timing assertion). */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+export { sleep, until } from "../support/wait.ts";
