@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "../../src/client/index.ts";
-import { CLI, REPO, cleanScratch, scratchDir, startServer, type Server } from "../cli/helpers.ts";
+import { CLI, REPO, cleanScratch, scratchDir, spawnCli, startServer, type Server } from "../cli/helpers.ts";
 import { agentLog, fakeAgent, script } from "./acp-helpers.ts";
 import { Scratch, isRunning, until } from "./helpers.ts";
 
@@ -181,45 +181,15 @@ describe("acp workers through the server (bun cli.ts)", () => {
   );
 });
 
-/** A CLI client process (chat, tail) against `server`, with piped stdin and its output so far. */
-function spawnClient(server: Server, args: string[]) {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith("YOI_")) env[key] = value;
-  const proc = Bun.spawn([process.execPath, CLI, ...args, "--url", server.url], { cwd: scratchDir(), env, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  let stdout = "";
-  let stderr = "";
-  const pump = async (stream: ReadableStream<Uint8Array>, add: (text: string) => void) => {
-    const decoder = new TextDecoder();
-    const reader = stream.getReader();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) add(decoder.decode(chunk.value, { stream: true }));
-  };
-  const pumps = Promise.all([pump(proc.stdout, (t) => (stdout += t)), pump(proc.stderr, (t) => (stderr += t))]);
-  return {
-    proc,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    write(text: string) {
-      proc.stdin.write(text);
-      proc.stdin.flush();
-    },
-    async finish(): Promise<number> {
-      void proc.stdin.end();
-      const code = await proc.exited;
-      await pumps;
-      return code;
-    },
-  };
-}
-
 describe("acp workers from the CLI", () => {
   test("chat shows the permission request with numbered options and the next line answers it; tail prints it", async () => {
     const { cwd } = agentDir();
     const server = await startServer(SERVE, { cwd });
     try {
       expect((await post(server, "/v1/workers", { worker_id: "c" })).status).toBe(201);
-      const tail = spawnClient(server, ["tail", "--worker", "c"]);
+      const tail = spawnCli(["tail", "--worker", "c", "--url", server.url]);
       await until(() => tail.stderr().includes("following events"), "tail to follow", 60_000);
-      const chat = spawnClient(server, ["chat", "c"]);
+      const chat = spawnCli(["chat", "c", "--url", server.url], { stdin: true });
       chat.write(script({ tool: { id: "t1", title: "Build", kind: "execute", status: "pending" } }, { ask: { id: "t2", title: "rm -rf build", kind: "delete" } }) + "\n");
       await until(() => chat.stdout().includes("choose 1-3: "), "chat to ask which option", 60_000);
       expect(chat.stdout()).toContain('[permission] the agent asks to delete "rm -rf build"\n  1) Allow [allow, allow_once]\n  2) Always allow [always, allow_always]\n  3) Reject [deny, reject_once]\n');
@@ -228,10 +198,11 @@ describe("acp workers from the CLI", () => {
       await until(() => chat.stdout().split("choose 1-3: ").length === 3, "chat to ask again", 60_000);
       chat.write("2\n");
       await until(() => chat.stdout().includes("permission: always\n"), "the agent's reply after the answer", 60_000);
-      expect(await chat.finish()).toBe(0);
+      chat.endInput();
+      expect((await chat.exited).code).toBe(0);
       await until(() => tail.stdout().includes("run_completed"), "tail to print the run's end", 60_000);
       tail.proc.kill("SIGINT");
-      await tail.finish();
+      await tail.exited;
       const lines = tail.stdout().split("\n");
       expect(lines.find((l) => l.includes(" run_tool_call "))).toContain('t1 execute pending "Build"');
       expect(lines.find((l) => l.includes(" run_permission_requested "))).toContain(
