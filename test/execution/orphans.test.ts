@@ -33,6 +33,19 @@ async function startSleeper(url: string, worker: string): Promise<string> {
   return worker;
 }
 
+/** Starts worker `s`'s sleeper on `url` and waits until its group (shell and grandchild) is noted in the ledger. */
+async function startNotedSleeper(url: string, cwd: string): Promise<number[]> {
+  await startSleeper(url, "s");
+  const pidFile = join(cwd, "data/workers/s/work/pids");
+  // The script renames the file into place, so once it exists it holds the whole line.
+  await until(() => existsSync(pidFile) && /^\d+ \d+\n$/.test(readFileSync(pidFile, "utf8")), "the program to write its pids");
+  const pids = readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
+  expect(pids.length).toBe(2);
+  // Noted by the server right after the spawn returned, which the program may beat.
+  await until(() => readdirSync(LEDGER).includes(`${pids[0]}.json`), "the group to be noted");
+  return pids;
+}
+
 const isLinux = process.platform === "linux";
 
 describe.if(isLinux)("command runs of a runtime that died (SIGKILL) do not outlive it", () => {
@@ -40,16 +53,9 @@ describe.if(isLinux)("command runs of a runtime that died (SIGKILL) do not outli
     const { cwd } = sleeperRuntime();
     const args = ["--store", "fs", "--data-dir", "data", "--config", "runtime.toml"];
     const first = await startServer(args, { cwd });
-    const pidFile = join(cwd, "data/workers/s/work/pids");
     let pids: number[];
     try {
-      await startSleeper(first.url, "s");
-      // The whole line: the file exists before echo has written it.
-      await until(() => existsSync(pidFile) && /^\d+ \d+\n$/.test(readFileSync(pidFile, "utf8")), "the program to write its pids");
-      pids = readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
-      expect(pids.length).toBe(2);
-      // Noted by the server right after the spawn returned, which the program may beat.
-      await until(() => readdirSync(LEDGER).includes(`${pids[0]}.json`), "the group to be noted");
+      pids = await startNotedSleeper(first.url, cwd);
     } finally {
       await first.stop("SIGKILL");
     }
@@ -70,13 +76,9 @@ describe.if(isLinux)("command runs of a runtime that died (SIGKILL) do not outli
   test("a runtime started without any command profile ends them too (the reaper runs at every start)", async () => {
     const { cwd } = sleeperRuntime();
     const first = await startServer(["--store", "fs", "--data-dir", "data", "--config", "runtime.toml"], { cwd });
-    const pidFile = join(cwd, "data/workers/s/work/pids");
     let pids: number[];
     try {
-      await startSleeper(first.url, "s");
-      await until(() => existsSync(pidFile) && /^\d+ \d+\n$/.test(readFileSync(pidFile, "utf8")), "the program to write its pids");
-      pids = readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
-      await until(() => readdirSync(LEDGER).includes(`${pids[0]}.json`), "the group to be noted");
+      pids = await startNotedSleeper(first.url, cwd);
     } finally {
       await first.stop("SIGKILL");
     }
