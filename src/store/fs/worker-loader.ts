@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync } from "node:fs";
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, statSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import { Run } from "../../core/schema/run.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { Run as RunType } from "../../core/schema/run.ts";
@@ -13,10 +14,55 @@ import { openDocument, parseSealed } from "./sealed-line.ts";
 
 type Json = { value: unknown; problem?: undefined } | { value?: undefined; problem: string };
 
-function readJson(path: string, unsealed: boolean): Json {
+/** A worker's worker.json and state.json as read ahead of loading it: the text, or the error reading it met. */
+export interface WorkerTexts {
+  record: string | Error;
+  state: string | Error;
+  /** Sizes of the logs (undefined: missing; null: not a plain file or not known — read it then). */
+  transcript_size: number | null | undefined;
+  runs_size: number | null | undefined;
+}
+
+/**
+ * Reads worker.json and state.json of every id, `lanes` files in flight at once: at start-up
+ * these reads are most of the time, and asynchronous reads overlap in the platform's I/O threads
+ * where synchronous ones would wait one after the other. Damage is judged later, by `loadWorker`.
+ */
+export async function readWorkerTexts(paths: StorePaths, ids: readonly string[], lanes = 64): Promise<Map<string, WorkerTexts>> {
+  const texts = new Map<string, WorkerTexts>();
+  const read = (path: string) => readFile(path, "utf8").catch((error: Error) => error);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(lanes, ids.length) }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        const [record, state, transcript_size, runs_size] = await Promise.all([
+          read(paths.abs(paths.workerFile(id, "worker.json"))),
+          read(paths.abs(paths.workerFile(id, "state.json"))),
+          sizeOf(paths.abs(paths.workerFile(id, "transcript.jsonl"))),
+          sizeOf(paths.abs(paths.workerFile(id, "runs.jsonl"))),
+        ]);
+        texts.set(id, { record, state, transcript_size, runs_size });
+      }
+    }),
+  );
+  return texts;
+}
+
+async function sizeOf(path: string): Promise<number | null | undefined> {
+  try {
+    const found = await stat(path);
+    return found.isFile() ? found.size : null;
+  } catch (error) {
+    return errnoCode(error) === "ENOENT" ? undefined : null;
+  }
+}
+
+function readJson(path: string, unsealed: boolean, prefetched?: string | Error): Json {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    if (prefetched instanceof Error) throw prefetched;
+    text = prefetched ?? readFileSync(path, "utf8");
   } catch (error) {
     const code = errnoCode(error);
     return { problem: code === "ENOENT" ? "is missing" : `cannot be read (${code})` };
@@ -64,6 +110,7 @@ export function loadWorker(
   id: string,
   repairs: Repairs,
   journaled?: { state: WorkerStateType; checkpoint: Checkpoint },
+  texts?: WorkerTexts,
 ): LoadedWorker {
   const worker = newWorker(id, null, null);
   worker.on_disk = true;
@@ -73,11 +120,11 @@ export function loadWorker(
     return result;
   };
 
-  const record = readRecord(paths, runtime_id, id);
+  const record = readRecord(paths, runtime_id, id, texts?.record);
   if ("problem" in record) return unavailable("worker.json", record.problem);
   worker.record = record.record;
 
-  const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json")), paths.unsealedAccepted), journaled);
+  const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json")), paths.unsealedAccepted, texts?.state), journaled);
   if ("problem" in chosen) return unavailable("state.json", chosen.problem);
   if (chosen.replaces) {
     repairs.repaired(paths.workerFile(id, "state.json"), `${chosen.replaces}; the journal's newer state is used and written back`, id);
@@ -93,10 +140,10 @@ export function loadWorker(
     // Past the checkpoint, entries must continue the sequence (index -1: a last line read on its own).
     if (!isEntry(value)) return false;
     return index < 0 || !checkpoint || value.sequence === stored.transcript_items + index;
-  });
+  }, texts && { size: texts.transcript_size });
   if (transcript.problem !== undefined) return unavailable("transcript.jsonl", transcript.problem);
   const runsFile = paths.workerFile(id, "runs.jsonl");
-  const runs = reconcileLog(paths, runsFile, checkpoint?.runs_bytes ?? null, stored.run_count, repairs, id, (value) => isRun(value, id));
+  const runs = reconcileLog(paths, runsFile, checkpoint?.runs_bytes ?? null, stored.run_count, repairs, id, (value) => isRun(value, id), texts && { size: texts.runs_size });
   if (runs.problem !== undefined) return unavailable("runs.jsonl", runs.problem);
 
   const state: WorkerStateType = { ...stored };
@@ -118,8 +165,8 @@ export function loadWorker(
 }
 
 /** worker.json, checked: a worker record of this id, of this runtime. */
-function readRecord(paths: StorePaths, runtime_id: string, id: string): { record: WorkerRecord } | { problem: string } {
-  const file = readJson(paths.abs(paths.workerFile(id, "worker.json")), paths.unsealedAccepted);
+function readRecord(paths: StorePaths, runtime_id: string, id: string, prefetched?: string | Error): { record: WorkerRecord } | { problem: string } {
+  const file = readJson(paths.abs(paths.workerFile(id, "worker.json")), paths.unsealedAccepted, prefetched);
   if (file.problem !== undefined) return { problem: file.problem };
   const problem = firstError(WorkerRecord, file.value);
   if (problem) return { problem: `does not hold a worker record (${problem})` };
@@ -226,7 +273,17 @@ function reconcileLog(
   repairs: Repairs,
   worker_id: string,
   valid: (value: unknown, index: number) => boolean,
+  /** The file's size as read ahead (size undefined: missing; null: unknown), if it was. */
+  known?: { size: number | null | undefined },
 ): LogResult {
+  // After a clean shutdown the log ends exactly at the checkpoint: one stat says so, and the
+  // file is not opened at all (start-up touches 10,000s of workers).
+  const size = known && known.size !== null ? known.size : fileSize(paths.abs(file));
+  if (size === undefined) {
+    if (storedCount === 0 && !checkpointBytes) return { size: 0, lines: [] };
+    return { problem: `is missing, but state.json counts ${storedCount} records in it` };
+  }
+  if (checkpointBytes !== null && size === checkpointBytes) return { size, lines: [] };
   let fd: number;
   try {
     fd = openSync(paths.abs(file), "r+");
@@ -250,6 +307,13 @@ function reconcileLog(
   } finally {
     closeSync(fd);
   }
+}
+
+/** Size of a plain file; undefined when missing, null when it is something else (opened and judged then). */
+function fileSize(path: string): number | null | undefined {
+  const found = statSync(path, { throwIfNoEntry: false });
+  if (found === undefined) return undefined;
+  return found.isFile() ? found.size : null;
 }
 
 /** A log opened for reconciling: `cut` truncates it at a byte and reports the repair. */
