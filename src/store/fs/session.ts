@@ -19,7 +19,7 @@ import type { StorePaths } from "./paths.ts";
 import { RunCache } from "./run-cache.ts";
 import { findRun, readRuns } from "./run-reader.ts";
 import { readTranscriptPage, transcriptLine } from "./transcript-reader.ts";
-import { createWorkerDir, moveWorkerDirAside } from "./worker-dir.ts";
+import { createWorkerDir, createWorkerDirSync, moveWorkerDirAside } from "./worker-dir.ts";
 import { addAnchor, newWorker, type FsWorker } from "./worker.ts";
 import { parseSealed, sealLine } from "./sealed-line.ts";
 
@@ -109,6 +109,7 @@ export class StoreSession {
       this.files,
       (worker) => this.workers.get(worker.id) === worker,
       () => this.queue.kick(),
+      (worker) => this.makeDir(worker),
       loaded,
     );
   }
@@ -157,19 +158,39 @@ export class StoreSession {
     return { durable };
   }
 
-  /** Worker directories: the deleted moved aside at once (removed behind), the created made whole. */
+  /**
+   * Worker directories: the deleted moved aside at once (removed behind). A created worker's is
+   * made only once something is appended to its logs (here, before the appends are queued), its
+   * work/ is asked for, or a checkpoint comes: the journal holds the create until then.
+   */
   private applyStructure(plan: BatchPlan): Promise<unknown> {
     for (const id of plan.removeDirs) {
       this.files.discardUnder(this.paths.workerDir(id));
       const removal = moveWorkerDirAside(this.paths, id);
       if (removal) this.trackRemoval(removal);
     }
-    return Promise.all(
-      [...plan.created.values()].map(async ({ worker, record, state }) => {
-        await createWorkerDir(this.paths, record, state, plan.batch, this.settings.durable);
-        worker.on_disk = true;
-      }),
-    );
+    const making: Promise<void>[] = [];
+    for (const worker of plan.touched) {
+      if (worker.on_disk) continue;
+      const appends = plan.endOf(worker.transcript_path, worker.transcript_bytes) !== worker.transcript_bytes || plan.endOf(worker.runs_path, worker.runs_bytes) !== worker.runs_bytes;
+      // Worktrees move into work/ right after the create is answered: the directory must be there first.
+      const worktrees = (worker.unmade?.record.workspaces?.length ?? 0) > 0;
+      if (appends || worktrees) making.push(this.makeDir(worker, appends));
+    }
+    return Promise.all(making);
+  }
+
+  /** Makes an unmade worker's directory (once, however many ask); its syncs are the next checkpoint's. */
+  private makeDir(worker: FsWorker, logs = false): Promise<void> {
+    if (worker.on_disk || !worker.unmade) return Promise.resolve();
+    const { record, state, batch } = worker.unmade;
+    worker.making ??= createWorkerDir(this.paths, record, state, batch, false, logs).then(() => {
+      worker.on_disk = true;
+      worker.unmade = null;
+      worker.making = null;
+      this.checkpointer.noteMade(worker);
+    });
+    return worker.making;
   }
 
   private removeFile(path: string): void {
@@ -184,6 +205,8 @@ export class StoreSession {
   /** What the next checkpoint must make durable in the layout. */
   private noteDirty(plan: BatchPlan): void {
     for (const path of plan.appendedPaths()) this.checkpointer.noteFile(path);
+    // A log's first append created it: its directory entry is synced too.
+    for (const path of plan.startedPaths()) if (path.startsWith("workers/")) this.checkpointer.noteDir(path.slice(0, path.lastIndexOf("/")));
     for (const worker of plan.touched) {
       const created = plan.created.get(worker.id);
       // A worker created with nothing else is exactly what its new state.json says.
@@ -199,8 +222,10 @@ export class StoreSession {
       const state = commit.states!.find((s) => s.worker_id === id)!.state;
       if (this.workers.has(id)) this.planDelete(plan, id);
       const worker = newWorker(id, record, state);
+      worker.unmade = { record, state, batch: plan.batch };
       this.workers.set(id, worker);
       plan.create(worker, record, state);
+      this.checkpointer.noteUnmade(worker);
     }
     for (const { worker_id, state } of commit.states ?? []) {
       const worker = this.available(worker_id);
@@ -322,12 +347,24 @@ export class StoreSession {
     return this.diagnosticLog.list();
   }
 
-  /** workers/<id>/work (`dir`), created again if someone removed it while the worker exists. */
+  /**
+   * workers/<id>/work (`dir`), made on first use (with the worker's directory, when that is not
+   * made yet) and again if someone removed it while the worker exists.
+   */
   ensureWorkDir(worker_id: string, dir: string): void {
-    if (!this.workDirs.has(worker_id) && this.workers.get(worker_id)?.on_disk) {
-      mkdirSync(dir, { recursive: true });
-      this.workDirs.add(worker_id);
+    const worker = this.workers.get(worker_id);
+    if (!worker || this.workDirs.has(worker_id)) return;
+    if (!worker.on_disk && worker.unmade && !worker.making) {
+      const { record, state, batch } = worker.unmade;
+      createWorkerDirSync(this.paths, record, state, batch);
+      worker.on_disk = true;
+      worker.unmade = null;
+      this.checkpointer.noteMade(worker);
     }
+    // While the directory is being made, work/ may come first: the making moves its files in then.
+    if (!worker.on_disk && !worker.making) return;
+    mkdirSync(dir, { recursive: true });
+    this.workDirs.add(worker_id);
   }
 
   // ---------------------------------------------------------------- close

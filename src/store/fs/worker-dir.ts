@@ -1,5 +1,5 @@
 import { mkdir, open, rename, rm } from "node:fs/promises";
-import { renameSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
 import type { StorePaths } from "./paths.ts";
@@ -9,16 +9,20 @@ import { errnoCode } from "../../shared/errors.ts";
 async function writeNew(path: string, data: string, durable: boolean): Promise<void> {
   const handle = await open(path, "wx", 0o644);
   try {
-    if (data.length > 0) await handle.writeFile(data);
-    if (durable && data.length > 0) await handle.sync();
+    await handle.writeFile(data);
+    if (durable) await handle.sync();
   } finally {
     await handle.close();
   }
 }
 
 /**
- * Creates workers/<id>/ whole or not at all: it is assembled under tmp/ (worker.json, state.json,
- * empty logs, work/), synced, and renamed into place, so a crash never leaves half a worker.
+ * Creates workers/<id>/ whole or not at all: worker.json and state.json (and the empty logs, when
+ * appends follow) are assembled under tmp/ and renamed into place, so a crash never leaves half a
+ * worker. Otherwise the logs are made by their first append and work/ on first use: a create
+ * costs the fewest file creations (issue 16).
+ * With `durable` everything is synced before this returns (replay); otherwise whoever wrote the
+ * create to the journal syncs the files and directories before the journal goes (checkpoint).
  */
 export async function createWorkerDir(
   paths: StorePaths,
@@ -26,26 +30,59 @@ export async function createWorkerDir(
   state: WorkerState,
   batch: number,
   durable: boolean,
+  /** Also the (empty) logs: the directory is made for appends that follow at once. */
+  logs = false,
 ): Promise<void> {
   const id = record.worker_ref.worker_id;
   const target = paths.abs(paths.workerDir(id));
   const staging = paths.abs(paths.temporary(`create-${id}`));
   await mkdir(staging);
   try {
-    await mkdir(`${staging}/work`);
     await Promise.all([
       writeNew(`${staging}/worker.json`, recordFile(record), durable),
       writeNew(`${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), durable),
-      writeNew(`${staging}/transcript.jsonl`, "", durable),
-      writeNew(`${staging}/runs.jsonl`, "", durable),
+      ...(logs ? ["transcript.jsonl", "runs.jsonl"].map((log) => writeNew(`${staging}/${log}`, "", durable)) : []),
     ]);
     if (durable) await fsyncDir(staging);
-    await rename(staging, target);
+    await renameIntoPlace(staging, target);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
   if (durable) await fsyncDir(paths.abs("workers"));
+}
+
+/** createWorkerDir without waiting and without syncs (the journal holds the create; a checkpoint syncs it). */
+export function createWorkerDirSync(paths: StorePaths, record: WorkerRecord, state: WorkerState, batch: number): void {
+  const id = record.worker_ref.worker_id;
+  const staging = paths.abs(paths.temporary(`create-${id}`));
+  mkdirSync(staging);
+  try {
+    writeFileSync(`${staging}/worker.json`, recordFile(record), { flag: "wx", mode: 0o644 });
+    writeFileSync(`${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), { flag: "wx", mode: 0o644 });
+    renameSync(staging, paths.abs(paths.workerDir(id)));
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * The staged directory becomes the worker's. When the worker's work/ was made meanwhile (a command
+ * run asked for it while this was under way) the files move in one by one instead, worker.json
+ * last: until it is there the journal's create still counts as not applied.
+ */
+async function renameIntoPlace(staging: string, target: string): Promise<void> {
+  try {
+    await rename(staging, target);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
+    for (const log of ["transcript.jsonl", "runs.jsonl"]) await rename(`${staging}/${log}`, `${target}/${log}`).catch(() => {});
+    await rename(`${staging}/state.json`, `${target}/state.json`);
+    await rename(`${staging}/worker.json`, `${target}/worker.json`);
+    await rm(staging, { recursive: true, force: true });
+  }
 }
 
 /**
