@@ -1,4 +1,3 @@
-import { unlink } from "node:fs/promises";
 import type { WorkerState } from "../../core/schema/worker.ts";
 import { errnoCode, messageOf } from "../../shared/errors.ts";
 import type { AppendFiles } from "./append-files.ts";
@@ -215,9 +214,9 @@ export class Checkpointer {
         dirs.add(`workers/${worker.id}`);
         dirs.add("workers");
       }
-      await inParallel([...files], (path) => syncFile(paths.abs(path)));
+      await inParallel([...files], (path) => syncFile(paths.fs, paths.abs(path)));
       // A worker deleted since keeps no directory to sync.
-      await inParallel([...dirs], (dir) => fsyncDir(paths.abs(dir)).catch(ignoreMissing));
+      await inParallel([...dirs], (dir) => fsyncDir(paths.fs, paths.abs(dir)).catch(ignoreMissing));
     }
     await inParallel(work.workers, ({ worker, state, transcript_bytes, runs_bytes }) => {
       const file = stateFile(state, { batch: work.batch, transcript_bytes, runs_bytes });
@@ -226,7 +225,7 @@ export class Checkpointer {
     const keep: number[] = [];
     for (const number of this.journals) {
       if (number > retired) keep.push(number);
-      else await unlink(paths.abs(paths.journal(number))).catch(ignoreMissing);
+      else await paths.fs.promises.unlink(paths.abs(paths.journal(number))).catch(ignoreMissing);
     }
     this.journals = keep;
   }

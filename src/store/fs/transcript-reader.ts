@@ -1,10 +1,10 @@
-import { closeSync, openSync } from "node:fs";
 import { RuntimeError } from "../../core/errors.ts";
 import type { TranscriptEntry } from "../../core/schema/transcript.ts";
 import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAtSync } from "./lines.ts";
 import { addAnchor, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { parseSealed, sealLine } from "./sealed-line.ts";
+import type { StoreFs } from "./store-fs.ts";
 
 const SEQUENCE = keyPrefix("sequence");
 /** Below this many bytes between the bounds, scanning forward beats probing. */
@@ -27,6 +27,7 @@ export function transcriptLine(entry: TranscriptEntry): string {
  * No index is built and the file is never parsed whole.
  */
 export async function readTranscriptPage(
+  fs: StoreFs,
   file: string,
   path: string,
   worker: FsWorker,
@@ -39,10 +40,12 @@ export async function readTranscriptPage(
   if (count <= 0 || start >= total) return [];
   // Synchronous reads: a page is a few small reads of a file the page cache holds, each far
   // cheaper than a hop to the I/O threads and back, which on a loaded machine is what made the
-  // slowest pages slow (issue 16: p99 and max of pages at random offsets).
-  let handle: number;
+  // slowest pages slow (issue 16: p99 and max of pages at random offsets). One turn of the event
+  // loop first (a few µs): a caller reading pages in a loop must not starve the writes' completions.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  let handle: OpenFile;
   try {
-    handle = openSync(file, "r");
+    handle = { fs, fd: fs.openSync(file, "r") };
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return [];
     throw error;
@@ -54,9 +57,17 @@ export async function readTranscriptPage(
     if (start + entries.length < total) addAnchor(worker, start + entries.length, next);
     return entries;
   } finally {
-    closeSync(handle);
+    fs.closeSync(handle.fd);
   }
 }
+
+/** The transcript file open for a page's reads. */
+interface OpenFile {
+  fs: StoreFs;
+  fd: number;
+}
+
+const readAt = ({ fs, fd }: OpenFile, position: number, length: number): Buffer => readAtSync(fs, fd, position, length);
 
 interface Position {
   offset: number;
@@ -68,7 +79,7 @@ interface Position {
  * between the bounds (entries are of similar length on average, so one or two probes usually
  * land on the line) and fall back to halving when a probe did not halve the span.
  */
-function locate(handle: number, path: string, worker: FsWorker, target: number, bytes: number, total: number): Position {
+function locate(handle: OpenFile, path: string, worker: FsWorker, target: number, bytes: number, total: number): Position {
   let lo: Position = { offset: 0, sequence: 0 };
   let hi: { offset: number; sequence: number | null } = { offset: bytes, sequence: total };
   for (const anchor of worker.anchors) {
@@ -98,10 +109,10 @@ function locate(handle: number, path: string, worker: FsWorker, target: number, 
 }
 
 /** The first line start in (from, limit) and its sequence, or null when none starts there. */
-function lineAfter(handle: number, path: string, from: number, limit: number): Position | null {
+function lineAfter(handle: OpenFile, path: string, from: number, limit: number): Position | null {
   let position = from;
   while (position < limit) {
-    const chunk = readAtSync(handle, position, Math.min(PROBE, limit - position));
+    const chunk = readAt(handle, position, Math.min(PROBE, limit - position));
     if (chunk.length === 0) return null;
     const index = chunk.indexOf(NEWLINE);
     if (index < 0) {
@@ -116,15 +127,15 @@ function lineAfter(handle: number, path: string, from: number, limit: number): P
   return null;
 }
 
-function sequenceAt(handle: number, path: string, offset: number): number {
-  const head = readAtSync(handle, offset, 32);
+function sequenceAt(handle: OpenFile, path: string, offset: number): number {
+  const head = readAt(handle, offset, 32);
   const fast = leadingInteger(head, 0, head.length, SEQUENCE);
   if (fast !== null) return fast;
   // Not the shape this store writes (edited by hand?): parse the whole line. Only a position is
   // taken from it: the lines served are verified by readForward.
   let length = 4096;
   for (;;) {
-    const chunk = readAtSync(handle, offset, length);
+    const chunk = readAt(handle, offset, length);
     const end = chunk.indexOf(NEWLINE);
     if (end >= 0 || chunk.length < length) {
       const value = parseSealed(chunk.toString("utf8", 0, end >= 0 ? end : chunk.length), true) as { sequence?: unknown } | undefined;
@@ -137,7 +148,7 @@ function sequenceAt(handle: number, path: string, offset: number): number {
 
 /** Reads lines from `offset` (the line of `sequence`), skipping to `start`, until `count` entries. */
 function readForward(
-  handle: number,
+  handle: OpenFile,
   path: string,
   offset: number,
   sequence: number,
@@ -151,7 +162,7 @@ function readForward(
   let current = sequence;
   let chunkSize = SCAN_WINDOW;
   while (out.length < count && position < bytes) {
-    const chunk = readAtSync(handle, position, Math.min(chunkSize, bytes - position));
+    const chunk = readAt(handle, position, Math.min(chunkSize, bytes - position));
     const { lines, rest } = completeLines(chunk);
     if (lines.length === 0) {
       if (chunk.length < chunkSize) throw corrupt(path, position);

@@ -1,16 +1,15 @@
-import { mkdir, open, rename, rm } from "node:fs/promises";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
 import type { StorePaths } from "./paths.ts";
+import type { StoreFs } from "./store-fs.ts";
 import { recordFile, stateFile } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
 
-async function writeNew(path: string, data: string, durable: boolean): Promise<void> {
-  const handle = await open(path, "wx", 0o644);
+async function writeNew(fs: StoreFs, path: string, data: string, durable: boolean): Promise<void> {
+  const handle = await fs.promises.open(path, "wx", 0o644);
   try {
-    await handle.writeFile(data);
-    if (durable) await handle.sync();
+    if (data.length > 0) await handle.writeFile(data);
+    if (durable && data.length > 0) await handle.sync();
   } finally {
     await handle.close();
   }
@@ -36,33 +35,35 @@ export async function createWorkerDir(
   const id = record.worker_ref.worker_id;
   const target = paths.abs(paths.workerDir(id));
   const staging = paths.abs(paths.temporary(`create-${id}`));
-  await mkdir(staging);
+  const fs = paths.fs;
+  await fs.promises.mkdir(staging);
   try {
     await Promise.all([
-      writeNew(`${staging}/worker.json`, recordFile(record), durable),
-      writeNew(`${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), durable),
-      ...(logs ? ["transcript.jsonl", "runs.jsonl"].map((log) => writeNew(`${staging}/${log}`, "", durable)) : []),
+      writeNew(fs, `${staging}/worker.json`, recordFile(record), durable),
+      writeNew(fs, `${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), durable),
+      ...(logs ? ["transcript.jsonl", "runs.jsonl"].map((log) => writeNew(fs, `${staging}/${log}`, "", durable)) : []),
     ]);
-    if (durable) await fsyncDir(staging);
-    await renameIntoPlace(staging, target);
+    if (durable) await fsyncDir(fs, staging);
+    await renameIntoPlace(fs, staging, target);
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await fs.promises.rm(staging, { recursive: true, force: true });
     throw error;
   }
-  if (durable) await fsyncDir(paths.abs("workers"));
+  if (durable) await fsyncDir(fs, paths.abs("workers"));
 }
 
 /** createWorkerDir without waiting and without syncs (the journal holds the create; a checkpoint syncs it). */
 export function createWorkerDirSync(paths: StorePaths, record: WorkerRecord, state: WorkerState, batch: number): void {
   const id = record.worker_ref.worker_id;
   const staging = paths.abs(paths.temporary(`create-${id}`));
-  mkdirSync(staging);
+  const fs = paths.fs;
+  fs.mkdirSync(staging);
   try {
-    writeFileSync(`${staging}/worker.json`, recordFile(record), { flag: "wx", mode: 0o644 });
-    writeFileSync(`${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), { flag: "wx", mode: 0o644 });
-    renameSync(staging, paths.abs(paths.workerDir(id)));
+    fs.writeFileSync(`${staging}/worker.json`, recordFile(record), { flag: "wx", mode: 0o644 });
+    fs.writeFileSync(`${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), { flag: "wx", mode: 0o644 });
+    fs.renameSync(staging, paths.abs(paths.workerDir(id)));
   } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
+    fs.rmSync(staging, { recursive: true, force: true });
     throw error;
   }
 }
@@ -72,7 +73,8 @@ export function createWorkerDirSync(paths: StorePaths, record: WorkerRecord, sta
  * run asked for it while this was under way) the files move in one by one instead, worker.json
  * last: until it is there the journal's create still counts as not applied.
  */
-async function renameIntoPlace(staging: string, target: string): Promise<void> {
+async function renameIntoPlace(fs: StoreFs, staging: string, target: string): Promise<void> {
+  const { rename, rm } = fs.promises;
   try {
     await rename(staging, target);
   } catch (error) {
@@ -93,10 +95,10 @@ async function renameIntoPlace(staging: string, target: string): Promise<void> {
 export function moveWorkerDirAside(paths: StorePaths, id: string): Promise<void> | null {
   const aside = paths.abs(paths.temporary(`deleted-${id}`));
   try {
-    renameSync(paths.abs(paths.workerDir(id)), aside);
+    paths.fs.renameSync(paths.abs(paths.workerDir(id)), aside);
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return null;
     throw error;
   }
-  return rm(aside, { recursive: true, force: true });
+  return paths.fs.promises.rm(aside, { recursive: true, force: true });
 }

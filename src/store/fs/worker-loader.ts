@@ -1,5 +1,3 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, statSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
 import { Run } from "../../core/schema/run.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { Run as RunType } from "../../core/schema/run.ts";
@@ -7,6 +5,7 @@ import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts
 import { firstError } from "../../core/validate.ts";
 import { completeLines, lineStartBeforeSync, NEWLINE, readAtSync, tryParse } from "./lines.ts";
 import type { StorePaths, WorkerFile } from "./paths.ts";
+import type { StoreFs } from "./store-fs.ts";
 import type { Repairs } from "./repairs.ts";
 import { addAnchor, Checkpoint, newWorker, stateOf, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
@@ -30,7 +29,7 @@ export interface WorkerTexts {
  */
 export async function readWorkerTexts(paths: StorePaths, ids: readonly string[], lanes = 64): Promise<Map<string, WorkerTexts>> {
   const texts = new Map<string, WorkerTexts>();
-  const read = (path: string) => readFile(path, "utf8").catch((error: Error) => error);
+  const read = (path: string) => paths.fs.promises.readFile(path, "utf8").catch((error: Error) => error);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(lanes, ids.length) }, async () => {
@@ -39,8 +38,8 @@ export async function readWorkerTexts(paths: StorePaths, ids: readonly string[],
         const [record, state, transcript_size, runs_size] = await Promise.all([
           read(paths.abs(paths.workerFile(id, "worker.json"))),
           read(paths.abs(paths.workerFile(id, "state.json"))),
-          sizeOf(paths.abs(paths.workerFile(id, "transcript.jsonl"))),
-          sizeOf(paths.abs(paths.workerFile(id, "runs.jsonl"))),
+          sizeOf(paths, paths.abs(paths.workerFile(id, "transcript.jsonl"))),
+          sizeOf(paths, paths.abs(paths.workerFile(id, "runs.jsonl"))),
         ]);
         texts.set(id, { record, state, transcript_size, runs_size });
       }
@@ -49,20 +48,21 @@ export async function readWorkerTexts(paths: StorePaths, ids: readonly string[],
   return texts;
 }
 
-async function sizeOf(path: string): Promise<number | null | undefined> {
+async function sizeOf(paths: StorePaths, path: string): Promise<number | null | undefined> {
   try {
-    const found = await stat(path);
+    const found = await paths.fs.promises.stat(path);
     return found.isFile() ? found.size : null;
   } catch (error) {
     return errnoCode(error) === "ENOENT" ? undefined : null;
   }
 }
 
-function readJson(path: string, unsealed: boolean, prefetched?: string | Error): Json {
+function readJson(paths: StorePaths, path: string, prefetched?: string | Error): Json {
+  const unsealed = paths.unsealedAccepted;
   let text: string;
   try {
     if (prefetched instanceof Error) throw prefetched;
-    text = prefetched ?? readFileSync(path, "utf8");
+    text = prefetched ?? paths.fs.readFileSync(path, "utf8");
   } catch (error) {
     const code = errnoCode(error);
     return { problem: code === "ENOENT" ? "is missing" : `cannot be read (${code})` };
@@ -124,7 +124,7 @@ export function loadWorker(
   if ("problem" in record) return unavailable("worker.json", record.problem);
   worker.record = record.record;
 
-  const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json")), paths.unsealedAccepted, texts?.state), journaled);
+  const chosen = chooseState(readJson(paths, paths.abs(paths.workerFile(id, "state.json")), texts?.state), journaled);
   if ("problem" in chosen) return unavailable("state.json", chosen.problem);
   if (chosen.replaces) {
     repairs.repaired(paths.workerFile(id, "state.json"), `${chosen.replaces}; the journal's newer state is used and written back`, id);
@@ -166,7 +166,7 @@ export function loadWorker(
 
 /** worker.json, checked: a worker record of this id, of this runtime. */
 function readRecord(paths: StorePaths, runtime_id: string, id: string, prefetched?: string | Error): { record: WorkerRecord } | { problem: string } {
-  const file = readJson(paths.abs(paths.workerFile(id, "worker.json")), paths.unsealedAccepted, prefetched);
+  const file = readJson(paths, paths.abs(paths.workerFile(id, "worker.json")), prefetched);
   if (file.problem !== undefined) return { problem: file.problem };
   const problem = firstError(WorkerRecord, file.value);
   if (problem) return { problem: `does not hold a worker record (${problem})` };
@@ -278,7 +278,7 @@ function reconcileLog(
 ): LogResult {
   // After a clean shutdown the log ends exactly at the checkpoint: one stat says so, and the
   // file is not opened at all (start-up touches 10,000s of workers).
-  const size = known && known.size !== null ? known.size : fileSize(paths.abs(file));
+  const size = known && known.size !== null ? known.size : fileSize(paths.fs, paths.abs(file));
   if (size === undefined) {
     if (storedCount === 0 && !checkpointBytes) return { size: 0, lines: [] };
     return { problem: `is missing, but state.json counts ${storedCount} records in it` };
@@ -286,38 +286,39 @@ function reconcileLog(
   if (checkpointBytes !== null && size === checkpointBytes) return { size, lines: [] };
   let fd: number;
   try {
-    fd = openSync(paths.abs(file), "r+");
+    fd = paths.fs.openSync(paths.abs(file), "r+");
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
     if (storedCount === 0 && !checkpointBytes) return { size: 0, lines: [] };
     return { problem: `is missing, but state.json counts ${storedCount} records in it` };
   }
   try {
-    const size = fstatSync(fd).size;
+    const size = paths.fs.fstatSync(fd).size;
     const cut = (at: number, why: string) => {
-      ftruncateSync(fd, at);
+      paths.fs.ftruncateSync(fd, at);
       repairs.repaired(file, `${why}; cut ${size - at} bytes at byte ${at}`, worker_id, { offset: at, removed_bytes: size - at });
     };
-    const log: OpenLog = { fd, file, size, valid, cut, unsealed: paths.unsealedAccepted };
+    const log: OpenLog = { fs: paths.fs, fd, file, size, valid, cut, unsealed: paths.unsealedAccepted };
     if (checkpointBytes !== null && size >= checkpointBytes) return readPastCheckpoint(log, checkpointBytes);
     // Acknowledged records are missing: the counters must not follow the file down, or sequence
     // numbers and run ids would be handed out again. Only bytes past the checkpoint are a torn tail.
     if (checkpointBytes !== null) return { problem: `is shorter than its acknowledged records: it ends at byte ${size}, they reach byte ${checkpointBytes}` };
     return readAsTruth(log, repairLastLine(log));
   } finally {
-    closeSync(fd);
+    paths.fs.closeSync(fd);
   }
 }
 
 /** Size of a plain file; undefined when missing, null when it is something else (opened and judged then). */
-function fileSize(path: string): number | null | undefined {
-  const found = statSync(path, { throwIfNoEntry: false });
+function fileSize(fs: StoreFs, path: string): number | null | undefined {
+  const found = fs.statSync(path, { throwIfNoEntry: false });
   if (found === undefined) return undefined;
   return found.isFile() ? found.size : null;
 }
 
 /** A log opened for reconciling: `cut` truncates it at a byte and reports the repair. */
 interface OpenLog {
+  fs: StoreFs;
   fd: number;
   file: string;
   size: number;
@@ -328,9 +329,9 @@ interface OpenLog {
 }
 
 /** The lines past the checkpoint, each checked; a torn last line is cut, anything else invalid is a problem. */
-function readPastCheckpoint({ fd, size, valid, cut, unsealed }: OpenLog, checkpointBytes: number): LogResult {
+function readPastCheckpoint({ fs, fd, size, valid, cut, unsealed }: OpenLog, checkpointBytes: number): LogResult {
   if (size === checkpointBytes) return { size, lines: [] };
-  const tail = readAtSync(fd, checkpointBytes, size - checkpointBytes);
+  const tail = readAtSync(fs, fd, checkpointBytes, size - checkpointBytes);
   const { lines, rest } = completeLines(tail);
   const out: Line[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -353,15 +354,15 @@ function readPastCheckpoint({ fd, size, valid, cut, unsealed }: OpenLog, checkpo
 }
 
 /** Without a usable checkpoint: cuts a torn or invalid last line; returns the size after. */
-function repairLastLine({ fd, size, valid, cut, unsealed }: OpenLog): number {
+function repairLastLine({ fs, fd, size, valid, cut, unsealed }: OpenLog): number {
   if (size === 0) return 0;
-  if (readAtSync(fd, size - 1, 1)[0] !== NEWLINE) {
-    const start = lineStartBeforeSync(fd, size);
+  if (readAtSync(fs, fd, size - 1, 1)[0] !== NEWLINE) {
+    const start = lineStartBeforeSync(fs, fd, size);
     cut(start, "the last line was cut short (a torn write)");
     return start;
   }
-  const start = lineStartBeforeSync(fd, size - 1);
-  if (!valid(parseSealed(readAtSync(fd, start, size - 1 - start).toString("utf8"), unsealed), -1)) {
+  const start = lineStartBeforeSync(fs, fd, size - 1);
+  if (!valid(parseSealed(readAtSync(fs, fd, start, size - 1 - start).toString("utf8"), unsealed), -1)) {
     cut(start, "the last line is not a valid record (a torn write)");
     return start;
   }
@@ -369,15 +370,15 @@ function repairLastLine({ fd, size, valid, cut, unsealed }: OpenLog): number {
 }
 
 /** The file (its first `end` bytes) as the truth: the transcript's last line, or every run record. */
-function readAsTruth({ fd, file, valid, unsealed }: OpenLog, end: number): LogResult {
+function readAsTruth({ fs, fd, file, valid, unsealed }: OpenLog, end: number): LogResult {
   if (end === 0) return { size: 0, lines: [] };
   if (file.endsWith("transcript.jsonl")) {
-    const start = lineStartBeforeSync(fd, end - 1);
-    const value = parseSealed(readAtSync(fd, start, end - 1 - start).toString("utf8"), unsealed);
+    const start = lineStartBeforeSync(fs, fd, end - 1);
+    const value = parseSealed(readAtSync(fs, fd, start, end - 1 - start).toString("utf8"), unsealed);
     if (!valid(value, -1)) return { problem: `holds an invalid record at byte ${start}` };
     return { size: end, lines: [{ start, value }] };
   }
-  const whole = readAtSync(fd, 0, end);
+  const whole = readAtSync(fs, fd, 0, end);
   const out: Line[] = [];
   for (const [start, stop] of completeLines(whole).lines) {
     const value = parseSealed(whole.toString("utf8", start, stop), unsealed);
