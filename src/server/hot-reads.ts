@@ -1,4 +1,4 @@
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { isValidId } from "../core/ids.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { TranscriptQuery } from "./http-schema.ts";
@@ -29,7 +29,8 @@ const transcriptEnvelope = (transcript: unknown) => ({ transcript });
  * routes keep their schemas for OpenAPI and Eden.
  */
 export function hotReads(runtime: Runtime): (request: Request) => HotRead | undefined {
-  const transcriptQuery = TypeCompiler.Compile(TranscriptQuery);
+  // Compiled on the first transcript read, not at start (start-up builds only what /healthz needs).
+  let transcriptQuery: TypeCheck<typeof TranscriptQuery> | undefined;
 
   return (request) => {
     if (request.method !== "GET") return undefined;
@@ -55,7 +56,7 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
     }
     if (path.length !== slash + 11 || !path.endsWith("/transcript")) return undefined;
     const query = mark < 0 ? Object.create(null) : plainIntegerQuery(url.slice(mark + 1));
-    if (query === null || !transcriptQuery.Check(query)) return undefined;
+    if (query === null || !(transcriptQuery ??= TypeCompiler.Compile(TranscriptQuery)).Check(query)) return undefined;
     const { start: first, limit, tail } = query;
     return { path, read: () => runtime.transcript(id, { start: first, limit, tail }), envelope: transcriptEnvelope };
   };
