@@ -21,9 +21,11 @@ export interface CompileOptions {
   target?: string;
   /** The Bun executable of the target to embed (`--compile-executable-path`), instead of downloading it. */
   executablePath?: string;
+  /** The entry point; cli.ts when absent (the benchmarks compile their floor the same way). */
+  entry?: string;
 }
 
-/** Compiles cli.ts into one executable; rejects when `bun build` fails. Answers its size in bytes. */
+/** Compiles cli.ts (or `entry`) into one executable; rejects when `bun build` fails. Answers its size in bytes. */
 export async function compile(options: CompileOptions): Promise<number> {
   mkdirSync(dirname(options.outfile), { recursive: true });
   const command = [
@@ -34,7 +36,7 @@ export async function compile(options: CompileOptions): Promise<number> {
     "--format=esm",
     ...(options.target ? [`--target=${options.target}`] : []),
     ...(options.executablePath ? ["--compile-executable-path", options.executablePath] : []),
-    resolve(root, "cli.ts"),
+    options.entry ?? resolve(root, "cli.ts"),
     "--outfile",
     options.outfile,
   ];
