@@ -19,10 +19,12 @@
  *              transcript page p99).
  *   stream     scripts/bench/stream.ts (SSE fan-out, delta latency) when it exists and takes --json.
  *   binary     start → first healthy response (median of 20) of dist/yoi-runtime (built first if
- *              missing), `bun cli.ts`, `deno run -A cli.ts` beside a bare Bun.serve script, and
- *              the binary's size.
+ *              missing), `bun cli.ts`, `deno run -A cli.ts` beside a bare Bun.serve script and a
+ *              compiled Elysia /healthz binary, the binary's size, and its client commands
+ *              (`--version` beside `bun -e 1`, `workers list` beside curl: client-commands.ts).
  *   memory     RSS per idle worker at 10,000 workers, memory and fs stores (scripts/bench/memory.ts).
- *   execution  scripts/bench/execution.ts (echo runs/s in process vs over HTTP, delta latency).
+ *   execution  scripts/bench/execution.ts (echo runs/s in process vs over HTTP, command runs/s vs a
+ *              bare Bun.spawn loop, delta latency).
  *
  * `--quick` is a smoke run (2 rounds of 1 s, store.ts part (a) only, 2,000 workers for memory).
  * `--compare DIR` adds to the REST rounds a server started from another checkout of the repo
@@ -370,6 +372,8 @@ async function streamCase(): Promise<void> {
 async function binaryCase(): Promise<void> {
   if (!existsSync(join(REPO, "dist/yoi-runtime"))) await run([process.execPath, "run", "build"], "binary: building dist/yoi-runtime");
   await collect("startup.ts", ["--runs", quick ? "3" : "20", "--all"], "startup");
+  await collect("client-commands.ts", ["--runs", quick ? "3" : "20"], "client-commands");
+  if (!Bun.which("curl")) notes.push("curl is not installed: the binary's `workers list` has no curl baseline");
   if (!hasDeno) notes.push("deno is not installed (node_modules/.bin/deno): Deno figures skipped");
 }
 
