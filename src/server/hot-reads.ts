@@ -11,13 +11,16 @@ export interface HotRead {
 }
 
 const runtimeEnvelope = (runtime: unknown) => ({ runtime });
+const HEALTHY = { ok: true } as const;
+const healthy = () => Promise.resolve(HEALTHY);
+const asIs = (value: object) => value;
 const workerEnvelope = (worker: unknown) => ({ worker });
 const transcriptEnvelope = (transcript: unknown) => ({ transcript });
 
 /**
  * The three reads a Backend polls — `GET /v1/workers/:worker_id`, `GET /v1/runtime` and
- * `GET /v1/workers/:worker_id/transcript` — matched in the request pipeline right after the
- * guard, before routing: going through the route (router, context, handler wrapper, response
+ * `GET /v1/workers/:worker_id/transcript` — and the liveness probe `GET /healthz`, matched in the
+ * request pipeline right after the guard, before routing: going through the route (router, context, handler wrapper, response
  * mapping) costs these small answers about a quarter of their server CPU time per request. The
  * returned function matches a request and gives back the read to run; the pipeline answers
  * `Response.json(envelope(value))`, which is how the route answers too (status 200, no other
@@ -42,6 +45,12 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
     const mark = url.indexOf("?", start);
     const path = mark < 0 ? url.slice(start) : url.slice(start, mark);
 
+    // The liveness probe: answered before any route is built, so a starting runtime's first
+    // /healthz does not wait for Elysia to compile the route (and its response validator).
+    if (path === "/healthz") {
+      if (mark >= 0) return undefined;
+      return { path, read: healthy, envelope: asIs };
+    }
     if (path === "/v1/runtime") {
       if (mark >= 0) return undefined;
       return { path, read: () => runtime.summary(), envelope: runtimeEnvelope };
