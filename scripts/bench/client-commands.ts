@@ -3,11 +3,12 @@
  * `bun -e 1` (a Bun process that does nothing), and `dist/yoi-runtime workers list` beside `curl`
  * of the same route, both against one running `dist/yoi-runtime serve` on 127.0.0.1.
  *
- *   bun run build && bun scripts/bench/client-commands.ts [--runs 20] [--binary PATH] [--json FILE]
+ *   bun run build && bun scripts/bench/client-commands.ts [--runs 20] [--binary PATH] [--compare PATH] [--json FILE]
  *
  * Each figure is the median wall time from spawn to exit, the contenders taking turns run by run;
  * the detail adds the CPU time (user + system) each process used. `--binary` measures another
- * executable (e.g. a build of an earlier commit) instead of dist/yoi-runtime. Without curl on
+ * executable instead of dist/yoi-runtime; `--compare` adds another one's `--version` and `workers
+ * list` to the same rotation (a build of an earlier commit: before/after). Without curl on
  * the machine the `workers list` row has no baseline and the output says so.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -22,6 +23,7 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "20" },
     binary: { type: "string", default: join(root, "dist/yoi-runtime") },
+    compare: { type: "string" },
     json: { type: "string" },
   },
   strict: true,
@@ -71,6 +73,12 @@ try {
     { name: "`bun -e 1`", command: [process.execPath, "-e", "1"] },
     { name: "`workers list`", command: [binary, "workers", "list", "--url", url] },
     ...(curl ? [{ name: "`curl` of GET /v1/workers", command: [curl, "-sf", `${url}/v1/workers`] }] : []),
+    ...(values.compare
+      ? [
+          { name: "`--version` of --compare", command: [resolve(values.compare), "--version"] },
+          { name: "`workers list` of --compare", command: [resolve(values.compare), "workers", "list", "--url", url] },
+        ]
+      : []),
   ];
   // One unmeasured run each warms the page cache.
   for (const contender of contenders) await once(contender.command);
@@ -105,6 +113,12 @@ try {
     };
   };
   const figures = [figure(0, 1), figure(2, curl ? 3 : null, { text: "≤ 2× curl", max: 2 })];
+  if (values.compare) {
+    const at = curl ? 4 : 3;
+    for (const [own, theirs] of [[0, at], [2, at + 1]] as const) {
+      figures.push({ ...figure(own, theirs), name: `${figure(own, null).name}, vs --compare ${values.compare}` });
+    }
+  }
   if (!curl) {
     console.log("curl is not installed: `workers list` has no baseline in this run");
     figures[1]!.detail += "; curl not installed: no baseline";
