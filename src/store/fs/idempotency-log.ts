@@ -1,4 +1,3 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync } from "node:fs";
 import { IdempotencyRecord } from "../../core/schema/idempotency.ts";
 import type { IdempotencyRecord as IdempotencyRecordType } from "../../core/schema/idempotency.ts";
 import { firstError } from "../../core/validate.ts";
@@ -36,7 +35,7 @@ export class IdempotencyLog {
 
   /** Reads every generation: unexpired records, oldest first. A torn last line is cut; a damaged one is reported and skipped. */
   load(repairs: Repairs): IdempotencyRecordType[] {
-    const numbers = readdirSync(this.paths.abs("idempotency"))
+    const numbers = this.paths.fs.readdirSync(this.paths.abs("idempotency"))
       .map((name) => numberedName(name))
       .filter((n): n is number => n !== null)
       .sort((a, b) => a - b);
@@ -44,10 +43,10 @@ export class IdempotencyLog {
     const cutoff = this.now() - this.retentionMs;
     for (const number of numbers) {
       const path = this.paths.idempotency(number);
-      const fd = openSync(this.paths.abs(path), "r+");
+      const fd = this.paths.fs.openSync(this.paths.abs(path), "r+");
       try {
-        const size = fstatSync(fd).size;
-        const buffer = readAtSync(fd, 0, size);
+        const size = this.paths.fs.fstatSync(fd).size;
+        const buffer = readAtSync(this.paths.fs, fd, 0, size);
         const { lines, rest } = completeLines(buffer);
         let bytes = size;
         const generation: Generation = { number, path, bytes: 0, first_at: Number.POSITIVE_INFINITY, last_at: 0 };
@@ -68,14 +67,14 @@ export class IdempotencyLog {
         }
         if (rest < size) bytes = Math.min(bytes, rest);
         if (bytes < size) {
-          ftruncateSync(fd, bytes);
+          this.paths.fs.ftruncateSync(fd, bytes);
           repairs.repaired(path, `the last line was torn; cut ${size - bytes} bytes at byte ${bytes}`);
         }
         generation.bytes = bytes;
         if (generation.first_at === Number.POSITIVE_INFINITY) generation.first_at = this.now();
         this.generations.push(generation);
       } finally {
-        closeSync(fd);
+        this.paths.fs.closeSync(fd);
       }
     }
     return kept.sort((a, b) => a.created_at - b.created_at);
