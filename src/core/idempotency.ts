@@ -194,9 +194,18 @@ export async function idempotent<T>(
     await pending.done;
   }
   const end = ledger.begin(id, fingerprint);
+  const claim = new IdempotencyClaim({ scope, key, fingerprint, operation: name }, ledger.now);
   try {
-    const claim = new IdempotencyClaim({ scope, key, fingerprint, operation: name }, ledger.now);
-    const result = await operation(claim);
+    let result: T;
+    try {
+      result = await operation(claim);
+    } catch (error) {
+      // A commit whose outcome is unknown (SPEC §9 `details.outcome`) may still become durable —
+      // the store writes a failed batch again once it can — and the key with it. Its retry must
+      // not apply the operation a second time, so the answer is kept as if acknowledged.
+      if (claim.record && error instanceof RuntimeError && error.details?.outcome === "unknown") ledger.keep(claim.record);
+      throw error;
+    }
     let record = claim.record;
     if (record === null) {
       record = claim.recordOf(result);

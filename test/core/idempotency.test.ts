@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { FsStore, MemoryStore, Runtime } from "../../src/index.ts";
+import { FsStore, MemoryStore, Runtime, RuntimeError } from "../../src/index.ts";
 import { cleanScratch, fsHarness, memoryHarness, runtimeOptions, scratchDir, type StoreHarness } from "../store/helpers.ts";
 import { eventLoopIdle, expectCode, GatedStore, openRuntime, until } from "./helpers.ts";
 
@@ -242,6 +242,32 @@ describe("Idempotency-Key in the fs store", () => {
       store.fail = false;
       const ack = await runtime.sendInput("w", { kind: "system", content: "x" }, key("k"));
       expect(ack.transcript_sequence).toBe(0);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test("an answer whose write has an unknown outcome is kept: the retry replays it, nothing is applied twice", async () => {
+    class UnsureStore extends MemoryStore {
+      unsure = false;
+      override async commit(commit: Parameters<MemoryStore["commit"]>[0]): Promise<void> {
+        await super.commit(commit);
+        if (this.unsure && commit.idempotency) {
+          throw new RuntimeError("runtime_unavailable", "the sync failed", { cause: "io_error", outcome: "unknown" });
+        }
+      }
+    }
+    const store = new UnsureStore();
+    const runtime = await openRuntime({ store });
+    try {
+      await runtime.createWorker({ worker_id: "w" });
+      store.unsure = true;
+      const failure = await expectCode(runtime.sendInput("w", { kind: "system", content: "x" }, key("k")), "runtime_unavailable");
+      expect(failure.details?.outcome).toBe("unknown");
+      store.unsure = false;
+      const ack = await runtime.sendInput("w", { kind: "system", content: "x" }, key("k"));
+      expect(ack.transcript_sequence).toBe(0);
+      expect((await store.readTranscript("w", 0, 10)).length).toBe(1);
     } finally {
       await runtime.close();
     }
