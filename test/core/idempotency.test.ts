@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { verifyStore } from "../../src/store/fs/verify.ts";
 import { join } from "node:path";
 import { FsStore, MemoryStore, Runtime, RuntimeError } from "../../src/index.ts";
 import { cleanScratch, fsHarness, memoryHarness, runtimeOptions, scratchDir, type StoreHarness } from "../store/helpers.ts";
@@ -222,6 +223,32 @@ describe("Idempotency-Key in the fs store", () => {
     expect((await runtime.transcript("w")).items).toHaveLength(3);
     await runtime.close();
     expect(files()).not.toContain("1.jsonl");
+  });
+
+  test("a damaged record is found by store verify, reported on open and forgotten; the other keys still replay", async () => {
+    const root = scratchDir("idem-damage");
+    let runtime = await Runtime.open(runtimeOptions(new FsStore({ root })));
+    await runtime.createWorker({ worker_id: "w" });
+    const a = await runtime.sendInput("w", { kind: "system", content: "a" }, key("a"));
+    await runtime.sendInput("w", { kind: "system", content: "b" }, key("b"));
+    const c = await runtime.sendInput("w", { kind: "system", content: "c" }, key("c"));
+    await runtime.close();
+    const file = join(root, "idempotency", "1.jsonl");
+    const lines = readFileSync(file, "utf8").split("\n");
+    expect(lines).toHaveLength(4);
+    const offset = lines[0]!.length + 1;
+    lines[1] = lines[1]!.replace('"key":"b"', '"key":"X"');
+    writeFileSync(file, lines.join("\n"));
+    expect(verifyStore(root).damaged).toEqual([expect.objectContaining({ file: "idempotency/1.jsonl", offset })]);
+
+    runtime = await Runtime.open(runtimeOptions(new FsStore({ root })));
+    const diagnostics = await runtime.diagnostics();
+    expect(diagnostics.some((d) => d.code === "store_corrupt" && d.details?.file === "idempotency/1.jsonl")).toBe(true);
+    expect(await runtime.sendInput("w", { kind: "system", content: "a" }, key("a"))).toEqual(a);
+    expect(await runtime.sendInput("w", { kind: "system", content: "c" }, key("c"))).toEqual(c);
+    // Neither the altered key nor the original one replays anything altered: "b" runs again.
+    expect((await runtime.sendInput("w", { kind: "system", content: "b" }, key("b"))).transcript_sequence).toBe(3);
+    await runtime.close();
   });
 
   test("a key is durable only with its operation: a failed commit keeps neither", async () => {
