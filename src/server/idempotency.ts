@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { RuntimeError } from "../core/errors.ts";
-import { checkIdempotencyKey, requestFingerprint } from "../core/idempotency.ts";
+import { canonicalJson, checkIdempotencyKey } from "../core/idempotency.ts";
 import type { WriteOptions } from "../core/runtime.ts";
 import type { RequestGrants } from "./auth.ts";
 
@@ -23,13 +24,13 @@ export const IDEMPOTENCY_PARAMETER = {
  * and the scope: a signed token's subject, so a key reused under another subject never gets that
  * subject's answer. The static token and no auth share one scope.
  */
-export async function writeOptionsOf(
+export function writeOptionsOf(
   request: Request,
   grants: RequestGrants,
   route: string,
   ids: readonly string[],
   body: unknown,
-): Promise<WriteOptions> {
+): WriteOptions {
   const key = request.headers.get(IDEMPOTENCY_HEADER);
   if (key === null) return {};
   try {
@@ -41,6 +42,7 @@ export async function writeOptionsOf(
   }
   const grant = grants.grantOf(request);
   const scope = grant.kind === "full" ? "" : `token:${grant.subject ?? ""}`;
-  const fingerprint = await requestFingerprint(["POST", route, ...ids, body ?? {}]);
+  // SHA-256 here (synchronous, and several times cheaper than WebCrypto's digest for a small body).
+  const fingerprint = createHash("sha256").update(canonicalJson(["POST", route, ...ids, body ?? {}])).digest("hex");
   return { idempotency: { key, fingerprint, scope } };
 }

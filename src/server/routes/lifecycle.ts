@@ -18,7 +18,7 @@ export function lifecycleRoutes(runtime: Runtime, grants: RequestGrants) {
     .post(
       "/v1/workers/:worker_id/stop",
       async ({ params, body, request }) => ({
-        ack: await runtime.stopWorker(params.worker_id, body?.reason, await options(request, "/v1/workers/:worker_id/stop", params.worker_id, body)),
+        ack: await runtime.stopWorker(params.worker_id, body?.reason, options(request, "/v1/workers/:worker_id/stop", params.worker_id, body)),
       }),
       {
       params: WorkerParams,
@@ -37,7 +37,7 @@ export function lifecycleRoutes(runtime: Runtime, grants: RequestGrants) {
     .post(
       "/v1/workers/:worker_id/cancel",
       async ({ params, body, request }) => ({
-        ack: await runtime.cancelRun(params.worker_id, body?.reason, await options(request, "/v1/workers/:worker_id/cancel", params.worker_id, body)),
+        ack: await runtime.cancelRun(params.worker_id, body?.reason, options(request, "/v1/workers/:worker_id/cancel", params.worker_id, body)),
       }),
       {
       params: WorkerParams,
@@ -56,7 +56,7 @@ export function lifecycleRoutes(runtime: Runtime, grants: RequestGrants) {
     .post(
       "/v1/workers/:worker_id/restore",
       async ({ params, body, request }) => ({
-        ack: await runtime.restoreWorker(params.worker_id, await options(request, "/v1/workers/:worker_id/restore", params.worker_id, body)),
+        ack: await runtime.restoreWorker(params.worker_id, options(request, "/v1/workers/:worker_id/restore", params.worker_id, body)),
       }),
       {
       params: WorkerParams,

@@ -31,7 +31,7 @@ export function runRoutes(runtime: Runtime, grants: RequestGrants) {
       async ({ params, body, query, status, request }) => {
         // `wait` is not part of the request's fingerprint: a retry may wait or not, and a replay
         // with `?wait` waits for the kept answer's run as the first request would have.
-        const options = await writeOptionsOf(request, grants, "/v1/workers/:worker_id/input", [params.worker_id], body);
+        const options = writeOptionsOf(request, grants, "/v1/workers/:worker_id/input", [params.worker_id], body);
         const ack = await runtime.sendInput(params.worker_id, body, options);
         if (query.wait === undefined || ack.run_id === null) return status(202, { ack });
         let run;
@@ -103,7 +103,7 @@ export function runRoutes(runtime: Runtime, grants: RequestGrants) {
       "/v1/workers/:worker_id/runs/:run_id/permission",
       async ({ params, body, request }) => {
         const route = "/v1/workers/:worker_id/runs/:run_id/permission";
-        const options = await writeOptionsOf(request, grants, route, [params.worker_id, params.run_id], body);
+        const options = writeOptionsOf(request, grants, route, [params.worker_id, params.run_id], body);
         return { run: await runtime.answerPermission(params.worker_id, params.run_id, body, options) };
       },
       {

@@ -40,7 +40,7 @@ export function workerRoutes(runtime: Runtime, grants: RequestGrants) {
               scope: "workers:write",
             });
           }
-          const options = await writeOptionsOf(request, grants, "/v1/workers", [], body);
+          const options = writeOptionsOf(request, grants, "/v1/workers", [], body);
           return status(201, { worker: await runtime.createWorker(body ?? {}, options) });
         },
         {
