@@ -18,7 +18,7 @@ export function withSafeRetries(send: FetchLike, wait: (ms: number) => Promise<v
   return async (input, init) => {
     if ((init.method ?? "GET").toUpperCase() !== "POST") return send(input, init);
     const headers = new Headers(init.headers);
-    if (!headers.has(IDEMPOTENCY_HEADER)) headers.set(IDEMPOTENCY_HEADER, crypto.randomUUID());
+    if (!headers.has(IDEMPOTENCY_HEADER)) headers.set(IDEMPOTENCY_HEADER, freshKey());
     const request: RequestInit = { ...init, headers };
     const replayable = init.body === undefined || init.body === null || typeof init.body === "string";
     let response: Response;
@@ -48,6 +48,15 @@ async function outcomeUnknown(response: Response): Promise<boolean> {
 function retryAfterMs(response: Response): number {
   const seconds = Number(response.headers.get("retry-after"));
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, MAX_RETRY_WAIT_MS) : 0;
+}
+
+/** 128 random bits as hex; Node 18 has no global `crypto` unless flagged, so it is looked up, not assumed. */
+function freshKey(): string {
+  const bytes = new Uint8Array(16);
+  const webCrypto = (globalThis as { crypto?: { getRandomValues?: (array: Uint8Array) => Uint8Array } }).crypto;
+  if (typeof webCrypto?.getRandomValues === "function") webCrypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 const delay = (ms: number): Promise<void> => (ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms)));
