@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { isValidId } from "../../core/ids.ts";
 import type { StoreOpenOptions, StoredWorker, StoreSnapshot } from "../../core/ports/store.ts";
@@ -13,6 +13,7 @@ import { openRuntimeRecord } from "./runtime-record.ts";
 import type { StoreSettings } from "./session.ts";
 import { loadWorker } from "./worker-loader.ts";
 import { newWorker, type FsWorker } from "./worker.ts";
+import { writeUnavailableMarker } from "./unavailable-marker.ts";
 
 /** Everything opening read from the layout: what one open of the store starts from. */
 export interface Loaded {
@@ -55,12 +56,14 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
   const diagnostics = new DiagnosticLog(paths);
   diagnostics.load(repairs);
   const loaded = loadWorkers(paths, runtime.id, repairs, replay);
+  // Journal damage is seen only while its file is in wal/: the workers it made unavailable stay so.
+  await Promise.all(loaded.marks.map(([id, reason]) => writeUnavailableMarker(paths, id, reason, durable)));
 
   return {
     snapshot: {
       runtime,
       workers: loaded.stored,
-      last_event_id: Math.max(lastStoredEvent, loaded.last_event_id, replay.setAside?.scope.last_event_id ?? 0),
+      last_event_id: Math.max(lastStoredEvent, loaded.last_event_id, replay.setAside?.scope.last_event_id ?? 0, replay.withheld_event_id),
       diagnostics: repairs.diagnostics,
     },
     workers: loaded.workers,
@@ -99,6 +102,7 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
   const workers = new Map<string, FsWorker>();
   const stored: StoredWorker[] = [];
   const dirty: FsWorker[] = [];
+  const marks: Array<[string, string]> = [];
   let batch = 0;
   let last_event_id = 0;
   const entries = readdirSync(paths.abs("workers"), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -115,9 +119,15 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
       : notADirectory(entry.name);
     const worker = loaded.worker;
     const aside = replay.setAside;
-    // Acknowledged batches of this worker were set aside with a damaged journal: serving what is
-    // left would serve a past state as the present one.
-    if (aside && worker.unavailable === null && (aside.scope.workers === null || aside.scope.workers.has(worker.id))) worker.unavailable = aside.reason;
+    // Acknowledged writes of this worker were lost with a damaged journal record, or set aside with
+    // it: serving what is left would serve a past state as the present one.
+    const lost =
+      replay.isolated.get(worker.id) ??
+      (aside && (aside.scope.workers === null || aside.scope.workers.has(worker.id)) ? aside.reason : undefined);
+    if (lost !== undefined && entry.isDirectory()) {
+      worker.unavailable ??= lost;
+      if (!existsSync(paths.abs(paths.workerFile(worker.id, "unavailable.json")))) marks.push([worker.id, lost]);
+    }
     workers.set(worker.id, worker);
     batch = Math.max(batch, loaded.batch);
     last_event_id = Math.max(last_event_id, loaded.last_event_id);
@@ -128,7 +138,7 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
         : { worker_id: worker.id, record: worker.record, state: worker.state, unavailable: worker.unavailable },
     );
   }
-  return { workers, stored, dirty, batch, last_event_id };
+  return { workers, stored, dirty, marks, batch, last_event_id };
 }
 
 function notADirectory(id: string): { worker: FsWorker; batch: number; dirty: boolean; last_event_id: number } {

@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { RuntimeError } from "../../core/errors.ts";
 import { isValidId } from "../../core/ids.ts";
 
-export type WorkerFile = "worker.json" | "state.json" | "runs.jsonl" | "transcript.jsonl" | "work";
+export type WorkerFile = "worker.json" | "state.json" | "runs.jsonl" | "transcript.jsonl" | "unavailable.json" | "work";
 
 /** A file the journal may append to or remove, as parsed back from its root-relative path. */
 export type JournalTarget =

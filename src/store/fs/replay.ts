@@ -1,9 +1,10 @@
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { isValidId } from "../../core/ids.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
 import { firstError } from "../../core/validate.ts";
 import { errnoCode } from "../../shared/errors.ts";
+import { JournalIsolation } from "./journal-isolation.ts";
 import { readJournal, scopeFrom, type ReplayOp, type SetAsideScope } from "./journal.ts";
 import { readAtSync, tryParse } from "./lines.ts";
 import { openDocument } from "./sealed-line.ts";
@@ -30,6 +31,14 @@ export interface ReplayResult {
    * must be unavailable (`reason`), and event ids up to `last_event_id` were handed out.
    */
   setAside: { reason: string; scope: SetAsideScope } | null;
+  /**
+   * Workers a damaged journal record (intact header, damaged payload) held acknowledged writes
+   * for, each with the reason naming file and offset: they must be unavailable. Everything else
+   * in and after that record was replayed.
+   */
+  isolated: Map<string, string>;
+  /** Highest event id held by journal records or ops not replayed: never handed out again. */
+  withheld_event_id: number;
 }
 
 interface Step {
@@ -51,8 +60,16 @@ interface Step {
  * apply the steps that still count → collect the journaled states → note what was restored.
  */
 export async function replayJournal(paths: StorePaths, durable: boolean, repairs: Repairs): Promise<ReplayResult> {
-  const { steps: read, last_batch, setAside } = readJournalFiles(paths, repairs);
-  const result: ReplayResult = { last_batch, written: new Set(), removals: [], states: new Map(), setAside };
+  const { steps: read, last_batch, setAside, isolation } = readJournalFiles(paths, repairs);
+  const result: ReplayResult = {
+    last_batch,
+    written: new Set(),
+    removals: [],
+    states: new Map(),
+    setAside,
+    isolated: isolation.isolated,
+    withheld_event_id: isolation.withheld_event_id,
+  };
   if (read.length === 0) return result;
   const steps = withValidIds(read, repairs);
   const index = new ReplayIndex(steps);
@@ -73,9 +90,11 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
 
 /**
  * Every step of every journal file, oldest first. A record a crash cut short is cut off its
- * file (it was never acknowledged); a file damaged before its end stops the reading there.
+ * file (it was never acknowledged). A record whose payload is damaged under an intact header
+ * isolates the workers it appended for (journal-isolation.ts) and reading goes on; a record whose
+ * header is damaged (or whose damage cannot be isolated) stops the reading there.
  */
-function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[]; last_batch: number; setAside: ReplayResult["setAside"] } {
+function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[]; last_batch: number; setAside: ReplayResult["setAside"]; isolation: JournalIsolation } {
   const numbers = readdirSync(paths.abs("wal"))
     .map((name) => numberedName(name))
     .filter((n): n is number => n !== null)
@@ -83,34 +102,69 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
   const steps: Step[] = [];
   let last_batch = 0;
   let setAside: ReplayResult["setAside"] = null;
+  const isolation = new JournalIsolation(paths);
   for (const [position, number] of numbers.entries()) {
     const path = paths.journal(number);
     const journal = readJournal(paths.abs(path), paths.unsealedAccepted);
+    let stopAt = journal.corrupt_at;
     for (const record of journal.records) {
-      for (const op of record.ops) steps.push({ batch: record.batch, op });
+      const ops = isolation.take(record, path);
+      if (ops === null) {
+        stopAt = record.offset;
+        break;
+      }
+      for (const op of ops) steps.push({ batch: record.batch, op });
       last_batch = Math.max(last_batch, record.batch);
     }
-    if (journal.torn_at !== null) {
+    if (journal.torn_at !== null && stopAt === null) {
       const fd = openSync(paths.abs(path), "r+");
       ftruncateSync(fd, journal.torn_at);
       closeSync(fd);
       repairs.repaired(path, `the last batch was cut short by a crash and never acknowledged; cut ${journal.size - journal.torn_at} bytes`);
     }
-    if (journal.corrupt_at !== null) {
+    if (stopAt !== null) {
       const files = [path, ...numbers.slice(position + 1).map((n) => paths.journal(n))];
       const scope: SetAsideScope = { workers: new Set(), last_event_id: 0 };
       const owner = (target: string) => {
         const parsed = paths.parseTarget(target);
         return parsed?.kind === "worker" ? parsed.worker_id : null;
       };
-      for (const [i, file] of files.entries()) scopeFrom(paths.abs(file), i === 0 ? journal.corrupt_at : 0, paths.unsealedAccepted, owner, scope);
-      const reason = `${path} is damaged at byte ${journal.corrupt_at} (store_corrupt_journal); this worker's batches from there on were not replayed`;
+      for (const [i, file] of files.entries()) scopeFrom(paths.abs(file), i === 0 ? stopAt : 0, paths.unsealedAccepted, owner, scope);
+      const reason = `${path} is damaged at byte ${stopAt} (store_corrupt_journal); this worker's batches from there on were not replayed`;
       setAside = { reason, scope };
-      setAsideFiles(files, paths, journal.corrupt_at, repairs);
-      break;
+      keepDamagedCopies(isolation.damagedFiles.filter((file) => !files.includes(file)), paths, isolation, repairs);
+      setAsideFiles(files, paths, stopAt, repairs);
+      return { steps, last_batch, setAside, isolation };
     }
   }
-  return { steps, last_batch, setAside };
+  keepDamagedCopies(isolation.damagedFiles, paths, isolation, repairs);
+  return { steps, last_batch, setAside, isolation };
+}
+
+/**
+ * Reports each journal file holding a damaged record whose loss was isolated, and keeps a copy
+ * of it for inspection (`<file>.damaged-<ms>`; not again when an identical copy is kept): the
+ * file itself is replayed and retired by a checkpoint as usual.
+ */
+function keepDamagedCopies(files: string[], paths: StorePaths, isolation: JournalIsolation, repairs: Repairs): void {
+  for (const file of files) {
+    const bytes = readFileSync(paths.abs(file));
+    const base = file.slice(file.lastIndexOf("/") + 1);
+    const copies = readdirSync(paths.abs("wal")).filter((name) => name.startsWith(`${base}.damaged-`));
+    let kept = copies.find((name) => readFileSync(paths.abs(`wal/${name}`)).equals(bytes));
+    if (kept === undefined) {
+      kept = `${base}.damaged-${Date.now()}`;
+      writeFileSync(paths.abs(`wal/${kept}`), bytes);
+    }
+    const workers = [...isolation.isolated].filter(([, reason]) => reason.startsWith(`${file} `)).map(([id]) => id);
+    repairs.add(
+      "error",
+      "store_corrupt_journal",
+      `${file} holds a damaged record; only the workers it wrote for (${workers.join(", ") || "none still present"}) are unavailable, everything else was replayed (a copy is kept as wal/${kept})`,
+      null,
+      { file, kept: `wal/${kept}`, workers },
+    );
+  }
 }
 
 /**
