@@ -16,11 +16,19 @@ import { openLine } from "./sealed-line.ts";
  * An isolated worker stays isolated for the rest of the journal — its later records are withheld
  * (they would build on the lost bytes) — until a later create or delete of that id, which does
  * not depend on what came before. Runtime-wide files (event segments, diagnostics) are shared:
- * a later record appends behind the damaged one's bytes, so the damaged record can be stepped
- * over only when the file on disk already holds those bytes as complete, sealed records (the
- * usual case: the batch reached the files before the damage). Otherwise `take` answers null and
- * replay keeps everything from that record on aside, as for a damaged header.
+ * a later record appends behind the damaged one's bytes. When the file on disk already holds
+ * those bytes as complete, sealed records (the batch reached the files before the damage), they
+ * stay; otherwise the file is cut where they started and later appends to it land that many
+ * bytes earlier (a `truncate` step, then shifted offsets): the lost records are simply absent,
+ * as events pruned or lost are, and their ids are never handed out again (`withheld_event_id`).
  */
+/** A replay-only step: cut the file at `offset` (the damaged record's bytes and anything after). */
+export interface TruncateOp {
+  op: "truncate";
+  path: string;
+  offset: number;
+}
+
 export class JournalIsolation {
   /** Isolated worker id → why (file and offset of the damaged record). */
   readonly isolated = new Map<string, string>();
@@ -28,15 +36,19 @@ export class JournalIsolation {
   withheld_event_id = 0;
   /** Journal files holding a damaged record (kept as a copy for inspection). */
   readonly damagedFiles: string[] = [];
+  /** Per runtime-wide file, the damaged ranges cut from it: later offsets move down by their lengths. */
+  private readonly cuts = new Map<string, Array<{ from: number; bytes: number }>>();
+  /** Highest event id of the records read so far: ids in a damaged record follow it. */
+  private seen_event_id = 0;
 
   constructor(private readonly paths: StorePaths) {}
 
   /** The ops of `record` (read from `file`) to replay; null when its damage cannot be isolated. */
-  take(record: JournalRecord, file: string): ReplayOp[] | null {
+  take(record: JournalRecord, file: string): Array<ReplayOp | TruncateOp> | null {
     const reason = record.damaged
       ? `${file} is damaged at byte ${record.offset} (store_corrupt_journal); this worker's acknowledged writes in that record were lost`
       : null;
-    const out: ReplayOp[] = [];
+    const out: Array<ReplayOp | TruncateOp> = [];
     for (const op of record.ops) {
       const worker = this.workerOf(op);
       if (op.op === "create" || op.op === "delete") {
@@ -44,18 +56,64 @@ export class JournalIsolation {
         out.push(op);
       } else if (reason !== null && op.op === "append") {
         if (worker !== null) this.isolated.set(worker, reason);
-        else if (!this.stepOver(op.path, op.offset, op.data.length)) return null;
+        else if (!this.paths.parseTarget(op.path) || !Number.isSafeInteger(op.offset) || op.offset < 0) return null;
+        else if (!this.stepOver(op.path, this.shifted(op.path, op.offset), op.data.length)) {
+          out.push({ op: "truncate", path: op.path, offset: this.shifted(op.path, op.offset) });
+          this.cut(op.path, op.offset, op.data.length);
+          this.noteLostEvents(op.path, this.shifted(op.path, op.offset), op.data.length);
+        }
       } else if (worker !== null && this.isolated.has(worker)) {
         if (op.op === "state" && Number.isSafeInteger(op.state?.last_event_id)) this.note(op.state.last_event_id);
+      } else if (op.op === "append") {
+        out.push(this.cuts.has(op.path) ? { ...op, offset: this.shifted(op.path, op.offset) } : op);
+        if (worker === null) this.seen_event_id = Math.max(this.seen_event_id, highestEventId(op.data));
       } else {
+        if (op.op === "remove") this.cuts.delete(op.path);
+        if (op.op === "state" && Number.isSafeInteger(op.state?.last_event_id)) this.seen_event_id = Math.max(this.seen_event_id, op.state.last_event_id);
         out.push(op);
       }
     }
     if (record.damaged) {
+      for (const op of record.ops) if (op.op === "state" && Number.isSafeInteger(op.state?.last_event_id)) this.note(op.state.last_event_id);
       this.note(highestEventId(record.damaged.payload));
       if (!this.damagedFiles.includes(file)) this.damagedFiles.push(file);
     }
     return out;
+  }
+
+  /** Where an append journaled at `offset` lands once the damaged ranges before it are cut out. */
+  private shifted(path: string, offset: number): number {
+    let at = offset;
+    for (const cut of this.cuts.get(path) ?? []) if (cut.from < offset) at -= cut.bytes;
+    return at;
+  }
+
+  private cut(path: string, from: number, bytes: number): void {
+    const cuts = this.cuts.get(path) ?? [];
+    cuts.push({ from, bytes });
+    this.cuts.set(path, cuts);
+  }
+
+  /**
+   * Events lost from a segment: ids run on from the segment's first id and the lines before
+   * `offset`, one per event, and each event line takes more than one byte: `bytes` more ids is
+   * an upper bound for them, whatever the damage did to their text.
+   */
+  private noteLostEvents(path: string, offset: number, bytes: number): void {
+    const target = this.paths.parseTarget(path);
+    if (target?.kind !== "events") return;
+    let before = Math.max(this.seen_event_id, target.first - 1);
+    try {
+      const fd = openSync(this.paths.abs(path), "r");
+      try {
+        before = Math.max(before, highestEventId(readAtSync(fd, 0, Math.min(offset, fstatSync(fd).size))));
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      // No file: the segment's first id bounds what came before.
+    }
+    this.note(before + bytes);
   }
 
   private note(event_id: number): void {

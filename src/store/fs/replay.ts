@@ -4,7 +4,7 @@ import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
 import { firstError } from "../../core/validate.ts";
 import { errnoCode } from "../../shared/errors.ts";
-import { JournalIsolation } from "./journal-isolation.ts";
+import { JournalIsolation, type TruncateOp } from "./journal-isolation.ts";
 import { readJournal, scopeFrom, type ReplayOp, type SetAsideScope } from "./journal.ts";
 import { readAtSync, tryParse } from "./lines.ts";
 import { openDocument } from "./sealed-line.ts";
@@ -43,7 +43,7 @@ export interface ReplayResult {
 
 interface Step {
   batch: number;
-  op: ReplayOp;
+  op: ReplayOp | TruncateOp;
 }
 
 /**
@@ -280,6 +280,18 @@ async function applyStep(
     }
     case "state":
       return false;
+    case "truncate": {
+      // A damaged record's bytes that never reached this runtime-wide file: later appends follow without them.
+      if (index.removedAfter(op.path, at) || !existsSync(paths.abs(op.path))) return false;
+      const fd = openSync(paths.abs(op.path), "r+");
+      try {
+        if (fstatSync(fd).size > op.offset) ftruncateSync(fd, op.offset);
+      } finally {
+        closeSync(fd);
+      }
+      result.written.add(op.path);
+      return false;
+    }
   }
 }
 
