@@ -52,7 +52,7 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
   const perSegment = settings.perSegment ?? Math.min(10_000, Math.max(1, Math.ceil(maxRetained / 10)));
   const files = new AppendFiles((relative) => paths.abs(relative));
   const events = new EventLog(paths, perSegment, maxRetained, (path) => files.writebackBeforeRead(path));
-  const lastStoredEvent = events.load(repairs);
+  const lastStoredEvent = events.load(repairs, replay.gaps);
   const diagnostics = new DiagnosticLog(paths);
   diagnostics.load(repairs);
   const loaded = loadWorkers(paths, runtime.id, repairs, replay);

@@ -39,6 +39,11 @@ export interface ReplayResult {
   isolated: Map<string, string>;
   /** Highest event id held by journal records or ops not replayed: never handed out again. */
   withheld_event_id: number;
+  /**
+   * Runtime-wide files shorter than a journaled append expected, with the size they had: bytes a
+   * checkpoint made durable are missing there (the append went on at the end).
+   */
+  gaps: Map<string, number>;
 }
 
 interface Step {
@@ -69,6 +74,7 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
     setAside,
     isolated: isolation.isolated,
     withheld_event_id: isolation.withheld_event_id,
+    gaps: new Map(),
   };
   if (read.length === 0) return result;
   const steps = withValidIds(read, repairs);
@@ -107,6 +113,10 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
     const path = paths.journal(number);
     const journal = readJournal(paths.abs(path), paths.unsealedAccepted);
     let stopAt = journal.corrupt_at;
+    // A file the journal moved on from was complete and synced before the next one was started
+    // (rotation waits for the sync in flight): a record cut short in it is damage, not a crash.
+    const moved_on = position < numbers.length - 1;
+    if (journal.torn_at !== null && moved_on) stopAt = journal.torn_at;
     for (const record of journal.records) {
       const ops = isolation.take(record, path);
       if (ops === null) {
@@ -130,6 +140,8 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
         return parsed?.kind === "worker" ? parsed.worker_id : null;
       };
       for (const [i, file] of files.entries()) scopeFrom(paths.abs(file), i === 0 ? stopAt : 0, paths.unsealedAccepted, owner, scope);
+      // Cut inside its header: nobody can say whose the record was.
+      if (journal.torn_at !== null && journal.torn_at === stopAt && !journalHeaderComplete(paths.abs(path), stopAt)) scope.workers = null;
       const reason = `${path} is damaged at byte ${stopAt} (store_corrupt_journal); this worker's batches from there on were not replayed`;
       setAside = { reason, scope };
       keepDamagedCopies(isolation.damagedFiles.filter((file) => !files.includes(file)), paths, isolation, repairs);
@@ -140,6 +152,12 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
   keepDamagedCopies(isolation.damagedFiles, paths, isolation, repairs);
   return { steps, last_batch, setAside, isolation };
 }
+
+function journalHeaderComplete(file: string, at: number): boolean {
+  return readFileSync(file).indexOf(NEWLINE_BYTE, at) >= 0;
+}
+
+const NEWLINE_BYTE = 0x0a;
 
 /**
  * Reports each journal file holding a damaged record whose loss was isolated, and keeps a copy
@@ -276,7 +294,10 @@ async function applyStep(
       if (index.removedAfter(op.path, at)) return false;
       if (worker_id !== null && !existsSync(paths.abs(paths.workerDir(worker_id)))) return false;
       result.written.add(op.path);
-      return applyAppend(paths, op.path, op.offset, op.data, repairs, worker_id);
+      const gap = (size: number) => {
+        if (worker_id === null && !result.gaps.has(op.path)) result.gaps.set(op.path, size);
+      };
+      return applyAppend(paths, op.path, op.offset, op.data, repairs, worker_id, gap);
     }
     case "state":
       return false;
@@ -325,7 +346,15 @@ function matchesRecord(paths: StorePaths, worker_id: string, record: WorkerRecor
  * Makes `path` hold `data` at `offset`. Returns true when something had to be written: the bytes
  * were missing (lost with the crash) or differed (a torn tail, reported as store_repaired).
  */
-function applyAppend(paths: StorePaths, path: string, offset: number, bytes: Buffer, repairs: Repairs, worker_id: string | null): boolean {
+function applyAppend(
+  paths: StorePaths,
+  path: string,
+  offset: number,
+  bytes: Buffer,
+  repairs: Repairs,
+  worker_id: string | null,
+  gap: (size: number) => void,
+): boolean {
   const file = paths.abs(path);
   closeSync(openSync(file, "a", 0o644));
   const fd = openSync(file, "r+");
@@ -335,6 +364,7 @@ function applyAppend(paths: StorePaths, path: string, offset: number, bytes: Buf
     let from = 0;
     if (size < offset) {
       repairs.repaired(path, `was shorter (${size} bytes) than a journaled write expects (${offset}); it is appended at the end`, worker_id);
+      gap(size);
       at = size;
     } else {
       const present = readAtSync(fd, offset, Math.min(bytes.length, size - offset));
