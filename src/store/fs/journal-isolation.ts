@@ -34,8 +34,8 @@ export class JournalIsolation {
   readonly isolated = new Map<string, string>();
   /** Highest event id held by what was not replayed (damaged payloads, withheld states): never handed out again. */
   withheld_event_id = 0;
-  /** Journal files holding a damaged record (kept as a copy for inspection). */
-  readonly damagedFiles: string[] = [];
+  /** Journal files holding a damaged record → the records' offsets (a copy is kept for inspection). */
+  readonly damagedFiles = new Map<string, number[]>();
   /** Per runtime-wide file, the damaged ranges cut from it: later offsets move down by their lengths. */
   private readonly cuts = new Map<string, Array<{ from: number; bytes: number }>>();
   /** Highest event id of the records read so far: ids in a damaged record follow it. */
@@ -76,7 +76,7 @@ export class JournalIsolation {
     if (record.damaged) {
       for (const op of record.ops) if (op.op === "state" && Number.isSafeInteger(op.state?.last_event_id)) this.note(op.state.last_event_id);
       this.note(highestEventId(record.damaged.payload));
-      if (!this.damagedFiles.includes(file)) this.damagedFiles.push(file);
+      this.damagedFiles.set(file, [...(this.damagedFiles.get(file) ?? []), record.offset]);
     }
     return out;
   }

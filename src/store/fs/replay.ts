@@ -144,12 +144,12 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
       if (journal.torn_at !== null && journal.torn_at === stopAt && !journalHeaderComplete(paths.abs(path), stopAt)) scope.workers = null;
       const reason = `${path} is damaged at byte ${stopAt} (store_corrupt_journal); this worker's batches from there on were not replayed`;
       setAside = { reason, scope };
-      keepDamagedCopies(isolation.damagedFiles.filter((file) => !files.includes(file)), paths, isolation, repairs);
+      keepDamagedCopies([...isolation.damagedFiles].filter(([file]) => !files.includes(file)), paths, isolation, repairs);
       setAsideFiles(files, paths, stopAt, repairs);
       return { steps, last_batch, setAside, isolation };
     }
   }
-  keepDamagedCopies(isolation.damagedFiles, paths, isolation, repairs);
+  keepDamagedCopies([...isolation.damagedFiles], paths, isolation, repairs);
   return { steps, last_batch, setAside, isolation };
 }
 
@@ -164,8 +164,8 @@ const NEWLINE_BYTE = 0x0a;
  * of it for inspection (`<file>.damaged-<ms>`; not again when an identical copy is kept): the
  * file itself is replayed and retired by a checkpoint as usual.
  */
-function keepDamagedCopies(files: string[], paths: StorePaths, isolation: JournalIsolation, repairs: Repairs): void {
-  for (const file of files) {
+function keepDamagedCopies(files: Array<[string, number[]]>, paths: StorePaths, isolation: JournalIsolation, repairs: Repairs): void {
+  for (const [file, offsets] of files) {
     const bytes = readFileSync(paths.abs(file));
     const base = file.slice(file.lastIndexOf("/") + 1);
     const copies = readdirSync(paths.abs("wal")).filter((name) => name.startsWith(`${base}.damaged-`));
@@ -178,9 +178,9 @@ function keepDamagedCopies(files: string[], paths: StorePaths, isolation: Journa
     repairs.add(
       "error",
       "store_corrupt_journal",
-      `${file} holds a damaged record; only the workers it wrote for (${workers.join(", ") || "none still present"}) are unavailable, everything else was replayed (a copy is kept as wal/${kept})`,
+      `${file} is damaged at byte ${offsets.join(", ")} (a record's payload fails its check; its header is intact): only the workers it wrote for (${workers.join(", ") || "none still present"}) are unavailable, everything else was replayed (a copy is kept as wal/${kept})`,
       null,
-      { file, kept: `wal/${kept}`, workers },
+      { file, offset: offsets[0], offsets, kept: `wal/${kept}`, workers },
     );
   }
 }
