@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FsStore, Runtime } from "../../src/index.ts";
+import { verifyStore } from "../../src/store/fs/verify.ts";
 import { readAllEvents } from "./contract.ts";
 import { cleanScratch, converse, expectCode, fsHarness, runtimeOptions, scratchDir } from "./helpers.ts";
 
@@ -62,6 +63,8 @@ describe("FsStore: a journal record whose payload is damaged (header intact) iso
     const { file, offset } = damagePayload(root, '"a-lost"');
     const stored = readFileSync(join(root, file));
     const heldIds = [...stored.toString("utf8").matchAll(/\{"id":(\d+)/g)].map((m) => Number(m[1]));
+    // store verify names the damaged record offline.
+    expect(verifyStore(root).damaged).toContainEqual(expect.objectContaining({ file, offset }));
 
     const runtime = await open(root);
     try {
@@ -93,6 +96,7 @@ describe("FsStore: a journal record whose payload is damaged (header intact) iso
     expect(existsSync(join(root, file))).toBe(false);
     expect(readdirSync(join(root, "wal")).some((name) => name.includes(".damaged-"))).toBe(true);
     expect(existsSync(join(root, "workers/a/unavailable.json"))).toBe(true);
+    expect(verifyStore(root).damaged.map((d) => d.file)).toEqual(["workers/a/unavailable.json"]);
     const again = await open(root);
     try {
       const a = await again.getWorker("a");
