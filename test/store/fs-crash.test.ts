@@ -93,8 +93,8 @@ async function client(url: string, name: string, acked: Acked, stop: Stop): Prom
         }
         stop.afterAck();
       }
-      // Every other worker is deleted once its conversation is done.
-      if (n % 2 === 0 && !stop.dead) {
+      // Every other worker (the first of each client included) is deleted once its conversation is done.
+      if (n % 2 === 1 && !stop.dead) {
         // From the request on, the worker may be gone or not (until the 200): it is no longer checked.
         acked.workers.delete(worker);
         acked.checked_inputs += acked.entries.get(worker)?.size ?? 0;
