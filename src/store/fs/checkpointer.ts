@@ -1,4 +1,3 @@
-import { unlink } from "node:fs/promises";
 import type { WorkerState } from "../../core/schema/worker.ts";
 import { errnoCode, messageOf } from "../../shared/errors.ts";
 import type { AppendFiles } from "./append-files.ts";
@@ -174,8 +173,8 @@ export class Checkpointer {
   private async run(work: CheckpointWork, retired: number): Promise<void> {
     const { paths, durable } = this.settings;
     if (durable) {
-      await inParallel(work.files, (path) => syncFile(paths.abs(path)));
-      await inParallel(work.dirs, (dir) => fsyncDir(paths.abs(dir)));
+      await inParallel(work.files, (path) => syncFile(paths.fs, paths.abs(path)));
+      await inParallel(work.dirs, (dir) => fsyncDir(paths.fs, paths.abs(dir)));
     }
     // The segments are synced: from now on their bytes up to here are acknowledged, not a torn tail.
     if (work.events) await writeEventsCheckpoint(paths, work.events, durable);
@@ -186,7 +185,7 @@ export class Checkpointer {
     const keep: number[] = [];
     for (const number of this.journals) {
       if (number > retired) keep.push(number);
-      else await unlink(paths.abs(paths.journal(number))).catch(ignoreMissing);
+      else await paths.fs.promises.unlink(paths.abs(paths.journal(number))).catch(ignoreMissing);
     }
     this.journals = keep;
   }

@@ -1,5 +1,3 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, unlinkSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { StoredEvent } from "../../core/schema/event.ts";
 import type { BatchPlan } from "./batch-plan.ts";
@@ -62,7 +60,7 @@ export class EventLog {
    * newest and reads the first id of the oldest. Returns the highest stored id (0: none).
    */
   load(repairs: Repairs, gaps: ReadonlyMap<string, number> = new Map()): number {
-    const names = readdirSync(this.paths.abs("events"))
+    const names = this.paths.fs.readdirSync(this.paths.abs("events"))
       .map((name) => numberedName(name))
       .filter((n): n is number => n !== null)
       .sort((a, b) => a - b);
@@ -82,7 +80,7 @@ export class EventLog {
         this.segments.push({ first, path, bytes: size, ids: null, offsets: null, damaged });
       } else if (size === 0) {
         // An empty file (a batch a crash cut short, or all of it torn) holds nothing: not a segment.
-        unlinkSync(this.paths.abs(path));
+        this.paths.fs.unlinkSync(this.paths.abs(path));
       } else this.segments.push({ first, path, bytes: size, ids: null, offsets: null });
     }
     const newest = this.segments[this.segments.length - 1];
@@ -109,38 +107,38 @@ export class EventLog {
    * or whose last line within them is not whole, is missing acknowledged events (`missingFrom`).
    */
   private repairEnd(path: string, acknowledged: number, repairs: Repairs): { size: number; missingFrom?: number } {
-    const fd = openSync(this.paths.abs(path), "r+");
+    const fd = this.paths.fs.openSync(this.paths.abs(path), "r+");
     try {
-      let size = fstatSync(fd).size;
+      let size = this.paths.fs.fstatSync(fd).size;
       if (size < acknowledged) return { size, missingFrom: size };
-      if (size > 0 && readAtSync(fd, size - 1, 1)[0] !== NEWLINE) {
-        const start = lineStartBeforeSync(fd, size);
+      if (size > 0 && readAtSync(this.paths.fs, fd, size - 1, 1)[0] !== NEWLINE) {
+        const start = lineStartBeforeSync(this.paths.fs, fd, size);
         if (start < acknowledged) return { size, missingFrom: start };
-        ftruncateSync(fd, start);
+        this.paths.fs.ftruncateSync(fd, start);
         repairs.repaired(path, `the last line was cut short by a crash (a torn write); cut ${size - start} bytes at byte ${start}`);
         size = start;
       }
       if (size > 0) {
-        const start = lineStartBeforeSync(fd, size - 1);
-        if (idOf(readAtSync(fd, start, size - 1 - start)) === null) {
+        const start = lineStartBeforeSync(this.paths.fs, fd, size - 1);
+        if (idOf(readAtSync(this.paths.fs, fd, start, size - 1 - start)) === null) {
           if (start < acknowledged) return { size, missingFrom: start };
-          ftruncateSync(fd, start);
+          this.paths.fs.ftruncateSync(fd, start);
           repairs.repaired(path, `the last line is not an event (a torn write); cut ${size - start} bytes at byte ${start}`);
           size = start;
         }
       }
       return { size };
     } finally {
-      closeSync(fd);
+      this.paths.fs.closeSync(fd);
     }
   }
 
   private indexSync(segment: Segment, repairs: Repairs): void {
-    const fd = openSync(this.paths.abs(segment.path), "r");
+    const fd = this.paths.fs.openSync(this.paths.abs(segment.path), "r");
     try {
-      this.fillIndex(segment, readAtSync(fd, 0, segment.bytes), repairs);
+      this.fillIndex(segment, readAtSync(this.paths.fs, fd, 0, segment.bytes), repairs);
     } finally {
-      closeSync(fd);
+      this.paths.fs.closeSync(fd);
     }
   }
 
@@ -265,7 +263,7 @@ export class EventLog {
     this.beforeRead(segment.path);
     let handle;
     try {
-      handle = await open(this.paths.abs(segment.path), "r");
+      handle = await this.paths.fs.promises.open(this.paths.abs(segment.path), "r");
     } catch (error) {
       if (errnoCode(error) === "ENOENT") throw expired(after, this.firstId);
       throw error;
@@ -283,7 +281,7 @@ export class EventLog {
     this.beforeRead(segment.path);
     let handle;
     try {
-      handle = await open(this.paths.abs(segment.path), "r");
+      handle = await this.paths.fs.promises.open(this.paths.abs(segment.path), "r");
     } catch (error) {
       if (errnoCode(error) === "ENOENT") return false;
       throw error;

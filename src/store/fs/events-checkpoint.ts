@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic.ts";
 import type { StorePaths } from "./paths.ts";
 import { openDocument, sealDocument } from "./sealed-line.ts";
@@ -22,7 +21,7 @@ export const EVENTS_CHECKPOINT = "events/checkpoint.json";
 export function readEventsCheckpoint(paths: StorePaths): { record: EventsCheckpoint | null; problem?: string } {
   let text: string;
   try {
-    text = readFileSync(paths.abs(EVENTS_CHECKPOINT), "utf8");
+    text = paths.fs.readFileSync(paths.abs(EVENTS_CHECKPOINT), "utf8");
   } catch {
     return { record: null };
   }

@@ -1,4 +1,3 @@
-import { closeSync, fstatSync, openSync } from "node:fs";
 import { highestEventId, type JournalRecord, type ReplayOp } from "./journal.ts";
 import { completeLines, NEWLINE, readAtSync } from "./lines.ts";
 import type { StorePaths } from "./paths.ts";
@@ -104,11 +103,11 @@ export class JournalIsolation {
     if (target?.kind !== "events") return;
     let before = Math.max(this.seen_event_id, target.first - 1);
     try {
-      const fd = openSync(this.paths.abs(path), "r");
+      const fd = this.paths.fs.openSync(this.paths.abs(path), "r");
       try {
-        before = Math.max(before, highestEventId(readAtSync(fd, 0, Math.min(offset, fstatSync(fd).size))));
+        before = Math.max(before, highestEventId(readAtSync(this.paths.fs, fd, 0, Math.min(offset, this.paths.fs.fstatSync(fd).size))));
       } finally {
-        closeSync(fd);
+        this.paths.fs.closeSync(fd);
       }
     } catch {
       // No file: the segment's first id bounds what came before.
@@ -138,22 +137,22 @@ export class JournalIsolation {
     if (!target || target.kind === "worker" || !Number.isSafeInteger(offset) || offset < 0) return false;
     let fd: number;
     try {
-      fd = openSync(this.paths.abs(path), "r");
+      fd = this.paths.fs.openSync(this.paths.abs(path), "r");
     } catch {
       return false;
     }
     try {
-      if (fstatSync(fd).size < offset + bytes) return false;
+      if (this.paths.fs.fstatSync(fd).size < offset + bytes) return false;
       if (bytes === 0) return true;
-      if (offset > 0 && readAtSync(fd, offset - 1, 1)[0] !== NEWLINE) return false;
-      const chunk = readAtSync(fd, offset, bytes);
+      if (offset > 0 && readAtSync(this.paths.fs, fd, offset - 1, 1)[0] !== NEWLINE) return false;
+      const chunk = readAtSync(this.paths.fs, fd, offset, bytes);
       const { lines, rest } = completeLines(chunk);
       if (rest !== chunk.length) return false;
       for (const [start, end] of lines) if (openLine(chunk.toString("utf8", start, end), this.paths.unsealedAccepted) === null) return false;
       this.note(highestEventId(chunk));
       return true;
     } finally {
-      closeSync(fd);
+      this.paths.fs.closeSync(fd);
     }
   }
 }

@@ -1,4 +1,3 @@
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { isValidId } from "../../core/ids.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
@@ -101,7 +100,7 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
  * header is damaged (or whose damage cannot be isolated) stops the reading there.
  */
 function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[]; last_batch: number; setAside: ReplayResult["setAside"]; isolation: JournalIsolation } {
-  const numbers = readdirSync(paths.abs("wal"))
+  const numbers = paths.fs.readdirSync(paths.abs("wal"))
     .map((name) => numberedName(name))
     .filter((n): n is number => n !== null)
     .sort((a, b) => a - b);
@@ -111,7 +110,7 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
   const isolation = new JournalIsolation(paths);
   for (const [position, number] of numbers.entries()) {
     const path = paths.journal(number);
-    const journal = readJournal(paths.abs(path), paths.unsealedAccepted);
+    const journal = readJournal(paths.fs, paths.abs(path), paths.unsealedAccepted);
     let stopAt = journal.corrupt_at;
     // A file the journal moved on from was complete and synced before the next one was started
     // (rotation waits for the sync in flight): a record cut short in it is damage, not a crash.
@@ -127,9 +126,9 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
       last_batch = Math.max(last_batch, record.batch);
     }
     if (journal.torn_at !== null && stopAt === null) {
-      const fd = openSync(paths.abs(path), "r+");
-      ftruncateSync(fd, journal.torn_at);
-      closeSync(fd);
+      const fd = paths.fs.openSync(paths.abs(path), "r+");
+      paths.fs.ftruncateSync(fd, journal.torn_at);
+      paths.fs.closeSync(fd);
       repairs.repaired(path, `the last batch was cut short by a crash and never acknowledged; cut ${journal.size - journal.torn_at} bytes`);
     }
     if (stopAt !== null) {
@@ -139,9 +138,9 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
         const parsed = paths.parseTarget(target);
         return parsed?.kind === "worker" ? parsed.worker_id : null;
       };
-      for (const [i, file] of files.entries()) scopeFrom(paths.abs(file), i === 0 ? stopAt : 0, paths.unsealedAccepted, owner, scope);
+      for (const [i, file] of files.entries()) scopeFrom(paths.fs, paths.abs(file), i === 0 ? stopAt : 0, paths.unsealedAccepted, owner, scope);
       // Cut inside its header: nobody can say whose the record was.
-      if (journal.torn_at !== null && journal.torn_at === stopAt && !journalHeaderComplete(paths.abs(path), stopAt)) scope.workers = null;
+      if (journal.torn_at !== null && journal.torn_at === stopAt && !journalHeaderComplete(paths, paths.abs(path), stopAt)) scope.workers = null;
       const reason = `${path} is damaged at byte ${stopAt} (store_corrupt_journal); this worker's batches from there on were not replayed`;
       setAside = { reason, scope };
       keepDamagedCopies([...isolation.damagedFiles].filter(([file]) => !files.includes(file)), paths, isolation, repairs);
@@ -153,8 +152,8 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
   return { steps, last_batch, setAside, isolation };
 }
 
-function journalHeaderComplete(file: string, at: number): boolean {
-  return readFileSync(file).indexOf(NEWLINE_BYTE, at) >= 0;
+function journalHeaderComplete(paths: StorePaths, file: string, at: number): boolean {
+  return paths.fs.readFileSync(file).indexOf(NEWLINE_BYTE, at) >= 0;
 }
 
 const NEWLINE_BYTE = 0x0a;
@@ -166,13 +165,18 @@ const NEWLINE_BYTE = 0x0a;
  */
 function keepDamagedCopies(files: Array<[string, number[]]>, paths: StorePaths, isolation: JournalIsolation, repairs: Repairs): void {
   for (const [file, offsets] of files) {
-    const bytes = readFileSync(paths.abs(file));
+    const bytes = paths.fs.readFileSync(paths.abs(file));
     const base = file.slice(file.lastIndexOf("/") + 1);
-    const copies = readdirSync(paths.abs("wal")).filter((name) => name.startsWith(`${base}.damaged-`));
-    let kept = copies.find((name) => readFileSync(paths.abs(`wal/${name}`)).equals(bytes));
+    const copies = paths.fs.readdirSync(paths.abs("wal")).filter((name) => name.startsWith(`${base}.damaged-`));
+    let kept = copies.find((name) => paths.fs.readFileSync(paths.abs(`wal/${name}`)).equals(bytes));
     if (kept === undefined) {
       kept = `${base}.damaged-${Date.now()}`;
-      writeFileSync(paths.abs(`wal/${kept}`), bytes);
+      const fd = paths.fs.openSync(paths.abs(`wal/${kept}`), "w", 0o644);
+      try {
+        for (let written = 0; written < bytes.length; ) written += paths.fs.writeSync(fd, bytes, written, bytes.length - written);
+      } finally {
+        paths.fs.closeSync(fd);
+      }
     }
     const workers = [...isolation.isolated].filter(([, reason]) => reason.startsWith(`${file} `)).map(([id]) => id);
     repairs.add(
@@ -192,7 +196,7 @@ function keepDamagedCopies(files: Array<[string, number[]]>, paths: StorePaths, 
 function setAsideFiles(files: string[], paths: StorePaths, corrupt_at: number, repairs: Repairs): void {
   const stamp = Date.now();
   const kept = files.map((file) => {
-    renameSync(paths.abs(file), paths.abs(`${file}.unreplayed-${stamp}`));
+    paths.fs.renameSync(paths.abs(file), paths.abs(`${file}.unreplayed-${stamp}`));
     return `${file}.unreplayed-${stamp}`;
   });
   repairs.add(
@@ -280,7 +284,7 @@ async function applyStep(
     case "remove": {
       const target = paths.parseTarget(op.path);
       if (!target) corruptTarget(op.path, repairs);
-      else if (index.isLastRemoval(op.path, at) && target.kind !== "worker") removeFile(paths.abs(op.path));
+      else if (index.isLastRemoval(op.path, at) && target.kind !== "worker") removeFile(paths, paths.abs(op.path));
       return false;
     }
     case "append": {
@@ -292,7 +296,7 @@ async function applyStep(
       const worker_id = target.kind === "worker" ? target.worker_id : null;
       if (worker_id !== null && !index.isCurrent(worker_id, at)) return false;
       if (index.removedAfter(op.path, at)) return false;
-      if (worker_id !== null && !existsSync(paths.abs(paths.workerDir(worker_id)))) return false;
+      if (worker_id !== null && !paths.fs.existsSync(paths.abs(paths.workerDir(worker_id)))) return false;
       result.written.add(op.path);
       const gap = (size: number) => {
         if (worker_id === null && !result.gaps.has(op.path)) result.gaps.set(op.path, size);
@@ -303,12 +307,12 @@ async function applyStep(
       return false;
     case "truncate": {
       // A damaged record's bytes that never reached this runtime-wide file: later appends follow without them.
-      if (index.removedAfter(op.path, at) || !existsSync(paths.abs(op.path))) return false;
-      const fd = openSync(paths.abs(op.path), "r+");
+      if (index.removedAfter(op.path, at) || !paths.fs.existsSync(paths.abs(op.path))) return false;
+      const fd = paths.fs.openSync(paths.abs(op.path), "r+");
       try {
-        if (fstatSync(fd).size > op.offset) ftruncateSync(fd, op.offset);
+        if (paths.fs.fstatSync(fd).size > op.offset) paths.fs.ftruncateSync(fd, op.offset);
       } finally {
-        closeSync(fd);
+        paths.fs.closeSync(fd);
       }
       result.written.add(op.path);
       return false;
@@ -321,9 +325,9 @@ function moveAside(paths: StorePaths, worker_id: string, result: ReplayResult): 
   if (aside) result.removals.push(aside);
 }
 
-function removeFile(file: string): void {
+function removeFile(paths: StorePaths, file: string): void {
   try {
-    unlinkSync(file);
+    paths.fs.unlinkSync(file);
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
   }
@@ -335,7 +339,7 @@ function validCreate(op: Extract<ReplayOp, { op: "create" }>): boolean {
 
 function matchesRecord(paths: StorePaths, worker_id: string, record: WorkerRecord): boolean {
   try {
-    const onDisk = openDocument(readFileSync(paths.abs(paths.workerFile(worker_id, "worker.json")), "utf8"), paths.unsealedAccepted);
+    const onDisk = openDocument(paths.fs.readFileSync(paths.abs(paths.workerFile(worker_id, "worker.json")), "utf8"), paths.unsealedAccepted);
     return onDisk !== undefined && JSON.stringify(onDisk) === JSON.stringify(record);
   } catch {
     return false;
@@ -356,10 +360,10 @@ function applyAppend(
   gap: (size: number) => void,
 ): boolean {
   const file = paths.abs(path);
-  closeSync(openSync(file, "a", 0o644));
-  const fd = openSync(file, "r+");
+  paths.fs.closeSync(paths.fs.openSync(file, "a", 0o644));
+  const fd = paths.fs.openSync(file, "r+");
   try {
-    const size = fstatSync(fd).size;
+    const size = paths.fs.fstatSync(fd).size;
     let at = offset;
     let from = 0;
     if (size < offset) {
@@ -367,20 +371,20 @@ function applyAppend(
       gap(size);
       at = size;
     } else {
-      const present = readAtSync(fd, offset, Math.min(bytes.length, size - offset));
+      const present = readAtSync(paths.fs, fd, offset, Math.min(bytes.length, size - offset));
       if (present.equals(bytes.subarray(0, present.length))) {
         if (present.length === bytes.length) return false;
         at = offset + present.length;
         from = present.length;
       } else {
-        ftruncateSync(fd, offset);
+        paths.fs.ftruncateSync(fd, offset);
         repairs.repaired(path, `bytes at ${offset} did not match the journal (a torn write); rewrote them from the journal`, worker_id);
       }
     }
-    for (let written = from; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written, at + written - from);
+    for (let written = from; written < bytes.length; ) written += paths.fs.writeSync(fd, bytes, written, bytes.length - written, at + written - from);
     return true;
   } finally {
-    closeSync(fd);
+    paths.fs.closeSync(fd);
   }
 }
 

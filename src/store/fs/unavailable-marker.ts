@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "./atomic.ts";
 import type { StorePaths } from "./paths.ts";
 import { openDocument, sealDocument } from "./sealed-line.ts";
@@ -20,9 +19,9 @@ export function readUnavailableMarker(paths: StorePaths, worker_id: string): str
   const file = paths.workerFile(worker_id, "unavailable.json");
   let text: string;
   try {
-    text = readFileSync(paths.abs(file), "utf8");
+    text = paths.fs.readFileSync(paths.abs(file), "utf8");
   } catch {
-    return existsSync(paths.abs(file)) ? `${file} cannot be read; the worker was marked unavailable` : null;
+    return paths.fs.existsSync(paths.abs(file)) ? `${file} cannot be read; the worker was marked unavailable` : null;
   }
   const marker = openDocument(text, false) as Partial<UnavailableMarker> | undefined;
   return typeof marker?.reason === "string" ? marker.reason : `${file} is damaged; the worker was marked unavailable`;

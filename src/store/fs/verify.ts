@@ -5,6 +5,7 @@ import { readJournal } from "./journal.ts";
 import { completeLines, tryParse } from "./lines.ts";
 import { numberedName } from "./paths.ts";
 import { EVENTS_CHECKPOINT } from "./events-checkpoint.ts";
+import { NODE_STORE_FS } from "./store-fs.ts";
 import { openDocument, openLine } from "./sealed-line.ts";
 
 /** A record that fails its check: the file (root-relative), the byte its record starts at, and why. */
@@ -104,7 +105,7 @@ function checkLines(root: string, file: string, unsealed: boolean, report: Verif
 
 function checkJournal(root: string, file: string, unsealed: boolean, report: VerifyReport): void {
   report.files++;
-  const journal = readJournal(join(root, file), unsealed);
+  const journal = readJournal(NODE_STORE_FS, join(root, file), unsealed);
   report.records += journal.records.length;
   for (const record of journal.records) {
     if (record.damaged) report.damaged.push({ file, offset: record.offset, problem: "the journal record's payload does not match its checksum (its header is intact)" });
