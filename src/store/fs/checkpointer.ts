@@ -176,8 +176,9 @@ export class Checkpointer {
       await inParallel(work.files, (path) => syncFile(paths.fs, paths.abs(path)));
       await inParallel(work.dirs, (dir) => fsyncDir(paths.fs, paths.abs(dir)));
     }
-    // The segments are synced: from now on their bytes up to here are acknowledged, not a torn tail.
-    if (work.events) await writeEventsCheckpoint(paths, work.events, durable);
+    // The segments are synced: from now on their bytes up to here are acknowledged, not a torn
+    // tail. Without durability nothing is synced, so there is nothing to vouch for.
+    if (work.events && durable) await writeEventsCheckpoint(paths, work.events, durable);
     await inParallel(work.workers, ({ worker, state, transcript_bytes, runs_bytes }) => {
       const file = stateFile(state, { batch: work.batch, transcript_bytes, runs_bytes });
       return writeFileAtomic(paths, paths.workerFile(worker.id, "state.json"), file, durable);
