@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FsStore, Runtime } from "../../src/index.ts";
 import { verifyStore } from "../../src/store/fs/verify.ts";
@@ -109,6 +109,27 @@ describe("FsStore: a journal record whose payload is damaged (header intact) iso
       expect((await converse(again, "a", "fresh")).transcript_sequence).toBe(0);
     } finally {
       await again.close();
+    }
+  }, 60_000);
+
+  test("unavailable.json cut at any point still keeps the worker unavailable; the others are untouched", async () => {
+    const { root, acked } = await threeWorkerImage();
+    damagePayload(root, '"a-lost"');
+    await (await open(root)).close();
+    const marker = join(root, "workers/a/unavailable.json");
+    const size = readFileSync(marker).length;
+    for (const at of [0, 1, 10, Math.floor(size / 2), size - 2]) {
+      const copy = scratchDir("marker-cut");
+      rmSync(copy, { recursive: true });
+      cpSync(root, copy, { recursive: true });
+      truncateSync(join(copy, "workers/a/unavailable.json"), at);
+      const runtime = await open(copy);
+      try {
+        expect(`${at}: ${(await runtime.getWorker("a")).status}`).toBe(`${at}: unavailable`);
+        for (const id of ["b", "c", "d"]) expect(await contents(runtime, id)).toEqual(acked[id]!);
+      } finally {
+        await runtime.close();
+      }
     }
   }, 60_000);
 
