@@ -65,8 +65,8 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     .use(runtimeRoutes(runtime, () => openApiDocument(self.app!), grants))
     .use(metricsRoutes(metrics.registry))
     .use(workerRoutes(runtime, grants))
-    .use(lifecycleRoutes(runtime))
-    .use(runRoutes(runtime))
+    .use(lifecycleRoutes(runtime, grants))
+    .use(runRoutes(runtime, grants))
     .use(
       eventRoutes(runtime, {
         heartbeat_ms: options.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS,

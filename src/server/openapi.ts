@@ -69,6 +69,8 @@ export function buildOpenApiDocument(
         parameters.push(parameter);
       }
     }
+    // Parameters Elysia does not validate (a header read by the handler) come from `detail`.
+    if (Array.isArray(detail.parameters)) parameters.push(...(detail.parameters as Json[]));
     if (parameters.length > 0) operation.parameters = parameters;
     if (isObject(hooks.body)) {
       const body = hooks.body as TSchema;

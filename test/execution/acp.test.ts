@@ -298,6 +298,24 @@ describe("acp: permission requests", () => {
     events.stop();
   });
 
+  test("ask: an answer with an Idempotency-Key replays its run; it is not answered twice", async () => {
+    const { runtime: rt, worker } = await acpRuntime();
+    const events = new EventLog(rt, worker.worker_id);
+    const ack = await rt.sendInput(worker, { kind: "user", content: ask });
+    await pendingPermission(rt, worker, ack.run_id!);
+    const idempotency = { key: "answer-1" };
+    const answered = await rt.answerPermission(worker, ack.run_id!, { option_id: "allow" }, { idempotency });
+    expect(answered.pending_permission).toBeNull();
+    await rt.waitRun(worker, ack.run_id!, 60_000);
+    // Without the key the same answer would be no_pending_permission; with it, the first answer.
+    expect(await rt.answerPermission(worker, ack.run_id!, { option_id: "allow" }, { idempotency })).toEqual(answered);
+    const other = await rt.answerPermission(worker, ack.run_id!, { option_id: "deny" }, { idempotency }).catch((e: RuntimeError) => e);
+    expect((other as RuntimeError).code).toBe("idempotency_key_reused");
+    await events.waitFor("run_completed");
+    expect(events.of("run_permission_answered")).toHaveLength(1);
+    events.stop();
+  });
+
   test("ask: unanswered past permission_timeout_s, the first reject option is chosen", async () => {
     const { runtime: rt, worker } = await acpRuntime([], { permission_timeout_s: 0.3 });
     const events = new EventLog(rt, worker.worker_id);

@@ -25,7 +25,7 @@ export interface VerifyReport {
 
 /**
  * Checks every record of a store offline (like `git fsck`): each line of every transcript, runs
- * file, event segment and diagnostics generation against its seal, every journal record against
+ * file, event segment, diagnostics and idempotency generation against its seal, every journal record against
  * its checksum, and each worker's state.json against the size of its logs. Reads only; a running
  * runtime's store can be checked, though what it is writing may show as a torn tail.
  */
@@ -38,7 +38,7 @@ export function verifyStore(root: string): VerifyReport {
   }
   const unsealed = runtime.format_version === 1;
   const acknowledged = eventsAcknowledged(root, report);
-  for (const dir of ["events", "diagnostics"]) {
+  for (const dir of ["events", "diagnostics", "idempotency"]) {
     for (const name of numbered(join(root, dir))) {
       const size = checkLines(root, `${dir}/${name}`, unsealed, report);
       const expected = dir === "events" ? acknowledged?.[String(numberedName(name))] : undefined;
