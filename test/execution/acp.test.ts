@@ -57,6 +57,20 @@ describe("acp: one agent process and session per worker", () => {
     expect(log()[0]).toMatchObject({ protocolVersion: 1, clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false } });
   });
 
+  test("each prompt carries its run's id and number in _meta; the long-lived process gets no per-run YOI_RUN_* variables", async () => {
+    const { runtime: rt, worker } = await acpRuntime();
+    const first = await turn(rt, worker, script({ chunk: "one" }));
+    const second = await turn(rt, worker, script({ env: ["YOI_RUN_ID", "YOI_RUN_NUMBER", "YOI_WORKER_ID"] }));
+    expect([first.status, second.status]).toEqual(["completed", "completed"]);
+    const prompts = log().filter((line) => line.method === "session/prompt");
+    expect(prompts.map((line) => line.meta)).toEqual([
+      { yoi: { run_id: first.run_id, run_number: 1 } },
+      { yoi: { run_id: second.run_id, run_number: 2 } },
+    ]);
+    // The process environment holds what stays true across runs, and nothing of one run.
+    expect(JSON.parse(await lastReply(rt, worker))).toEqual({ YOI_RUN_ID: null, YOI_RUN_NUMBER: null, YOI_WORKER_ID: worker.worker_id });
+  });
+
   test("agent_message_chunk streams as deltas and becomes one assistant entry; thoughts are live only", async () => {
     const { runtime: rt, worker } = await acpRuntime();
     const events = new EventLog(rt, worker.worker_id);
