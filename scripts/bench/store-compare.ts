@@ -6,6 +6,7 @@
  *   bun scripts/bench/store.ts --only b --keep        # leaves <scratch>/startup-10k (10,000 workers)
  *   bun scripts/bench/store.ts --only c --keep        # leaves <scratch>/pages-1m (1,000,000 entries)
  *   bun scripts/bench/store-compare.ts --compare DIR --data <scratch>/startup-10k [--pages <scratch>/pages-1m] [--rounds 5] [--seconds 3]
+ *   bun scripts/bench/store-compare.ts --compare DIR [--rounds 9]    # without --data: (2), (3) and (4) only
  *
  * (1) Runtime.open of the store at `--data` (10,000 workers / 1,000,000 entries), then close.
  * (2) Durable inputs/s through the Runtime API (durability fsync, a fresh store per turn): 64
@@ -39,12 +40,12 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-if (!values.compare || !values.data) throw new Error("usage: --compare DIR --data STORE_DIR [--rounds N] [--seconds N]");
+if (!values.compare) throw new Error("usage: --compare DIR [--data STORE_DIR] [--rounds N] [--seconds N]");
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 if (!Number.isInteger(rounds) || rounds < 1 || !(seconds > 0)) throw new Error("--rounds must be a positive integer, --seconds > 0");
 const compareTree = resolve(values.compare);
-const data = resolve(values.data);
+const data = values.data === undefined ? null : resolve(values.data);
 const RUNTIME_ID = "rt-bench";
 const CLIENTS = 64;
 
@@ -70,7 +71,7 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 async function openClose(make: MakeStore): Promise<Measured> {
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const runtime = await Runtime.open({ store: make({ root: data }), backends: builtinBackends, runtime_id: RUNTIME_ID });
+  const runtime = await Runtime.open({ store: make({ root: data! }), backends: builtinBackends, runtime_id: RUNTIME_ID });
   const measured = { wall: performance.now() - started, cpu: cpuMs(cpu) };
   await runtime.close();
   return measured;
@@ -167,7 +168,7 @@ async function pages(make: MakeStore): Promise<Measured> {
 /** `bun <tree>/cli.ts serve` on the store at --data: spawn to the first 200 of /healthz (CPU: not measured, 0). */
 async function spawnToHealthy(make: MakeStore): Promise<Measured> {
   const cli = join(make.tree!, "cli.ts");
-  const server = await spawnServer([process.execPath, cli, "serve", "--bind", "127.0.0.1:0", "--log-format", "json", "--store", "fs", "--data-dir", data, "--runtime-id", RUNTIME_ID], { cwd: make.tree });
+  const server = await spawnServer([process.execPath, cli, "serve", "--bind", "127.0.0.1:0", "--log-format", "json", "--store", "fs", "--data-dir", data!, "--runtime-id", RUNTIME_ID], { cwd: make.tree });
   await server.stop();
   return { wall: server.startedMs, cpu: 0 };
 }
@@ -179,7 +180,7 @@ const cases = [
   { name: `${fmt(CREATES)} creates (8 in flight, close included), durability fsync`, measure: createsOn("fsync"), wall: "creates/s", cpu: "CPU µs/create", wallLowerIsBetter: false },
   ...(values.pages ? [{ name: "transcript page of 100 at a random offset (1,000 pages)", measure: pages, wall: "p99 ms", cpu: "CPU µs/page", wallLowerIsBetter: true }] : []),
   { name: "spawn to first 200 of /healthz, same store as (1)", measure: spawnToHealthy, wall: "ms", cpu: "", wallLowerIsBetter: true },
-];
+].filter((entry) => data !== null || (entry.measure !== openClose && entry.measure !== spawnToHealthy));
 const rows: string[] = [];
 const row = (name: string, unit: string, mine: number[], theirs: number[], lowerIsBetter: boolean) => {
   const ratio = ratioOfRounds(mine, theirs);
