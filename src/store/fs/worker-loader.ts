@@ -18,13 +18,15 @@ type Json = { value: unknown; problem?: undefined } | { value?: undefined; probl
 export interface WorkerTexts {
   record: string | Error;
   state: string | Error;
+  /** unavailable.json (almost always missing: an ENOENT error). */
+  marker: string | Error;
   /** Sizes of the logs (undefined: missing; null: not a plain file or not known — read it then). */
   transcript_size: number | null | undefined;
   runs_size: number | null | undefined;
 }
 
 /**
- * Reads worker.json and state.json of every id, `lanes` files in flight at once: at start-up
+ * Reads worker.json, state.json and unavailable.json of every id, and its logs' sizes, `lanes` files in flight at once: at start-up
  * these reads are most of the time, and asynchronous reads overlap in the platform's I/O threads
  * where synchronous ones would wait one after the other. Damage is judged later, by `loadWorker`.
  */
@@ -36,13 +38,14 @@ export async function readWorkerTexts(paths: StorePaths, ids: readonly string[],
     Array.from({ length: Math.min(lanes, ids.length) }, async () => {
       while (next < ids.length) {
         const id = ids[next++]!;
-        const [record, state, transcript_size, runs_size] = await Promise.all([
+        const [record, state, marker, transcript_size, runs_size] = await Promise.all([
           read(paths.abs(paths.workerFile(id, "worker.json"))),
           read(paths.abs(paths.workerFile(id, "state.json"))),
+          read(paths.abs(paths.workerFile(id, "unavailable.json"))),
           sizeOf(paths, paths.abs(paths.workerFile(id, "transcript.jsonl"))),
           sizeOf(paths, paths.abs(paths.workerFile(id, "runs.jsonl"))),
         ]);
-        texts.set(id, { record, state, transcript_size, runs_size });
+        texts.set(id, { record, state, marker, transcript_size, runs_size });
       }
     }),
   );
@@ -136,7 +139,7 @@ export function loadWorker(
   result.last_event_id = stored.last_event_id;
   result.dirty = chosen.from_journal;
   // Damage an earlier open found and the files no longer show (a retired journal record) still counts.
-  const marked = readUnavailableMarker(paths, id);
+  const marked = readUnavailableMarker(paths, id, texts?.marker);
   if (marked !== null) {
     worker.unavailable = marked;
     return result;
