@@ -281,10 +281,6 @@ export class FaultyFs {
           this.guard("rm", String(path));
           return real.promises.rm(path, options);
         },
-        stat: (async (path: string, ...rest: unknown[]) => {
-          this.guard("stat", String(path));
-          return (real.promises.stat as (...args: unknown[]) => Promise<unknown>)(path, ...rest);
-        }) as StoreFs["promises"]["stat"],
         realpath: (async (path: string, ...rest: unknown[]) => {
           this.guard("stat", String(path));
           return (real.promises.realpath as (...args: unknown[]) => Promise<unknown>)(path, ...rest);

@@ -110,7 +110,7 @@ async function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repai
   let batch = 0;
   let last_event_id = 0;
   const entries = paths.fs.readdirSync(paths.abs("workers"), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
-  const texts = await readWorkerTexts(
+  const texts = readWorkerTexts(
     paths,
     entries.filter((entry) => entry.isDirectory() && isValidId(entry.name)).map((entry) => entry.name),
   );

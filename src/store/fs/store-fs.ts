@@ -35,7 +35,6 @@ export interface StoreFs {
     unlink: typeof promises.unlink;
     rm: typeof promises.rm;
     realpath: typeof promises.realpath;
-    stat: typeof promises.stat;
   };
 }
 
@@ -66,6 +65,5 @@ export const NODE_STORE_FS: StoreFs = {
     unlink: promises.unlink,
     rm: promises.rm,
     realpath: promises.realpath,
-    stat: promises.stat,
   },
 };

@@ -16,9 +16,11 @@ export interface UnavailableMarker {
 }
 
 /** The reason a marker gives, or null when there is none; a damaged marker still marks. */
-export function readUnavailableMarker(paths: StorePaths, worker_id: string, prefetched?: string | Error): string | null {
+/** `prefetched`: the file as read ahead (null: there is none; undefined: not read yet). */
+export function readUnavailableMarker(paths: StorePaths, worker_id: string, prefetched?: string | Error | null): string | null {
   const file = paths.workerFile(worker_id, "unavailable.json");
   let text: string;
+  if (prefetched === null) return null;
   try {
     if (prefetched instanceof Error) {
       if (errnoCode(prefetched) === "ENOENT") return null;

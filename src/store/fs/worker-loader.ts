@@ -14,51 +14,44 @@ import { readUnavailableMarker } from "./unavailable-marker.ts";
 
 type Json = { value: unknown; problem?: undefined } | { value?: undefined; problem: string };
 
-/** A worker's worker.json and state.json as read ahead of loading it: the text, or the error reading it met. */
+/** A worker's files as read ahead of loading it: the text, or the error reading it met. */
 export interface WorkerTexts {
   record: string | Error;
   state: string | Error;
-  /** unavailable.json (almost always missing: an ENOENT error). */
-  marker: string | Error;
+  /** unavailable.json; null when there is none (the usual case). */
+  marker: string | Error | null;
   /** Sizes of the logs (undefined: missing; null: not a plain file or not known — read it then). */
   transcript_size: number | null | undefined;
   runs_size: number | null | undefined;
 }
 
 /**
- * Reads worker.json, state.json and unavailable.json of every id, and its logs' sizes, `lanes` files in flight at once: at start-up
- * these reads are most of the time, and asynchronous reads overlap in the platform's I/O threads
- * where synchronous ones would wait one after the other. Damage is judged later, by `loadWorker`.
+ * Reads worker.json and state.json of every id, its unavailable.json when there is one, and the
+ * sizes of its logs (a stat each: a log that ends at its checkpoint is never opened). Synchronous
+ * on purpose: asynchronous reads in parallel lanes were tried (issue 16) and cost more CPU (a
+ * promise, an I/O-thread hop and, for the usual missing marker, an Error per file) than the
+ * overlap saved on a 2-CPU host.
  */
-export async function readWorkerTexts(paths: StorePaths, ids: readonly string[], lanes = 64): Promise<Map<string, WorkerTexts>> {
+export function readWorkerTexts(paths: StorePaths, ids: readonly string[]): Map<string, WorkerTexts> {
   const texts = new Map<string, WorkerTexts>();
-  const read = (path: string) => paths.fs.promises.readFile(path, "utf8").catch((error: Error) => error);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(lanes, ids.length) }, async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        const [record, state, marker, transcript_size, runs_size] = await Promise.all([
-          read(paths.abs(paths.workerFile(id, "worker.json"))),
-          read(paths.abs(paths.workerFile(id, "state.json"))),
-          read(paths.abs(paths.workerFile(id, "unavailable.json"))),
-          sizeOf(paths, paths.abs(paths.workerFile(id, "transcript.jsonl"))),
-          sizeOf(paths, paths.abs(paths.workerFile(id, "runs.jsonl"))),
-        ]);
-        texts.set(id, { record, state, marker, transcript_size, runs_size });
-      }
-    }),
-  );
-  return texts;
-}
-
-async function sizeOf(paths: StorePaths, path: string): Promise<number | null | undefined> {
-  try {
-    const found = await paths.fs.promises.stat(path);
-    return found.isFile() ? found.size : null;
-  } catch (error) {
-    return errnoCode(error) === "ENOENT" ? undefined : null;
+  const read = (path: string): string | Error => {
+    try {
+      return paths.fs.readFileSync(path, "utf8") as string;
+    } catch (error) {
+      return error as Error;
+    }
+  };
+  for (const id of ids) {
+    const markerPath = paths.abs(paths.workerFile(id, "unavailable.json"));
+    texts.set(id, {
+      record: read(paths.abs(paths.workerFile(id, "worker.json"))),
+      state: read(paths.abs(paths.workerFile(id, "state.json"))),
+      marker: paths.fs.existsSync(markerPath) ? read(markerPath) : null,
+      transcript_size: fileSize(paths.fs, paths.abs(paths.workerFile(id, "transcript.jsonl"))),
+      runs_size: fileSize(paths.fs, paths.abs(paths.workerFile(id, "runs.jsonl"))),
+    });
   }
+  return texts;
 }
 
 function readJson(paths: StorePaths, path: string, prefetched?: string | Error): Json {
