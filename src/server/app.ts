@@ -49,19 +49,18 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   // `standardHostname: false`: Elysia's default finds the path by searching for "/" from index 11,
   // assuming a host of at least 4 characters (`http://a.bc`); with `Host: x` or `Host: api` it cut
   // the path wrongly and existing routes answered 404/405.
+  const pipeline = requestPipeline({
+    runtime,
+    token: options.token,
+    verifier: options.verifier,
+    logger,
+    metrics: metrics.http,
+    grants,
+    routes,
+    dispatch: (request) => self.app!.handle(request),
+  });
   const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
-    .use(
-      requestPipeline({
-        runtime,
-        token: options.token,
-        verifier: options.verifier,
-        logger,
-        metrics: metrics.http,
-        grants,
-        routes,
-        dispatch: (request) => self.app!.handle(request),
-      }),
-    )
+    .use(pipeline.hooks)
     .use(runtimeRoutes(runtime, () => openApiDocument(self.app!), grants))
     .use(metricsRoutes(metrics.registry))
     .use(workerRoutes(runtime, grants))
@@ -77,6 +76,14 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       }),
     );
   self.app = app;
+  // The hot reads are answered before Elysia (request-pipeline.ts). `app.handle` calls
+  // `app.fetch`, so the server and `app.handle(request)` both go this way.
+  const elysiaFetch = app.fetch;
+  Object.defineProperty(app, "fetch", {
+    configurable: true,
+    writable: true,
+    value: (request: Request): Response | Promise<Response> => pipeline.front(request) ?? elysiaFetch(request),
+  });
   // Built before the first request: Elysia rewrites route schemas as it compiles each route on
   // first use, and the document must not depend on which routes were called already.
   openApiDocument(app);

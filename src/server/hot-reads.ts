@@ -2,10 +2,13 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { isValidId } from "../core/ids.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { TranscriptQuery } from "./http-schema.ts";
+import { ROUTE_SCOPES, type MatchedRoute } from "./scopes.ts";
 
-/** A hot read matched: its path (for the request log), the core call, and the body's envelope. */
+/** A hot read matched: its path (for the request log), its route, the core call, and the body's envelope. */
 export interface HotRead {
   path: string;
+  /** What the guard would have matched: the route of the scope table and the worker it names. */
+  route: MatchedRoute;
   read: () => Promise<unknown>;
   envelope: (value: never) => object;
 }
@@ -13,6 +16,13 @@ export interface HotRead {
 const runtimeEnvelope = (runtime: unknown) => ({ runtime });
 const workerEnvelope = (worker: unknown) => ({ worker });
 const transcriptEnvelope = (transcript: unknown) => ({ transcript });
+const RUNTIME_ROUTE: MatchedRoute = { key: "GET /v1/runtime", scope: ROUTE_SCOPES["GET /v1/runtime"], worker_id: null };
+const workerRoute = (worker_id: string): MatchedRoute => ({ key: "GET /v1/workers/:worker_id", scope: ROUTE_SCOPES["GET /v1/workers/:worker_id"], worker_id });
+const transcriptRoute = (worker_id: string): MatchedRoute => ({
+  key: "GET /v1/workers/:worker_id/transcript",
+  scope: ROUTE_SCOPES["GET /v1/workers/:worker_id/transcript"],
+  worker_id,
+});
 
 /**
  * The three reads a Backend polls — `GET /v1/workers/:worker_id`, `GET /v1/runtime` and
@@ -43,7 +53,7 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
 
     if (path === "/v1/runtime") {
       if (mark >= 0) return undefined;
-      return { path, read: () => runtime.summary(), envelope: runtimeEnvelope };
+      return { path, route: RUNTIME_ROUTE, read: () => runtime.summary(), envelope: runtimeEnvelope };
     }
     if (!path.startsWith("/v1/workers/")) return undefined;
     const slash = path.indexOf("/", 12);
@@ -51,13 +61,18 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
     if (!isValidId(id)) return undefined;
     if (slash < 0) {
       if (mark >= 0) return undefined;
-      return { path, read: () => runtime.getWorker(id), envelope: workerEnvelope };
+      return { path, route: workerRoute(id), read: () => runtime.getWorker(id), envelope: workerEnvelope };
     }
     if (path.length !== slash + 11 || !path.endsWith("/transcript")) return undefined;
     const query = mark < 0 ? Object.create(null) : plainIntegerQuery(url.slice(mark + 1));
     if (query === null || !transcriptQuery.Check(query)) return undefined;
     const { start: first, limit, tail } = query;
-    return { path, read: () => runtime.transcript(id, { start: first, limit, tail }), envelope: transcriptEnvelope };
+    return {
+      path,
+      route: transcriptRoute(id),
+      read: () => runtime.transcript(id, { start: first, limit, tail }),
+      envelope: transcriptEnvelope,
+    };
   };
 }
 

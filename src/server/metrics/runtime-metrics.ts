@@ -58,6 +58,8 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   const httpDuration = registry.register(
     new Histogram("yoi_http_request_duration_seconds", "HTTP request duration to the response head, by method and route template", ["method", "route"], SECONDS_BUCKETS),
   );
+  // route → method → its series, so a request finds them without building label strings.
+  const httpSeries = new Map<string, Map<string, { duration: ReturnType<Histogram["seriesOf"]>; byStatus: Map<number, { value: number }> }>>();
   const sseSubscribers = registry.register(new Gauge("yoi_sse_subscribers", "Open event streams"));
   const sseDropped = registry.register(
     new Counter("yoi_sse_dropped_subscribers_total", "Event streams ended because the client fell too far behind (overflow)"),
@@ -114,8 +116,19 @@ export function createRuntimeMetrics(): RuntimeMetrics {
     },
     http: {
       request(method, route, status, seconds) {
-        httpRequests.inc([method, route, String(status)]);
-        httpDuration.observe(seconds, [method, route]);
+        // Every request lands here: its series are looked up by constant strings and a number,
+        // and updated in place (no label arrays or key strings per request).
+        let byMethod = httpSeries.get(route);
+        if (byMethod === undefined) httpSeries.set(route, (byMethod = new Map()));
+        let series = byMethod.get(method);
+        if (series === undefined) {
+          series = { duration: httpDuration.seriesOf([method, route]), byStatus: new Map() };
+          byMethod.set(method, series);
+        }
+        let count = series.byStatus.get(status);
+        if (count === undefined) series.byStatus.set(status, (count = httpRequests.seriesOf([method, route, String(status)])));
+        count.value++;
+        httpDuration.observeInto(series.duration, seconds);
       },
       sseOpened: () => sseSubscribers.inc(),
       sseClosed(dropped) {
