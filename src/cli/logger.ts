@@ -41,16 +41,21 @@ export function createLogger(options: LoggerOptions): RuntimeLogger {
     stderr: process.stderr,
     ...(options.format === "json" || options.write ? { reporters: [options.format === "json" ? jsonReporter(write) : plainReporter(write)] } : {}),
   } as Parameters<typeof createConsola>[0]);
-  return adapter(consola, options.format);
+  return adapter(consola, options.format, CONSOLA_LEVEL[options.level]);
 }
 
-function adapter(consola: ConsolaInstance, format: LogFormat): RuntimeLogger {
-  const log =
-    (level: Level) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      if (format === "json") consola[level](message, fields ?? {});
-      else consola[level](fields && Object.keys(fields).length > 0 ? `${message} ${keyValues(fields)}` : message);
-    };
+const IGNORED = (): void => {};
+
+function adapter(consola: ConsolaInstance, format: LogFormat, threshold: number): RuntimeLogger {
+  // A level below the threshold is a no-op here rather than in consola, which would first build
+  // its log object: the server writes a debug line per request.
+  const log = (level: Level) =>
+    LogLevels[level] > threshold
+      ? IGNORED
+      : (message: string, fields?: Record<string, unknown>): void => {
+          if (format === "json") consola[level](message, fields ?? {});
+          else consola[level](fields && Object.keys(fields).length > 0 ? `${message} ${keyValues(fields)}` : message);
+        };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }
 

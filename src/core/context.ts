@@ -13,6 +13,7 @@ import type { Limits, ProfileInfo, RuntimeStatus } from "./schema/runtime.ts";
 import type { EventSubscription } from "./subscription.ts";
 import { messageOf } from "../shared/errors.ts";
 import { storedState, type LoadedWorker, type WorkerEntry } from "./worker-entry.ts";
+import { WorkerTable } from "./worker-table.ts";
 
 export interface RuntimeSettings {
   runtime_id: string;
@@ -44,7 +45,8 @@ export class RuntimeContext {
   readonly default_profile: string;
   readonly version: string;
   readonly started_at = now();
-  readonly workers = new Map<string, WorkerEntry>();
+  /** Every worker by id, with its counts by status kept as it changes (the summary reads them). */
+  readonly workers = new WorkerTable();
   /** Ids of workers whose create is making their workspaces (not yet in `workers`). */
   readonly creating = new Set<string>();
   readonly workspaces: WorkspaceProvider | null;

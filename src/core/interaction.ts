@@ -4,7 +4,6 @@ import { RuntimeError } from "./errors.ts";
 import { newRunId } from "./ids.ts";
 import type { WorkerAddress } from "./identity.ts";
 import { getRun } from "./observation.ts";
-import { transition } from "./run-state.ts";
 import { executeRun } from "./run-executor.ts";
 import { InputRequest, type Ack } from "./schema/interaction.ts";
 import type { Run } from "./schema/run.ts";
@@ -69,7 +68,7 @@ async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: strin
   const run = newRun(ctx.refOf(entry.id), profile.info.name, sequence, created_at);
   const active = newActiveRun(run);
   // Claimed synchronously, before any await: this is what makes single flight hold under concurrency.
-  entry.run = transition(entry.run, { type: "start_run", active });
+  ctx.workers.move(entry, { type: "start_run", active });
   const accepted = ctx.events.inputAccepted(run.worker_ref, run.run_id, "user", sequence);
   const started = ctx.events.runStarted(run);
   entry.counters = {
@@ -87,7 +86,7 @@ async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: strin
       events: [accepted, started],
     });
   } catch (error) {
-    entry.run = transition(entry.run, { type: "end_run" });
+    ctx.workers.move(entry, { type: "end_run" });
     entry.counters = previous;
     active.settle(run);
     throw error;

@@ -5,7 +5,6 @@ import { newDiagnostic, type RuntimeContext } from "./context.ts";
 import { BackendError, type RunOutput } from "./ports/backend.ts";
 import type { StoreCommit } from "./ports/store.ts";
 import type { Profile } from "./profiles.ts";
-import { transition } from "./run-state.ts";
 import type { StopReason } from "./schema/agent.ts";
 import type { Run, RunError, RunStatus, Usage } from "./schema/run.ts";
 import type { TranscriptEntry } from "./schema/transcript.ts";
@@ -91,7 +90,7 @@ async function finishRun(ctx: RuntimeContext, entry: LoadedWorker, active: Activ
   const commit = endOf(ctx, run, output);
 
   active.run = run;
-  entry.run = transition(entry.run, { type: "end_run" });
+  ctx.workers.move(entry, { type: "end_run" });
   entry.ending = active;
   entry.counters = {
     ...counters,
