@@ -58,7 +58,10 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     grants,
     routes,
     dispatch: (request) => self.app!.handle(request),
+    route: (request) => elysiaFetch!(request),
   });
+  // Elysia's own handler, taken once the routes are in (below); the front door wraps it.
+  let elysiaFetch: ((request: Request) => Response | Promise<Response>) | undefined;
   const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
     .use(pipeline.hooks)
     .use(runtimeRoutes(runtime, () => openApiDocument(self.app!), grants))
@@ -78,11 +81,12 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   self.app = app;
   // The hot reads are answered before Elysia (request-pipeline.ts). `app.handle` calls
   // `app.fetch`, so the server and `app.handle(request)` both go this way.
-  const elysiaFetch = app.fetch;
+  elysiaFetch = app.fetch;
+  const routed = elysiaFetch;
   Object.defineProperty(app, "fetch", {
     configurable: true,
     writable: true,
-    value: (request: Request): Response | Promise<Response> => pipeline.front(request) ?? elysiaFetch(request),
+    value: (request: Request): Response | Promise<Response> => pipeline.front(request) ?? routed(request),
   });
   // Built before the first request: Elysia rewrites route schemas as it compiles each route on
   // first use, and the document must not depend on which routes were called already.

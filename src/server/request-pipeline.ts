@@ -3,7 +3,11 @@ import type { HookContainer } from "elysia/types";
 import type { Runtime, RuntimeLogger } from "../core/runtime.ts";
 import { createGuard, type Admitted, type RequestGrants } from "./auth.ts";
 import { errorHandler } from "./error-handler.ts";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { InputRequest } from "../core/schema/interaction.ts";
+import { matchHotInput, type HotInput } from "./hot-input.ts";
 import { hotReads, type HotRead } from "./hot-reads.ts";
+import { parseJsonObject, readJsonBytes } from "./json-body.ts";
 import type { HttpMetrics } from "./metrics/runtime-metrics.ts";
 import type { RouteDeclaration } from "./openapi.ts";
 import { requestLog } from "./request-log.ts";
@@ -22,6 +26,8 @@ export interface PipelineOptions {
   routes: () => readonly RouteDeclaration[];
   /** The app itself: a request whose signed token had to be verified first is dispatched again. */
   dispatch: (request: Request) => Promise<Response>;
+  /** The app's routes without the front door: a hot input whose body fails its schema goes there. */
+  route: (request: Request) => Response | Promise<Response>;
 }
 
 type RequestHook = (context: { request: Request }) => Promise<Response> | undefined;
@@ -36,7 +42,7 @@ type RequestHook = (context: { request: Request }) => Promise<Response> | undefi
  * Returns `hooks` (`.use()`d by the app before its routes) and `front` (tried by `app.fetch`
  * first: it answers a hot read on its own, and gives `undefined` for every other request).
  */
-export function requestPipeline({ runtime, token, verifier, logger, metrics, grants, routes, dispatch }: PipelineOptions) {
+export function requestPipeline({ runtime, token, verifier, logger, metrics, grants, routes, dispatch, route }: PipelineOptions) {
   const guard = createGuard({ token, verifier });
   const hot = hotReads(runtime);
   const log = logger || metrics ? requestLog(logger, metrics) : null;
@@ -62,9 +68,54 @@ export function requestPipeline({ runtime, token, verifier, logger, metrics, gra
     return handleError(error, undefined, request);
   };
 
+  // The hot input does what the route's hooks do — body read and parsed by the same code, the
+  // same schema — and answers as the route does (202 `{ack}`). A body the schema refuses is
+  // handed to the route with its bytes, so the validation error is the route's own, word for word.
+  const inputCheck = TypeCompiler.Compile(InputRequest);
+  const maxBodyBytes = runtime.limits.max_body_bytes;
+  const sendInput = async (input: HotInput, request: Request, since: number): Promise<Response> => {
+    let bytes: Uint8Array | undefined;
+    let body: object | undefined;
+    try {
+      bytes = await readJsonBytes(request, maxBodyBytes);
+      body = bytes === undefined ? undefined : parseJsonObject(bytes);
+    } catch (error) {
+      return refused(error, request, since);
+    }
+    if (!inputCheck.Check(body)) {
+      const again = new Request(request.url, { method: "POST", headers: request.headers, body: bytes as Uint8Array<ArrayBuffer> | undefined });
+      return route(again);
+    }
+    try {
+      const ack = await runtime.sendInput(input.worker_id, body);
+      log?.line("POST", input.path, 202, since, input.route.key);
+      return Response.json({ ack }, { status: 202 });
+    } catch (error) {
+      return refused(error, request, since);
+    }
+  };
+
+  const hotWrite = (request: Request): Promise<Response> | undefined => {
+    const input = matchHotInput(request);
+    if (input === undefined) return undefined;
+    const since = log ? performance.now() : 0;
+    let passed: Admitted | Promise<Admitted>;
+    try {
+      passed = guard(request, input.path, input.route);
+    } catch (refusal) {
+      return Promise.resolve(refused(refusal, request, since));
+    }
+    if (!(passed instanceof Promise)) return sendInput(input, request, since);
+    return passed.then(
+      () => sendInput(input, request, since),
+      (error: unknown) => refused(error, request, since),
+    );
+  };
+
   const front = (request: Request): Promise<Response> | undefined => {
     // A request dispatched again after its signed token was verified goes the hooks' way.
     if (grants.admitted(request) !== undefined) return undefined;
+    if (request.method === "POST") return hotWrite(request);
     const match = hot(request);
     if (match === undefined) return undefined;
     const since = log ? performance.now() : 0;
