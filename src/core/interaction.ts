@@ -26,8 +26,10 @@ export async function sendInput(ctx: RuntimeContext, address: WorkerAddress, inp
   ctx.assertOpen();
   const request = validate(InputRequest, input, "input");
   const entry = ctx.loaded(address);
-  const bytes = utf8.encode(request.content).length;
-  if (bytes > ctx.limits.max_input_bytes) {
+  // A UTF-16 code unit is at most 3 bytes in UTF-8: only content that might be too long is encoded to count.
+  const maxBytes = ctx.limits.max_input_bytes;
+  const bytes = request.content.length * 3 <= maxBytes ? 0 : utf8.encode(request.content).length;
+  if (bytes > maxBytes) {
     throw new RuntimeError("payload_too_large", `content is ${bytes} bytes; limits.max_input_bytes is ${ctx.limits.max_input_bytes}`);
   }
   const { run } = entry;

@@ -93,13 +93,35 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   (sampler as { unref?: () => void }).unref?.();
 
   let unfollow = (): void => {};
+  // Every run reports three times: its series are found by profile (and status) in maps and
+  // updated in place, as the HTTP series are.
+  // A series appears in the exposition once it is first used, as before.
+  type Buckets = ReturnType<Histogram["seriesOf"]>;
+  const startedBy = new Map<string, { value: number }>();
+  const firstDeltaBy = new Map<string, Buckets>();
+  const endedBy = new Map<string, Map<string, { count: { value: number }; duration: Buckets }>>();
   const runs: RunObserver = {
-    started: (profile) => runsStarted.inc([profile]),
-    ended: (profile, status, seconds) => {
-      runsEnded.inc([profile, status]);
-      if (seconds !== null) runDuration.observe(seconds, [profile, status]);
+    started: (profile) => {
+      let series = startedBy.get(profile);
+      if (series === undefined) startedBy.set(profile, (series = runsStarted.seriesOf([profile])));
+      series.value++;
     },
-    firstDelta: (profile, seconds) => firstDelta.observe(seconds, [profile]),
+    ended: (profile, status, seconds) => {
+      let byStatus = endedBy.get(profile);
+      if (byStatus === undefined) endedBy.set(profile, (byStatus = new Map()));
+      let series = byStatus.get(status);
+      if (series === undefined) {
+        series = { count: runsEnded.seriesOf([profile, status]), duration: runDuration.seriesOf([profile, status]) };
+        byStatus.set(status, series);
+      }
+      series.count.value++;
+      if (seconds !== null) runDuration.observeInto(series.duration, seconds);
+    },
+    firstDelta: (profile, seconds) => {
+      let series = firstDeltaBy.get(profile);
+      if (series === undefined) firstDeltaBy.set(profile, (series = firstDelta.seriesOf([profile])));
+      firstDelta.observeInto(series, seconds);
+    },
     // The sampler and the observer end with the runtime (the scrape still answers, from the last values).
     stopped: () => {
       clearInterval(sampler);
