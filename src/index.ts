@@ -16,5 +16,6 @@ export type { WorkspaceProvider, WorkspaceRequest } from "./core/ports/workspace
 export { openGitWorkspaces, GitWorkspaces, type WorkspaceSettings, type GitWorkspacesOptions } from "./execution/workspaces/git-workspaces.ts";
 export { MemoryStore } from "./store/memory-store.ts";
 export { FsStore, type FsStoreOptions, type CommitStats } from "./store/fs-store.ts";
+export { NODE_STORE_FS, type StoreFs } from "./store/fs/store-fs.ts";
 export * from "./execution/index.ts";
 export { VERSION } from "./version.ts";

@@ -1,4 +1,3 @@
-import { mkdir, realpath } from "node:fs/promises";
 import { RuntimeError } from "../core/errors.ts";
 import { SILENT_LOGGER, type RuntimeLogger } from "../core/ports/logger.ts";
 import type { Diagnostic } from "../core/schema/diagnostic.ts";
@@ -10,6 +9,7 @@ import { ensureDateTimeFormat } from "./fs/date-time-format.ts";
 import { acquireLock, releaseLock } from "./fs/lock.ts";
 import { StorePaths } from "./fs/paths.ts";
 import { StoreSession, type CommitStats, type StoreSettings } from "./fs/session.ts";
+import { NODE_STORE_FS, type StoreFs } from "./fs/store-fs.ts";
 import type { EventQuery, RuntimeStore, StoreCommit, StoreOpenOptions, StoreSnapshot } from "../core/ports/store.ts";
 
 export interface FsStoreOptions {
@@ -24,6 +24,8 @@ export interface FsStoreOptions {
   checkpoint_interval_ms?: number;
   /** Told of every group commit once durable (for metrics). */
   onCommit?: (commit: CommitStats) => void;
+  /** The file system the store works through; default node:fs. Tests wrap it to inject faults (store-fs.ts). */
+  fs?: StoreFs;
 }
 
 export type { CommitStats } from "./fs/session.ts";
@@ -67,7 +69,7 @@ export class FsStore implements RuntimeStore {
     for (const [key, value] of [["checkpoint_interval_ms", checkpointMs], ["events_per_segment", perSegment ?? 1]] as const) {
       if (!Number.isSafeInteger(value) || value < 1) throw new RuntimeError("invalid_request", `${key} must be a positive integer`);
     }
-    const paths = new StorePaths(options.root);
+    const paths = new StorePaths(options.root, options.fs ?? NODE_STORE_FS);
     this.settings = {
       paths,
       durable: durability === "fsync",
@@ -85,15 +87,16 @@ export class FsStore implements RuntimeStore {
     if (this.lifecycle.status === "open" || this.lifecycle.status === "closing") {
       throw new RuntimeError("store_locked", `the store at ${this.root} is already open in this process`);
     }
-    await mkdir(this.root, { recursive: true });
-    const realRoot = await realpath(this.root);
-    const { taken_over } = await acquireLock(this.lockFile, realRoot);
+    const fs = this.settings.paths.fs;
+    await fs.promises.mkdir(this.root, { recursive: true });
+    const realRoot = await fs.promises.realpath(this.root);
+    const { taken_over } = await acquireLock(this.lockFile, realRoot, fs);
     try {
       const { session, snapshot } = await StoreSession.open(this.settings, options, taken_over);
       this.lifecycle = { status: "open", session, realRoot };
       return snapshot;
     } catch (error) {
-      await releaseLock(this.lockFile, realRoot);
+      await releaseLock(this.lockFile, realRoot, this.settings.paths.fs);
       if (error instanceof RuntimeError) throw error;
       throw new RuntimeError("store_io", `cannot open the store at ${this.root}: ${messageOf(error)}`);
     }
@@ -175,7 +178,7 @@ export class FsStore implements RuntimeStore {
       try {
         await session.close();
       } finally {
-        await releaseLock(this.lockFile, realRoot);
+        await releaseLock(this.lockFile, realRoot, this.settings.paths.fs);
         if (this.lifecycle.status === "closing") this.lifecycle = { ...this.lifecycle, status: "closed" };
       }
     })();

@@ -1,6 +1,6 @@
-import { closeSync, openSync, writeSync } from "node:fs";
 import { RuntimeError } from "../../core/errors.ts";
 import { messageOf } from "../../shared/errors.ts";
+import type { StorePaths } from "./paths.ts";
 
 /** Bytes one file may have waiting before it is written. */
 const FILE_LIMIT = 256 * 1024;
@@ -20,7 +20,7 @@ export class AppendFiles {
   private total = 0;
 
   constructor(
-    private readonly abs: (relative: string) => string,
+    private readonly paths: StorePaths,
     private readonly capacity = 256,
   ) {}
 
@@ -47,7 +47,7 @@ export class AppendFiles {
     const data = waiting.chunks.length === 1 ? waiting.chunks[0]! : Buffer.concat(waiting.chunks, waiting.bytes);
     const fd = this.descriptor(relative);
     let written = 0;
-    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+    while (written < data.length) written += this.paths.fs.writeSync(fd, data, written, data.length - written);
   }
 
   /** `writeback` before a read: a failure is the store's (store_io), not the reader's. */
@@ -74,14 +74,14 @@ export class AppendFiles {
     for (const [relative, fd] of this.open) {
       if (relative === prefix || relative.startsWith(`${prefix}/`)) {
         this.open.delete(relative);
-        closeSync(fd);
+        this.paths.fs.closeSync(fd);
       }
     }
   }
 
   /** Closes every descriptor; what still waits is dropped (the journal keeps it for replay). */
   closeAll(): void {
-    for (const fd of this.open.values()) closeSync(fd);
+    for (const fd of this.open.values()) this.paths.fs.closeSync(fd);
     this.open.clear();
     this.pending.clear();
     this.total = 0;
@@ -90,11 +90,11 @@ export class AppendFiles {
   private descriptor(relative: string): number {
     let fd = this.open.get(relative);
     if (fd === undefined) {
-      fd = openSync(this.abs(relative), "a", 0o644);
+      fd = this.paths.fs.openSync(this.paths.abs(relative), "a", 0o644);
       if (this.open.size >= this.capacity) {
         const [oldest, oldestFd] = this.open.entries().next().value!;
         this.open.delete(oldest);
-        closeSync(oldestFd);
+        this.paths.fs.closeSync(oldestFd);
       }
     } else {
       this.open.delete(relative);

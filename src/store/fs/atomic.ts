@@ -1,6 +1,6 @@
-import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { StorePaths } from "./paths.ts";
+import type { StoreFs } from "./store-fs.ts";
 import { errnoCode } from "../../shared/errors.ts";
 
 /**
@@ -10,7 +10,7 @@ import { errnoCode } from "../../shared/errors.ts";
  */
 export async function writeFileAtomic(paths: StorePaths, relative: string, data: string, durable: boolean): Promise<void> {
   const temporary = paths.abs(paths.temporary(relative.replaceAll("/", "_")));
-  const handle = await open(temporary, "w", 0o644);
+  const handle = await paths.fs.promises.open(temporary, "w", 0o644);
   try {
     await handle.writeFile(data);
     if (durable) await handle.sync();
@@ -19,19 +19,19 @@ export async function writeFileAtomic(paths: StorePaths, relative: string, data:
   }
   const target = paths.abs(relative);
   try {
-    await rename(temporary, target);
+    await paths.fs.promises.rename(temporary, target);
   } catch (error) {
-    await rm(temporary, { force: true });
+    await paths.fs.promises.rm(temporary, { force: true });
     throw error;
   }
-  if (durable) await fsyncDir(dirname(target));
+  if (durable) await fsyncDir(paths.fs, dirname(target));
 }
 
 /** Makes renames and new names in `dir` durable. Platforms that cannot fsync a directory skip it. */
-export async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(fs: StoreFs, dir: string): Promise<void> {
   let handle;
   try {
-    handle = await open(dir, "r");
+    handle = await fs.promises.open(dir, "r");
     await handle.sync();
   } catch (error) {
     const code = errnoCode(error);
@@ -42,10 +42,10 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** fdatasync of a file by path (any descriptor of a file flushes its data); a missing file is skipped. */
-export async function syncFile(path: string): Promise<void> {
+export async function syncFile(fs: StoreFs, path: string): Promise<void> {
   let handle;
   try {
-    handle = await open(path, "r");
+    handle = await fs.promises.open(path, "r");
     await handle.datasync();
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;

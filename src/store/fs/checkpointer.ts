@@ -1,4 +1,3 @@
-import { unlink } from "node:fs/promises";
 import type { WorkerState } from "../../core/schema/worker.ts";
 import { errnoCode, messageOf } from "../../shared/errors.ts";
 import type { AppendFiles } from "./append-files.ts";
@@ -167,8 +166,8 @@ export class Checkpointer {
   private async run(work: CheckpointWork, retired: number): Promise<void> {
     const { paths, durable } = this.settings;
     if (durable) {
-      await inParallel(work.files, (path) => syncFile(paths.abs(path)));
-      await inParallel(work.dirs, (dir) => fsyncDir(paths.abs(dir)));
+      await inParallel(work.files, (path) => syncFile(paths.fs, paths.abs(path)));
+      await inParallel(work.dirs, (dir) => fsyncDir(paths.fs, paths.abs(dir)));
     }
     await inParallel(work.workers, ({ worker, state, transcript_bytes, runs_bytes }) => {
       const file = stateFile(state, { batch: work.batch, transcript_bytes, runs_bytes });
@@ -177,7 +176,7 @@ export class Checkpointer {
     const keep: number[] = [];
     for (const number of this.journals) {
       if (number > retired) keep.push(number);
-      else await unlink(paths.abs(paths.journal(number))).catch(ignoreMissing);
+      else await paths.fs.promises.unlink(paths.abs(paths.journal(number))).catch(ignoreMissing);
     }
     this.journals = keep;
   }

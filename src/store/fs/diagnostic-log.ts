@@ -1,4 +1,3 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync } from "node:fs";
 import { Diagnostic } from "../../core/schema/diagnostic.ts";
 import type { Diagnostic as DiagnosticType } from "../../core/schema/diagnostic.ts";
 import { firstError } from "../../core/validate.ts";
@@ -30,17 +29,17 @@ export class DiagnosticLog {
   constructor(private readonly paths: StorePaths) {}
 
   load(repairs: Repairs): void {
-    const numbers = readdirSync(this.paths.abs("diagnostics"))
+    const numbers = this.paths.fs.readdirSync(this.paths.abs("diagnostics"))
       .map((name) => numberedName(name))
       .filter((n): n is number => n !== null)
       .sort((a, b) => a - b);
     const all: DiagnosticType[] = [];
     for (const number of numbers) {
       const path = this.paths.diagnostics(number);
-      const fd = openSync(this.paths.abs(path), "r+");
+      const fd = this.paths.fs.openSync(this.paths.abs(path), "r+");
       try {
-        const size = fstatSync(fd).size;
-        const buffer = readAtSync(fd, 0, size);
+        const size = this.paths.fs.fstatSync(fd).size;
+        const buffer = readAtSync(this.paths.fs, fd, 0, size);
         const { lines, rest } = completeLines(buffer);
         let bytes = size;
         let count = 0;
@@ -57,12 +56,12 @@ export class DiagnosticLog {
         }
         if (rest < size) bytes = Math.min(bytes, rest);
         if (bytes < size) {
-          ftruncateSync(fd, bytes);
+          this.paths.fs.ftruncateSync(fd, bytes);
           repairs.repaired(path, `the last line was torn; cut ${size - bytes} bytes at byte ${bytes}`);
         }
         this.generations.push({ number, path, bytes, count });
       } finally {
-        closeSync(fd);
+        this.paths.fs.closeSync(fd);
       }
     }
     this.recent = all.slice(-MAX_DIAGNOSTICS);

@@ -1,5 +1,3 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readdirSync, unlinkSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { StoredEvent } from "../../core/schema/event.ts";
 import type { BatchPlan } from "./batch-plan.ts";
@@ -59,7 +57,7 @@ export class EventLog {
    * newest and reads the first id of the oldest. Returns the highest stored id (0: none).
    */
   load(repairs: Repairs): number {
-    const names = readdirSync(this.paths.abs("events"))
+    const names = this.paths.fs.readdirSync(this.paths.abs("events"))
       .map((name) => numberedName(name))
       .filter((n): n is number => n !== null)
       .sort((a, b) => a - b);
@@ -67,7 +65,7 @@ export class EventLog {
       const path = this.paths.segment(first);
       const size = this.repairEnd(path, repairs);
       // An empty file (a batch a crash cut short, or all of it torn) holds nothing: not a segment.
-      if (size === 0) unlinkSync(this.paths.abs(path));
+      if (size === 0) this.paths.fs.unlinkSync(this.paths.abs(path));
       else this.segments.push({ first, path, bytes: size, ids: null, offsets: null });
     }
     const newest = this.segments[this.segments.length - 1];
@@ -83,35 +81,35 @@ export class EventLog {
 
   /** Cuts a torn last line; returns the size after. */
   private repairEnd(path: string, repairs: Repairs): number {
-    const fd = openSync(this.paths.abs(path), "r+");
+    const fd = this.paths.fs.openSync(this.paths.abs(path), "r+");
     try {
-      let size = fstatSync(fd).size;
-      if (size > 0 && readAtSync(fd, size - 1, 1)[0] !== NEWLINE) {
-        const start = lineStartBeforeSync(fd, size);
-        ftruncateSync(fd, start);
+      let size = this.paths.fs.fstatSync(fd).size;
+      if (size > 0 && readAtSync(this.paths.fs, fd, size - 1, 1)[0] !== NEWLINE) {
+        const start = lineStartBeforeSync(this.paths.fs, fd, size);
+        this.paths.fs.ftruncateSync(fd, start);
         repairs.repaired(path, `the last line was cut short by a crash (a torn write); cut ${size - start} bytes at byte ${start}`);
         size = start;
       }
       if (size > 0) {
-        const start = lineStartBeforeSync(fd, size - 1);
-        if (idOf(readAtSync(fd, start, size - 1 - start)) === null) {
-          ftruncateSync(fd, start);
+        const start = lineStartBeforeSync(this.paths.fs, fd, size - 1);
+        if (idOf(readAtSync(this.paths.fs, fd, start, size - 1 - start)) === null) {
+          this.paths.fs.ftruncateSync(fd, start);
           repairs.repaired(path, `the last line is not an event (a torn write); cut ${size - start} bytes at byte ${start}`);
           size = start;
         }
       }
       return size;
     } finally {
-      closeSync(fd);
+      this.paths.fs.closeSync(fd);
     }
   }
 
   private indexSync(segment: Segment, repairs: Repairs): void {
-    const fd = openSync(this.paths.abs(segment.path), "r");
+    const fd = this.paths.fs.openSync(this.paths.abs(segment.path), "r");
     try {
-      this.fillIndex(segment, readAtSync(fd, 0, segment.bytes), repairs);
+      this.fillIndex(segment, readAtSync(this.paths.fs, fd, 0, segment.bytes), repairs);
     } finally {
-      closeSync(fd);
+      this.paths.fs.closeSync(fd);
     }
   }
 
@@ -234,7 +232,7 @@ export class EventLog {
     this.beforeRead(segment.path);
     let handle;
     try {
-      handle = await open(this.paths.abs(segment.path), "r");
+      handle = await this.paths.fs.promises.open(this.paths.abs(segment.path), "r");
     } catch (error) {
       if (errnoCode(error) === "ENOENT") throw expired(after, this.firstId);
       throw error;
@@ -252,7 +250,7 @@ export class EventLog {
     this.beforeRead(segment.path);
     let handle;
     try {
-      handle = await open(this.paths.abs(segment.path), "r");
+      handle = await this.paths.fs.promises.open(this.paths.abs(segment.path), "r");
     } catch (error) {
       if (errnoCode(error) === "ENOENT") return false;
       throw error;

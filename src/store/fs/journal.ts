@@ -1,11 +1,11 @@
-import { fdatasync, readFileSync, writeSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
 import { checksumHex } from "../../platform/checksum.ts";
 import { leadingInteger, NEWLINE, tryParse } from "./lines.ts";
 import { openLine, sealLine } from "./sealed-line.ts";
 import type { StorePaths } from "./paths.ts";
+import type { StoreFs } from "./store-fs.ts";
 
 /**
  * One step of a batch. Appends name the byte offset they were written at, so replay can tell
@@ -48,9 +48,9 @@ export class JournalWriter {
 
   /** Starts `wal/<number>.jsonl`; its name is made durable before any batch relies on it. */
   async start(number: number): Promise<void> {
-    const handle = await open(this.paths.abs(this.paths.journal(number)), "a", 0o644);
+    const handle = await this.paths.fs.promises.open(this.paths.abs(this.paths.journal(number)), "a", 0o644);
     try {
-      if (this.durable) await fsyncDir(this.paths.abs("wal"));
+      if (this.durable) await fsyncDir(this.paths.fs, this.paths.abs("wal"));
     } catch (error) {
       await handle.close();
       throw error;
@@ -71,7 +71,7 @@ export class JournalWriter {
     const header = sealLine(body);
     const record = Buffer.from(`${header}${text}\n`);
     let written = 0;
-    while (written < record.length) written += writeSync(this.handle.fd, record, written, record.length - written);
+    while (written < record.length) written += this.paths.fs.writeSync(this.handle.fd, record, written, record.length - written);
     this.bytes += record.length;
     return record.subarray(record.length - 1 - bytes, record.length - 1);
   }
@@ -80,7 +80,7 @@ export class JournalWriter {
   sync(): Promise<void> {
     const handle = this.handle;
     if (!this.durable || !handle) return Promise.resolve();
-    const synced = new Promise<void>((resolve, reject) => fdatasync(handle.fd, (error) => (error ? reject(error) : resolve())));
+    const synced = new Promise<void>((resolve, reject) => this.paths.fs.fdatasync(handle.fd, (error) => (error ? reject(error) : resolve())));
     this.syncing = synced.catch(() => undefined);
     return synced;
   }
@@ -140,8 +140,8 @@ function withData(ops: JournalOp[], payload: Buffer): ReplayOp[] | null {
 }
 
 /** Reads a journal file; `unsealed` accepts records without a seal (a format-1 store). */
-export function readJournal(path: string, unsealed: boolean): ReadJournal {
-  const buffer = readFileSync(path);
+export function readJournal(fs: StoreFs, path: string, unsealed: boolean): ReadJournal {
+  const buffer = fs.readFileSync(path);
   const records: JournalRecord[] = [];
   let position = 0;
   while (position < buffer.length) {
@@ -184,8 +184,15 @@ const EVENT_ID = Buffer.from('{"id":');
  * damaged; other lines are skipped until the next sealed header. `named(path)` gives the worker
  * a journaled file belongs to, null for runtime-wide files.
  */
-export function scopeFrom(path: string, from: number, unsealed: boolean, named: (path: string) => string | null, scope: SetAsideScope): void {
-  const buffer = readFileSync(path);
+export function scopeFrom(
+  fs: StoreFs,
+  path: string,
+  from: number,
+  unsealed: boolean,
+  named: (path: string) => string | null,
+  scope: SetAsideScope,
+): void {
+  const buffer = fs.readFileSync(path);
   let position = from;
   let first = true;
   while (position < buffer.length) {

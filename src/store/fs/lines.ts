@@ -1,15 +1,15 @@
-import { readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
+import type { StoreFs } from "./store-fs.ts";
 
 export const NEWLINE = 0x0a;
 const BACKWARD_CHUNK = 64 * 1024;
 
 /** Up to `length` bytes at `position` (fewer at the end of the file). */
-export function readAtSync(fd: number, position: number, length: number): Buffer {
+export function readAtSync(fs: StoreFs, fd: number, position: number, length: number): Buffer {
   const buffer = Buffer.allocUnsafe(length);
   let filled = 0;
   while (filled < length) {
-    const read = readSync(fd, buffer, filled, length - filled, position + filled);
+    const read = fs.readSync(fd, buffer, filled, length - filled, position + filled);
     if (read === 0) break;
     filled += read;
   }
@@ -52,11 +52,11 @@ export function leadingInteger(buffer: Uint8Array, start: number, end: number, p
 export const keyPrefix = (key: string): Uint8Array => Buffer.from(`{"${key}":`);
 
 /** Where the line that ends at `end` starts: just after the previous newline, or 0. Reads backwards. */
-export function lineStartBeforeSync(fd: number, end: number): number {
+export function lineStartBeforeSync(fs: StoreFs, fd: number, end: number): number {
   let position = end;
   while (position > 0) {
     const from = Math.max(0, position - BACKWARD_CHUNK);
-    const chunk = readAtSync(fd, from, position - from);
+    const chunk = readAtSync(fs, fd, from, position - from);
     const index = chunk.lastIndexOf(NEWLINE);
     if (index >= 0) return from + index + 1;
     position = from;

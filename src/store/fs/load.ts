@@ -1,5 +1,3 @@
-import { readdirSync } from "node:fs";
-import { mkdir, readdir, rm } from "node:fs/promises";
 import { isValidId } from "../../core/ids.ts";
 import type { StoreOpenOptions, StoredWorker, StoreSnapshot } from "../../core/ports/store.ts";
 import { AppendFiles } from "./append-files.ts";
@@ -49,7 +47,7 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
 
   const maxRetained = options.max_retained_events;
   const perSegment = settings.perSegment ?? Math.min(10_000, Math.max(1, Math.ceil(maxRetained / 10)));
-  const files = new AppendFiles((relative) => paths.abs(relative));
+  const files = new AppendFiles(paths);
   const events = new EventLog(paths, perSegment, maxRetained, (path) => files.writebackBeforeRead(path));
   const lastStoredEvent = events.load(repairs);
   const diagnostics = new DiagnosticLog(paths);
@@ -70,17 +68,17 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
     batch: Math.max(replay.last_batch, loaded.batch),
     dirtyWorkers: loaded.dirty,
     written: replay.written,
-    leftoverJournals: readdirSync(paths.abs("wal"))
+    leftoverJournals: paths.fs.readdirSync(paths.abs("wal"))
       .map((name) => numberedName(name))
       .filter((n): n is number => n !== null),
   };
 }
 
 async function prepareLayout(paths: StorePaths, durable: boolean): Promise<void> {
-  for (const dir of ["workers", "events", "diagnostics", "wal", "tmp"]) await mkdir(paths.abs(dir), { recursive: true });
-  if (durable) await fsyncDir(paths.root);
+  for (const dir of ["workers", "events", "diagnostics", "wal", "tmp"]) await paths.fs.promises.mkdir(paths.abs(dir), { recursive: true });
+  if (durable) await fsyncDir(paths.fs, paths.root);
   // tmp/ holds writes a crash interrupted before their rename, and deleted workers being removed.
-  for (const name of await readdir(paths.abs("tmp"))) await rm(paths.abs(`tmp/${name}`), { recursive: true, force: true });
+  for (const name of await paths.fs.promises.readdir(paths.abs("tmp"))) await paths.fs.promises.rm(paths.abs(`tmp/${name}`), { recursive: true, force: true });
 }
 
 function noteTakeover(repairs: Repairs, stale_pid: number | null): void {
@@ -101,7 +99,7 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
   const dirty: FsWorker[] = [];
   let batch = 0;
   let last_event_id = 0;
-  const entries = readdirSync(paths.abs("workers"), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const entries = paths.fs.readdirSync(paths.abs("workers"), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const entry of entries) {
     if (!isValidId(entry.name)) {
       repairs.add("warning", "store_unexpected_entry", `workers/${entry.name} is not a worker directory; it is left as it is`, null, {

@@ -1,8 +1,8 @@
-import { open, readFile, rename, unlink } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import { currentProcess, isRunning, type ProcessIdentity } from "../../platform/process-identity.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { sleep } from "../../shared/sleep.ts";
+import { NODE_STORE_FS, type StoreFs } from "./store-fs.ts";
 import { tryParse } from "./lines.ts";
 
 /** Roots locked by stores of this process: the pid in LOCK cannot tell them apart. */
@@ -45,9 +45,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function readLock(file: string): Promise<string | null> {
+async function readLock(fs: StoreFs, file: string): Promise<string | null> {
   try {
-    return await readFile(file, "utf8");
+    return await fs.promises.readFile(file, "utf8");
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return null;
     throw error;
@@ -64,23 +64,23 @@ function locked(file: string, why: string): RuntimeError {
  * Takes `file` (the store's LOCK) for this process: created exclusively, holding our identity. A
  * lock whose owner no longer runs is stale and taken over; its pid is returned so the caller can warn.
  */
-export async function acquireLock(file: string, root: string): Promise<{ taken_over: { pid: number | null } | null }> {
+export async function acquireLock(file: string, root: string, fs: StoreFs = NODE_STORE_FS): Promise<{ taken_over: { pid: number | null } | null }> {
   if (heldHere.has(root)) throw locked(file, "another store in this process has it open");
   // Claimed before the first await, so two opens in this process cannot both get past here.
   heldHere.add(root);
   try {
-    return await takeLock(file);
+    return await takeLock(fs, file);
   } catch (error) {
     heldHere.delete(root);
     throw error;
   }
 }
 
-async function takeLock(file: string): Promise<{ taken_over: { pid: number | null } | null }> {
+async function takeLock(fs: StoreFs, file: string): Promise<{ taken_over: { pid: number | null } | null }> {
   let taken_over: { pid: number | null } | null = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const handle = await open(file, "wx", 0o644);
+      const handle = await fs.promises.open(file, "wx", 0o644);
       try {
         await handle.writeFile(lockContent());
         await handle.sync();
@@ -91,14 +91,14 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
     } catch (error) {
       if (errnoCode(error) !== "EEXIST") throw error;
     }
-    let content = await readLock(file);
+    let content = await readLock(fs, file);
     if (content === null) continue;
     let owner = parseOwner(content);
     if (owner === null) {
       // The owner creates the file first and writes its pid right after: give it a moment. Still
       // without a pid after that, its owner died between the two (or it is not a lock): stale.
       await sleep(200);
-      content = await readLock(file);
+      content = await readLock(fs, file);
       if (content === null) continue;
       owner = parseOwner(content);
     }
@@ -108,25 +108,25 @@ async function takeLock(file: string): Promise<{ taken_over: { pid: number | nul
     // another process took meanwhile; only then is it ours to replace.
     const aside = `${file}.stale-${process.pid}`;
     try {
-      await rename(file, aside);
+      await fs.promises.rename(file, aside);
     } catch (error) {
       if (errnoCode(error) === "ENOENT") continue;
       throw error;
     }
-    const moved = await readLock(aside);
+    const moved = await readLock(fs, aside);
     if (moved === null || moved !== content) {
-      await rename(aside, file).catch(() => undefined);
+      await fs.promises.rename(aside, file).catch(() => undefined);
       throw locked(file, "another process took it over while this one started");
     }
-    await unlink(aside);
+    await fs.promises.unlink(aside);
     taken_over = { pid: owner?.pid ?? null };
   }
   throw locked(file, "it kept changing while this process tried to take it");
 }
 
 /** Removes LOCK if it is still ours. */
-export async function releaseLock(file: string, root: string): Promise<void> {
+export async function releaseLock(file: string, root: string, fs: StoreFs = NODE_STORE_FS): Promise<void> {
   heldHere.delete(root);
-  const content = await readLock(file);
-  if (content !== null && parseOwner(content)?.pid === process.pid) await unlink(file).catch(() => undefined);
+  const content = await readLock(fs, file);
+  if (content !== null && parseOwner(content)?.pid === process.pid) await fs.promises.unlink(file).catch(() => undefined);
 }

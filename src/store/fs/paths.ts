@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { RuntimeError } from "../../core/errors.ts";
 import { isValidId } from "../../core/ids.ts";
+import { NODE_STORE_FS, type StoreFs } from "./store-fs.ts";
 
 export type WorkerFile = "worker.json" | "state.json" | "runs.jsonl" | "transcript.jsonl" | "work";
 
@@ -23,7 +24,11 @@ export class StorePaths {
   /** Format 1 stores wrote records without seals: only there is an unsealed line accepted (set on open). */
   unsealedAccepted = false;
 
-  constructor(root: string) {
+  constructor(
+    root: string,
+    /** Every file-system call of the store goes through this (store-fs.ts). */
+    readonly fs: StoreFs = NODE_STORE_FS,
+  ) {
     this.root = resolve(root);
   }
 

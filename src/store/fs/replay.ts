@@ -1,4 +1,3 @@
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { isValidId } from "../../core/ids.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
@@ -76,7 +75,7 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
  * file (it was never acknowledged); a file damaged before its end stops the reading there.
  */
 function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[]; last_batch: number; setAside: ReplayResult["setAside"] } {
-  const numbers = readdirSync(paths.abs("wal"))
+  const numbers = paths.fs.readdirSync(paths.abs("wal"))
     .map((name) => numberedName(name))
     .filter((n): n is number => n !== null)
     .sort((a, b) => a - b);
@@ -85,15 +84,15 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
   let setAside: ReplayResult["setAside"] = null;
   for (const [position, number] of numbers.entries()) {
     const path = paths.journal(number);
-    const journal = readJournal(paths.abs(path), paths.unsealedAccepted);
+    const journal = readJournal(paths.fs, paths.abs(path), paths.unsealedAccepted);
     for (const record of journal.records) {
       for (const op of record.ops) steps.push({ batch: record.batch, op });
       last_batch = Math.max(last_batch, record.batch);
     }
     if (journal.torn_at !== null) {
-      const fd = openSync(paths.abs(path), "r+");
-      ftruncateSync(fd, journal.torn_at);
-      closeSync(fd);
+      const fd = paths.fs.openSync(paths.abs(path), "r+");
+      paths.fs.ftruncateSync(fd, journal.torn_at);
+      paths.fs.closeSync(fd);
       repairs.repaired(path, `the last batch was cut short by a crash and never acknowledged; cut ${journal.size - journal.torn_at} bytes`);
     }
     if (journal.corrupt_at !== null) {
@@ -103,7 +102,7 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
         const parsed = paths.parseTarget(target);
         return parsed?.kind === "worker" ? parsed.worker_id : null;
       };
-      for (const [i, file] of files.entries()) scopeFrom(paths.abs(file), i === 0 ? journal.corrupt_at : 0, paths.unsealedAccepted, owner, scope);
+      for (const [i, file] of files.entries()) scopeFrom(paths.fs, paths.abs(file), i === 0 ? journal.corrupt_at : 0, paths.unsealedAccepted, owner, scope);
       const reason = `${path} is damaged at byte ${journal.corrupt_at} (store_corrupt_journal); this worker's batches from there on were not replayed`;
       setAside = { reason, scope };
       setAsideFiles(files, paths, journal.corrupt_at, repairs);
@@ -120,7 +119,7 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
 function setAsideFiles(files: string[], paths: StorePaths, corrupt_at: number, repairs: Repairs): void {
   const stamp = Date.now();
   const kept = files.map((file) => {
-    renameSync(paths.abs(file), paths.abs(`${file}.unreplayed-${stamp}`));
+    paths.fs.renameSync(paths.abs(file), paths.abs(`${file}.unreplayed-${stamp}`));
     return `${file}.unreplayed-${stamp}`;
   });
   repairs.add(
@@ -208,7 +207,7 @@ async function applyStep(
     case "remove": {
       const target = paths.parseTarget(op.path);
       if (!target) corruptTarget(op.path, repairs);
-      else if (index.isLastRemoval(op.path, at) && target.kind !== "worker") removeFile(paths.abs(op.path));
+      else if (index.isLastRemoval(op.path, at) && target.kind !== "worker") removeFile(paths, paths.abs(op.path));
       return false;
     }
     case "append": {
@@ -220,7 +219,7 @@ async function applyStep(
       const worker_id = target.kind === "worker" ? target.worker_id : null;
       if (worker_id !== null && !index.isCurrent(worker_id, at)) return false;
       if (index.removedAfter(op.path, at)) return false;
-      if (worker_id !== null && !existsSync(paths.abs(paths.workerDir(worker_id)))) return false;
+      if (worker_id !== null && !paths.fs.existsSync(paths.abs(paths.workerDir(worker_id)))) return false;
       result.written.add(op.path);
       return applyAppend(paths, op.path, op.offset, op.data, repairs, worker_id);
     }
@@ -234,9 +233,9 @@ function moveAside(paths: StorePaths, worker_id: string, result: ReplayResult): 
   if (aside) result.removals.push(aside);
 }
 
-function removeFile(file: string): void {
+function removeFile(paths: StorePaths, file: string): void {
   try {
-    unlinkSync(file);
+    paths.fs.unlinkSync(file);
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
   }
@@ -248,7 +247,7 @@ function validCreate(op: Extract<ReplayOp, { op: "create" }>): boolean {
 
 function matchesRecord(paths: StorePaths, worker_id: string, record: WorkerRecord): boolean {
   try {
-    const onDisk = openDocument(readFileSync(paths.abs(paths.workerFile(worker_id, "worker.json")), "utf8"), paths.unsealedAccepted);
+    const onDisk = openDocument(paths.fs.readFileSync(paths.abs(paths.workerFile(worker_id, "worker.json")), "utf8"), paths.unsealedAccepted);
     return onDisk !== undefined && JSON.stringify(onDisk) === JSON.stringify(record);
   } catch {
     return false;
@@ -261,30 +260,30 @@ function matchesRecord(paths: StorePaths, worker_id: string, record: WorkerRecor
  */
 function applyAppend(paths: StorePaths, path: string, offset: number, bytes: Buffer, repairs: Repairs, worker_id: string | null): boolean {
   const file = paths.abs(path);
-  closeSync(openSync(file, "a", 0o644));
-  const fd = openSync(file, "r+");
+  paths.fs.closeSync(paths.fs.openSync(file, "a", 0o644));
+  const fd = paths.fs.openSync(file, "r+");
   try {
-    const size = fstatSync(fd).size;
+    const size = paths.fs.fstatSync(fd).size;
     let at = offset;
     let from = 0;
     if (size < offset) {
       repairs.repaired(path, `was shorter (${size} bytes) than a journaled write expects (${offset}); it is appended at the end`, worker_id);
       at = size;
     } else {
-      const present = readAtSync(fd, offset, Math.min(bytes.length, size - offset));
+      const present = readAtSync(paths.fs, fd, offset, Math.min(bytes.length, size - offset));
       if (present.equals(bytes.subarray(0, present.length))) {
         if (present.length === bytes.length) return false;
         at = offset + present.length;
         from = present.length;
       } else {
-        ftruncateSync(fd, offset);
+        paths.fs.ftruncateSync(fd, offset);
         repairs.repaired(path, `bytes at ${offset} did not match the journal (a torn write); rewrote them from the journal`, worker_id);
       }
     }
-    for (let written = from; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written, at + written - from);
+    for (let written = from; written < bytes.length; ) written += paths.fs.writeSync(fd, bytes, written, bytes.length - written, at + written - from);
     return true;
   } finally {
-    closeSync(fd);
+    paths.fs.closeSync(fd);
   }
 }
 

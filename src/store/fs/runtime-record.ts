@@ -1,4 +1,3 @@
-import { readdir, readFile } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import { RuntimeRecord } from "../../core/schema/runtime.ts";
 import { firstError } from "../../core/validate.ts";
@@ -18,7 +17,7 @@ const FILE = "runtime.json";
  * A missing file where a store's files lie is damage, not a new store.
  */
 export async function openRuntimeRecord(paths: StorePaths, durable: boolean, options: StoreOpenOptions): Promise<RuntimeRecord> {
-  const text = await readIfPresent(paths.abs(FILE));
+  const text = await readIfPresent(paths, paths.abs(FILE));
   if (text === null) {
     if (await holdsStoreFiles(paths)) {
       throw new RuntimeError(
@@ -74,9 +73,9 @@ function writeRecord(paths: StorePaths, durable: boolean, record: RuntimeRecord)
   return writeFileAtomic(paths, FILE, `${JSON.stringify(record, null, 2)}\n`, durable);
 }
 
-async function readIfPresent(file: string): Promise<string | null> {
+async function readIfPresent(paths: StorePaths, file: string): Promise<string | null> {
   try {
-    return await readFile(file, "utf8");
+    return await paths.fs.promises.readFile(file, "utf8");
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
     return null;
@@ -86,7 +85,7 @@ async function readIfPresent(file: string): Promise<string | null> {
 async function holdsStoreFiles(paths: StorePaths): Promise<boolean> {
   for (const dir of ["workers", "events"]) {
     try {
-      if ((await readdir(paths.abs(dir))).length > 0) return true;
+      if ((await paths.fs.promises.readdir(paths.abs(dir))).length > 0) return true;
     } catch (error) {
       if (errnoCode(error) !== "ENOENT") throw error;
     }

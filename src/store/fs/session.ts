@@ -1,4 +1,3 @@
-import { mkdirSync, unlinkSync } from "node:fs";
 import { RuntimeError } from "../../core/errors.ts";
 import type { RuntimeLogger } from "../../core/ports/logger.ts";
 import type { Diagnostic } from "../../core/schema/diagnostic.ts";
@@ -175,7 +174,7 @@ export class StoreSession {
   private removeFile(path: string): void {
     this.files.discardUnder(path);
     try {
-      unlinkSync(this.paths.abs(path));
+      this.paths.fs.unlinkSync(this.paths.abs(path));
     } catch (error) {
       if (errnoCode(error) !== "ENOENT") throw error;
     }
@@ -286,7 +285,7 @@ export class StoreSession {
     if (!worker) return [];
     const path = worker.runs_path;
     this.files.writebackBeforeRead(path);
-    return this.verified(worker, readRuns(this.paths.abs(path), path, worker.runs_bytes, this.paths.unsealedAccepted));
+    return this.verified(worker, readRuns(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, this.paths.unsealedAccepted));
   }
 
   async getRun(worker_id: string, run_id: string): Promise<Run | undefined> {
@@ -297,7 +296,7 @@ export class StoreSession {
     if (cached) return cached;
     const path = worker.runs_path;
     this.files.writebackBeforeRead(path);
-    const run = await this.verified(worker, findRun(this.paths.abs(path), path, worker.runs_bytes, run_id, this.paths.unsealedAccepted));
+    const run = await this.verified(worker, findRun(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, run_id, this.paths.unsealedAccepted));
     if (run && this.workers.get(worker.id) === worker) this.runCache.put(worker.id, run);
     return run;
   }
@@ -307,7 +306,7 @@ export class StoreSession {
     if (!worker) return [];
     const path = worker.transcript_path;
     this.files.writebackBeforeRead(path);
-    return this.verified(worker, readTranscriptPage(this.paths.abs(path), path, worker, start, limit, this.paths.unsealedAccepted));
+    return this.verified(worker, readTranscriptPage(this.paths.fs, this.paths.abs(path), path, worker, start, limit, this.paths.unsealedAccepted));
   }
 
   readEvents({ after, limit, worker_id }: EventQuery): Promise<StoredEvent[]> {
@@ -325,7 +324,7 @@ export class StoreSession {
   /** workers/<id>/work (`dir`), created again if someone removed it while the worker exists. */
   ensureWorkDir(worker_id: string, dir: string): void {
     if (!this.workDirs.has(worker_id) && this.workers.get(worker_id)?.on_disk) {
-      mkdirSync(dir, { recursive: true });
+      this.paths.fs.mkdirSync(dir, { recursive: true });
       this.workDirs.add(worker_id);
     }
   }

@@ -1,10 +1,11 @@
-import { open, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { TranscriptEntry } from "../../core/schema/transcript.ts";
 import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAt } from "./lines.ts";
 import { addAnchor, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { parseSealed, sealLine } from "./sealed-line.ts";
+import type { StoreFs } from "./store-fs.ts";
 
 const SEQUENCE = keyPrefix("sequence");
 /** Below this many bytes between the bounds, scanning forward beats probing. */
@@ -27,6 +28,7 @@ export function transcriptLine(entry: TranscriptEntry): string {
  * No index is built and the file is never parsed whole.
  */
 export async function readTranscriptPage(
+  fs: StoreFs,
   file: string,
   path: string,
   worker: FsWorker,
@@ -39,7 +41,7 @@ export async function readTranscriptPage(
   if (count <= 0 || start >= total) return [];
   let handle: FileHandle;
   try {
-    handle = await open(file, "r");
+    handle = await fs.promises.open(file, "r");
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return [];
     throw error;

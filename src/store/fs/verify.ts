@@ -4,6 +4,7 @@ import { isValidId } from "../../core/ids.ts";
 import { readJournal } from "./journal.ts";
 import { completeLines, tryParse } from "./lines.ts";
 import { numberedName } from "./paths.ts";
+import { NODE_STORE_FS } from "./store-fs.ts";
 import { openLine } from "./sealed-line.ts";
 
 /** A record that fails its check: the file (root-relative), the byte its record starts at, and why. */
@@ -78,7 +79,7 @@ function checkLines(root: string, file: string, unsealed: boolean, report: Verif
 
 function checkJournal(root: string, file: string, unsealed: boolean, report: VerifyReport): void {
   report.files++;
-  const journal = readJournal(join(root, file), unsealed);
+  const journal = readJournal(NODE_STORE_FS, join(root, file), unsealed);
   report.records += journal.records.length;
   if (journal.corrupt_at !== null) report.damaged.push({ file, offset: journal.corrupt_at, problem: "the journal record does not match its checksum; later batches cannot be replayed" });
   if (journal.torn_at !== null) report.torn.push({ file, offset: journal.torn_at, problem: "a batch a crash cut short (never acknowledged)" });

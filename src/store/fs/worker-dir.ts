@@ -1,13 +1,12 @@
-import { mkdir, open, rename, rm } from "node:fs/promises";
-import { renameSync } from "node:fs";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import { fsyncDir } from "./atomic.ts";
 import type { StorePaths } from "./paths.ts";
+import type { StoreFs } from "./store-fs.ts";
 import { recordFile, stateFile } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
 
-async function writeNew(path: string, data: string, durable: boolean): Promise<void> {
-  const handle = await open(path, "wx", 0o644);
+async function writeNew(fs: StoreFs, path: string, data: string, durable: boolean): Promise<void> {
+  const handle = await fs.promises.open(path, "wx", 0o644);
   try {
     if (data.length > 0) await handle.writeFile(data);
     if (durable && data.length > 0) await handle.sync();
@@ -30,22 +29,23 @@ export async function createWorkerDir(
   const id = record.worker_ref.worker_id;
   const target = paths.abs(paths.workerDir(id));
   const staging = paths.abs(paths.temporary(`create-${id}`));
-  await mkdir(staging);
+  const fs = paths.fs;
+  await fs.promises.mkdir(staging);
   try {
-    await mkdir(`${staging}/work`);
+    await fs.promises.mkdir(`${staging}/work`);
     await Promise.all([
-      writeNew(`${staging}/worker.json`, recordFile(record), durable),
-      writeNew(`${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), durable),
-      writeNew(`${staging}/transcript.jsonl`, "", durable),
-      writeNew(`${staging}/runs.jsonl`, "", durable),
+      writeNew(fs, `${staging}/worker.json`, recordFile(record), durable),
+      writeNew(fs, `${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), durable),
+      writeNew(fs, `${staging}/transcript.jsonl`, "", durable),
+      writeNew(fs, `${staging}/runs.jsonl`, "", durable),
     ]);
-    if (durable) await fsyncDir(staging);
-    await rename(staging, target);
+    if (durable) await fsyncDir(fs, staging);
+    await fs.promises.rename(staging, target);
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    await fs.promises.rm(staging, { recursive: true, force: true });
     throw error;
   }
-  if (durable) await fsyncDir(paths.abs("workers"));
+  if (durable) await fsyncDir(fs, paths.abs("workers"));
 }
 
 /**
@@ -56,10 +56,10 @@ export async function createWorkerDir(
 export function moveWorkerDirAside(paths: StorePaths, id: string): Promise<void> | null {
   const aside = paths.abs(paths.temporary(`deleted-${id}`));
   try {
-    renameSync(paths.abs(paths.workerDir(id)), aside);
+    paths.fs.renameSync(paths.abs(paths.workerDir(id)), aside);
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return null;
     throw error;
   }
-  return rm(aside, { recursive: true, force: true });
+  return paths.fs.promises.rm(aside, { recursive: true, force: true });
 }

@@ -1,4 +1,3 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync } from "node:fs";
 import { Run } from "../../core/schema/run.ts";
 import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { Run as RunType } from "../../core/schema/run.ts";
@@ -6,6 +5,7 @@ import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts
 import { firstError } from "../../core/validate.ts";
 import { completeLines, lineStartBeforeSync, NEWLINE, readAtSync, tryParse } from "./lines.ts";
 import type { StorePaths, WorkerFile } from "./paths.ts";
+import type { StoreFs } from "./store-fs.ts";
 import type { Repairs } from "./repairs.ts";
 import { addAnchor, Checkpoint, newWorker, stateOf, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
@@ -13,10 +13,11 @@ import { openDocument, parseSealed } from "./sealed-line.ts";
 
 type Json = { value: unknown; problem?: undefined } | { value?: undefined; problem: string };
 
-function readJson(path: string, unsealed: boolean): Json {
+function readJson(paths: StorePaths, path: string): Json {
+  const unsealed = paths.unsealedAccepted;
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = paths.fs.readFileSync(path, "utf8");
   } catch (error) {
     const code = errnoCode(error);
     return { problem: code === "ENOENT" ? "is missing" : `cannot be read (${code})` };
@@ -77,7 +78,7 @@ export function loadWorker(
   if ("problem" in record) return unavailable("worker.json", record.problem);
   worker.record = record.record;
 
-  const chosen = chooseState(readJson(paths.abs(paths.workerFile(id, "state.json")), paths.unsealedAccepted), journaled);
+  const chosen = chooseState(readJson(paths, paths.abs(paths.workerFile(id, "state.json"))), journaled);
   if ("problem" in chosen) return unavailable("state.json", chosen.problem);
   if (chosen.replaces) {
     repairs.repaired(paths.workerFile(id, "state.json"), `${chosen.replaces}; the journal's newer state is used and written back`, id);
@@ -119,7 +120,7 @@ export function loadWorker(
 
 /** worker.json, checked: a worker record of this id, of this runtime. */
 function readRecord(paths: StorePaths, runtime_id: string, id: string): { record: WorkerRecord } | { problem: string } {
-  const file = readJson(paths.abs(paths.workerFile(id, "worker.json")), paths.unsealedAccepted);
+  const file = readJson(paths, paths.abs(paths.workerFile(id, "worker.json")));
   if (file.problem !== undefined) return { problem: file.problem };
   const problem = firstError(WorkerRecord, file.value);
   if (problem) return { problem: `does not hold a worker record (${problem})` };
@@ -229,31 +230,32 @@ function reconcileLog(
 ): LogResult {
   let fd: number;
   try {
-    fd = openSync(paths.abs(file), "r+");
+    fd = paths.fs.openSync(paths.abs(file), "r+");
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
     if (storedCount === 0 && !checkpointBytes) return { size: 0, lines: [] };
     return { problem: `is missing, but state.json counts ${storedCount} records in it` };
   }
   try {
-    const size = fstatSync(fd).size;
+    const size = paths.fs.fstatSync(fd).size;
     const cut = (at: number, why: string) => {
-      ftruncateSync(fd, at);
+      paths.fs.ftruncateSync(fd, at);
       repairs.repaired(file, `${why}; cut ${size - at} bytes at byte ${at}`, worker_id, { offset: at, removed_bytes: size - at });
     };
-    const log: OpenLog = { fd, file, size, valid, cut, unsealed: paths.unsealedAccepted };
+    const log: OpenLog = { fs: paths.fs, fd, file, size, valid, cut, unsealed: paths.unsealedAccepted };
     if (checkpointBytes !== null && size >= checkpointBytes) return readPastCheckpoint(log, checkpointBytes);
     // Acknowledged records are missing: the counters must not follow the file down, or sequence
     // numbers and run ids would be handed out again. Only bytes past the checkpoint are a torn tail.
     if (checkpointBytes !== null) return { problem: `is shorter than its acknowledged records: it ends at byte ${size}, they reach byte ${checkpointBytes}` };
     return readAsTruth(log, repairLastLine(log));
   } finally {
-    closeSync(fd);
+    paths.fs.closeSync(fd);
   }
 }
 
 /** A log opened for reconciling: `cut` truncates it at a byte and reports the repair. */
 interface OpenLog {
+  fs: StoreFs;
   fd: number;
   file: string;
   size: number;
@@ -264,9 +266,9 @@ interface OpenLog {
 }
 
 /** The lines past the checkpoint, each checked; a torn last line is cut, anything else invalid is a problem. */
-function readPastCheckpoint({ fd, size, valid, cut, unsealed }: OpenLog, checkpointBytes: number): LogResult {
+function readPastCheckpoint({ fs, fd, size, valid, cut, unsealed }: OpenLog, checkpointBytes: number): LogResult {
   if (size === checkpointBytes) return { size, lines: [] };
-  const tail = readAtSync(fd, checkpointBytes, size - checkpointBytes);
+  const tail = readAtSync(fs, fd, checkpointBytes, size - checkpointBytes);
   const { lines, rest } = completeLines(tail);
   const out: Line[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -289,15 +291,15 @@ function readPastCheckpoint({ fd, size, valid, cut, unsealed }: OpenLog, checkpo
 }
 
 /** Without a usable checkpoint: cuts a torn or invalid last line; returns the size after. */
-function repairLastLine({ fd, size, valid, cut, unsealed }: OpenLog): number {
+function repairLastLine({ fs, fd, size, valid, cut, unsealed }: OpenLog): number {
   if (size === 0) return 0;
-  if (readAtSync(fd, size - 1, 1)[0] !== NEWLINE) {
-    const start = lineStartBeforeSync(fd, size);
+  if (readAtSync(fs, fd, size - 1, 1)[0] !== NEWLINE) {
+    const start = lineStartBeforeSync(fs, fd, size);
     cut(start, "the last line was cut short (a torn write)");
     return start;
   }
-  const start = lineStartBeforeSync(fd, size - 1);
-  if (!valid(parseSealed(readAtSync(fd, start, size - 1 - start).toString("utf8"), unsealed), -1)) {
+  const start = lineStartBeforeSync(fs, fd, size - 1);
+  if (!valid(parseSealed(readAtSync(fs, fd, start, size - 1 - start).toString("utf8"), unsealed), -1)) {
     cut(start, "the last line is not a valid record (a torn write)");
     return start;
   }
@@ -305,15 +307,15 @@ function repairLastLine({ fd, size, valid, cut, unsealed }: OpenLog): number {
 }
 
 /** The file (its first `end` bytes) as the truth: the transcript's last line, or every run record. */
-function readAsTruth({ fd, file, valid, unsealed }: OpenLog, end: number): LogResult {
+function readAsTruth({ fs, fd, file, valid, unsealed }: OpenLog, end: number): LogResult {
   if (end === 0) return { size: 0, lines: [] };
   if (file.endsWith("transcript.jsonl")) {
-    const start = lineStartBeforeSync(fd, end - 1);
-    const value = parseSealed(readAtSync(fd, start, end - 1 - start).toString("utf8"), unsealed);
+    const start = lineStartBeforeSync(fs, fd, end - 1);
+    const value = parseSealed(readAtSync(fs, fd, start, end - 1 - start).toString("utf8"), unsealed);
     if (!valid(value, -1)) return { problem: `holds an invalid record at byte ${start}` };
     return { size: end, lines: [{ start, value }] };
   }
-  const whole = readAtSync(fd, 0, end);
+  const whole = readAtSync(fs, fd, 0, end);
   const out: Line[] = [];
   for (const [start, stop] of completeLines(whole).lines) {
     const value = parseSealed(whole.toString("utf8", start, stop), unsealed);
