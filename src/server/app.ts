@@ -6,7 +6,7 @@ import { RequestGrants } from "./auth.ts";
 import { ErrorBody } from "./error-body.ts";
 import { createRuntimeMetrics, type RuntimeMetrics } from "./metrics/runtime-metrics.ts";
 import { applyRouteSecurity } from "./openapi-security.ts";
-import { buildOpenApiDocument, type RouteDeclaration } from "./openapi.ts";
+import { buildOpenApiDocument, declaredOpenObjects, type RouteDeclaration } from "./openapi.ts";
 import { requestPipeline } from "./request-pipeline.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { lifecycleRoutes } from "./routes/lifecycle.ts";
@@ -46,9 +46,6 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   metrics.attach(runtime);
   const grants = new RequestGrants();
   const logger = options.logger ?? null;
-  // `standardHostname: false`: Elysia's default finds the path by searching for "/" from index 11,
-  // assuming a host of at least 4 characters (`http://a.bc`); with `Host: x` or `Host: api` it cut
-  // the path wrongly and existing routes answered 404/405.
   const pipeline = requestPipeline({
     runtime,
     token: options.token,
@@ -62,13 +59,16 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   });
   // Elysia's own handler, taken once the routes are in (below); the front door wraps it.
   let elysiaFetch: ((request: Request) => Response | Promise<Response>) | undefined;
+  // `standardHostname: false`: Elysia's default finds the path by searching for "/" from index 11,
+  // assuming a host of at least 4 characters (`http://a.bc`); with `Host: x` or `Host: api` it cut
+  // the path wrongly and existing routes answered 404/405.
   const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
     .use(pipeline.hooks)
     .use(runtimeRoutes(runtime, () => openApiDocument(self.app!), grants))
     .use(metricsRoutes(metrics.registry))
     .use(workerRoutes(runtime, grants))
-    .use(lifecycleRoutes(runtime))
-    .use(runRoutes(runtime))
+    .use(lifecycleRoutes(runtime, grants))
+    .use(runRoutes(runtime, grants))
     .use(
       eventRoutes(runtime, {
         heartbeat_ms: options.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS,
@@ -79,8 +79,8 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       }),
     );
   self.app = app;
-  // The hot reads are answered before Elysia (request-pipeline.ts). `app.handle` calls
-  // `app.fetch`, so the server and `app.handle(request)` both go this way.
+  // The hot reads and the plain input are answered before Elysia (request-pipeline.ts).
+  // `app.handle` calls `app.fetch`, so the server and `app.handle(request)` both go this way.
   elysiaFetch = app.fetch;
   const routed = elysiaFetch;
   Object.defineProperty(app, "fetch", {
@@ -88,9 +88,9 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     writable: true,
     value: (request: Request): Response | Promise<Response> => pipeline.front(request) ?? routed(request),
   });
-  // Built before the first request: Elysia rewrites route schemas as it compiles each route on
-  // first use, and the document must not depend on which routes were called already.
-  openApiDocument(app);
+  // The document is built on the first GET /openapi.json (or openApiDocument()), not here: start-up
+  // builds only what /healthz needs. What Elysia adds to the schemas meanwhile is left out of it.
+  declaredOpen.set(app, declaredOpenObjects(app.routes));
   return app;
 }
 
@@ -98,10 +98,12 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
 export type App = ReturnType<typeof createApp>;
 
 const documents = new WeakMap<object, Record<string, unknown>>();
+/** Per app: its object schemas without `additionalProperties` as declared (see declaredOpenObjects). */
+const declaredOpen = new WeakMap<object, Set<object>>();
 
 /**
  * The OpenAPI 3.1 document of an app, generated from its route schemas without serving a request
- * (the CLI's `openapi` command prints it). Built once per app.
+ * (the CLI's `openapi` command prints it). Built once per app, on first use.
  */
 export function openApiDocument(app: { routes: readonly RouteDeclaration[] }): Record<string, unknown> {
   let document = documents.get(app);
@@ -119,6 +121,7 @@ export function openApiDocument(app: { routes: readonly RouteDeclaration[] }): R
           "Origin header are refused (403 forbidden_origin) and no CORS headers are ever sent.",
       },
       [ErrorBody],
+      declaredOpen.get(app),
     );
     // A deep copy, so nothing Elysia does to the live schemas later shows in the document.
     document = structuredClone(built);

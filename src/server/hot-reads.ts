@@ -1,4 +1,4 @@
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { isValidId } from "../core/ids.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { TranscriptQuery } from "./http-schema.ts";
@@ -14,8 +14,12 @@ export interface HotRead {
 }
 
 const runtimeEnvelope = (runtime: unknown) => ({ runtime });
+const HEALTHY = { ok: true } as const;
+const healthy = () => Promise.resolve(HEALTHY);
+const asIs = (value: object) => value;
 const workerEnvelope = (worker: unknown) => ({ worker });
 const transcriptEnvelope = (transcript: unknown) => ({ transcript });
+const HEALTHZ_ROUTE: MatchedRoute = { key: "GET /healthz", scope: ROUTE_SCOPES["GET /healthz"], worker_id: null };
 const RUNTIME_ROUTE: MatchedRoute = { key: "GET /v1/runtime", scope: ROUTE_SCOPES["GET /v1/runtime"], worker_id: null };
 const workerRoute = (worker_id: string): MatchedRoute => ({ key: "GET /v1/workers/:worker_id", scope: ROUTE_SCOPES["GET /v1/workers/:worker_id"], worker_id });
 const transcriptRoute = (worker_id: string): MatchedRoute => ({
@@ -26,9 +30,10 @@ const transcriptRoute = (worker_id: string): MatchedRoute => ({
 
 /**
  * The three reads a Backend polls — `GET /v1/workers/:worker_id`, `GET /v1/runtime` and
- * `GET /v1/workers/:worker_id/transcript` — matched in the request pipeline right after the
- * guard, before routing: going through the route (router, context, handler wrapper, response
- * mapping) costs these small answers about a quarter of their server CPU time per request. The
+ * `GET /v1/workers/:worker_id/transcript` — and the liveness probe `GET /healthz`, matched in the
+ * request pipeline's front door before Elysia (or, for a request that reaches the hooks, right
+ * after the guard): going through the route (router, context, handler wrapper, response mapping)
+ * costs these small answers about a quarter of their server CPU time per request. The
  * returned function matches a request and gives back the read to run; the pipeline answers
  * `Response.json(envelope(value))`, which is how the route answers too (status 200, no other
  * headers), and hands a failed read to the one error handler, as the route would. Only the plain
@@ -39,7 +44,8 @@ const transcriptRoute = (worker_id: string): MatchedRoute => ({
  * routes keep their schemas for OpenAPI and Eden.
  */
 export function hotReads(runtime: Runtime): (request: Request) => HotRead | undefined {
-  const transcriptQuery = TypeCompiler.Compile(TranscriptQuery);
+  // Compiled on the first transcript read, not at start (start-up builds only what /healthz needs).
+  let transcriptQuery: TypeCheck<typeof TranscriptQuery> | undefined;
 
   return (request) => {
     if (request.method !== "GET") return undefined;
@@ -51,6 +57,12 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
     const mark = url.indexOf("?", start);
     const path = mark < 0 ? url.slice(start) : url.slice(start, mark);
 
+    // The liveness probe: answered before any route is built, so a starting runtime's first
+    // /healthz does not wait for Elysia to compile the route (and its response validator).
+    if (path === "/healthz") {
+      if (mark >= 0) return undefined;
+      return { path, route: HEALTHZ_ROUTE, read: healthy, envelope: asIs };
+    }
     if (path === "/v1/runtime") {
       if (mark >= 0) return undefined;
       return { path, route: RUNTIME_ROUTE, read: () => runtime.summary(), envelope: runtimeEnvelope };
@@ -65,7 +77,7 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
     }
     if (path.length !== slash + 11 || !path.endsWith("/transcript")) return undefined;
     const query = mark < 0 ? Object.create(null) : plainIntegerQuery(url.slice(mark + 1));
-    if (query === null || !transcriptQuery.Check(query)) return undefined;
+    if (query === null || !(transcriptQuery ??= TypeCompiler.Compile(TranscriptQuery)).Check(query)) return undefined;
     const { start: first, limit, tail } = query;
     return {
       path,

@@ -7,6 +7,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { InputRequest } from "../core/schema/interaction.ts";
 import { matchHotInput, type HotInput } from "./hot-input.ts";
 import { hotReads, type HotRead } from "./hot-reads.ts";
+import { writeOptionsOf } from "./idempotency.ts";
 import { parseJsonObject, readJsonBytes } from "./json-body.ts";
 import type { HttpMetrics } from "./metrics/runtime-metrics.ts";
 import type { RouteDeclaration } from "./openapi.ts";
@@ -87,7 +88,9 @@ export function requestPipeline({ runtime, token, verifier, logger, metrics, gra
       return route(again);
     }
     try {
-      const ack = await runtime.sendInput(input.worker_id, body);
+      // As the route does: an Idempotency-Key is checked and fingerprinted, scoped by the grant.
+      const options = writeOptionsOf(request, grants, "/v1/workers/:worker_id/input", [input.worker_id], body);
+      const ack = await runtime.sendInput(input.worker_id, body, options);
       log?.line("POST", input.path, 202, since, input.route.key);
       return Response.json({ ack }, { status: 202 });
     } catch (error) {
@@ -105,9 +108,15 @@ export function requestPipeline({ runtime, token, verifier, logger, metrics, gra
     } catch (refusal) {
       return Promise.resolve(refused(refusal, request, since));
     }
-    if (!(passed instanceof Promise)) return sendInput(input, request, since);
+    if (!(passed instanceof Promise)) {
+      grants.remember(request, passed);
+      return sendInput(input, request, since);
+    }
     return passed.then(
-      () => sendInput(input, request, since),
+      (verified) => {
+        grants.remember(request, verified);
+        return sendInput(input, request, since);
+      },
       (error: unknown) => refused(error, request, since),
     );
   };

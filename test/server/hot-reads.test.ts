@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { KeySet } from "../../src/server/key-set.ts";
+import { createTokenVerifier } from "../../src/server/token-verifier.ts";
 import { call, captureLogger, harness, type CallResult, type Harness } from "./helpers.ts";
+import { jwksText, makeKey, sign } from "./token-helpers.ts";
 
 /**
  * The plain reads are answered in the request pipeline before routing (src/server/hot-reads.ts);
@@ -31,6 +34,7 @@ describe("hot reads answer what the Elysia routes answer", () => {
       expect(sent.status).toBe(200);
     }
     const pairs: [string, string][] = [
+      ["/healthz", "/healthz?"],
       ["/v1/workers/w", "/v1/workers/w?"],
       ["/v1/runtime", "/v1/runtime?"],
       ["/v1/workers/w/transcript", "/v1/workers/w/transcript?"],
@@ -140,5 +144,26 @@ describe("hot reads answer what the Elysia routes answer", () => {
       expect(hot.status).toBe(status);
       same(hot, routed);
     }
+  });
+
+  test("POST …/input by the front door keeps Idempotency-Keys per signed-token subject, as the route does", async () => {
+    const key = await makeKey("k1");
+    const verifier = createTokenVerifier({ keys: KeySet.fromText(jwksText(key)), audience: "rt-test", max_token_lifetime_s: 3600, clock_skew_s: 30 });
+    h = await harness({ token: TOKEN, verifier });
+    expect((await call(h.app, "POST", "/v1/workers", { json: { worker_id: "w" }, headers: bearer })).status).toBe(201);
+    const as = async (sub: string) => ({
+      authorization: `Bearer ${await sign(key, { aud: "rt-test", scope: "workers:read runs:write", extra: { sub } })}`,
+      "idempotency-key": "shared",
+    });
+    const input = { kind: "system", content: "once" };
+    const alice = await call(h.app, "POST", "/v1/workers/w/input", { json: input, headers: await as("alice") });
+    const bob = await call(h.app, "POST", "/v1/workers/w/input", { json: input, headers: await as("bob") });
+    const aliceAgain = await call(h.app, "POST", "/v1/workers/w/input", { json: input, headers: await as("alice") });
+    expect([alice.status, bob.status, aliceAgain.status]).toEqual([202, 202, 202]);
+    // Bob's key is another key: a second entry. Alice's retry is her first answer, replayed.
+    expect(bob.body.ack.transcript_sequence).toBe(alice.body.ack.transcript_sequence + 1);
+    expect(aliceAgain.text).toBe(alice.text);
+    const transcript = await call(h.app, "GET", "/v1/workers/w/transcript", { headers: bearer });
+    expect(transcript.body.transcript.total_items).toBe(2);
   });
 });
