@@ -45,9 +45,31 @@ export class AppendFiles {
     this.pending.delete(relative);
     this.total -= waiting.bytes;
     const data = waiting.chunks.length === 1 ? waiting.chunks[0]! : Buffer.concat(waiting.chunks, waiting.bytes);
-    const fd = this.descriptor(relative);
     let written = 0;
-    while (written < data.length) written += this.paths.fs.writeSync(fd, data, written, data.length - written);
+    try {
+      const fd = this.descriptor(relative);
+      while (written < data.length) written += this.paths.fs.writeSync(fd, data, written, data.length - written);
+    } catch (error) {
+      // What did not reach the file waits again, first in line: the file and its queue still add up.
+      const rest = data.subarray(written);
+      const later = this.pending.get(relative);
+      this.pending.set(relative, { chunks: [rest, ...(later?.chunks ?? [])], bytes: rest.length + (later?.bytes ?? 0) });
+      this.total += rest.length;
+      throw error;
+    }
+  }
+
+  /** Bytes still waiting for `relative` (written behind): the file on disk is that much shorter. */
+  waiting(relative: string): number {
+    return this.pending.get(relative)?.bytes ?? 0;
+  }
+
+  /** The waiting bytes of `relative` from `from` on (0: the first byte not yet in the file), up to `length`. */
+  waitingBytes(relative: string, from: number, length: number): Buffer {
+    const waiting = this.pending.get(relative);
+    if (!waiting) return Buffer.alloc(0);
+    const all = waiting.chunks.length === 1 ? waiting.chunks[0]! : Buffer.concat(waiting.chunks, waiting.bytes);
+    return all.subarray(from, from + length);
   }
 
   /** `writeback` before a read: a failure is the store's (store_io), not the reader's. */

@@ -1,0 +1,106 @@
+import type { Run } from "../../core/schema/run.ts";
+import type { WorkerState } from "../../core/schema/worker.ts";
+import { errnoCode } from "../../shared/errors.ts";
+import type { StorePaths } from "./paths.ts";
+import type { MovedAside } from "./worker-dir.ts";
+import type { FsWorker } from "./worker.ts";
+
+/** A worker as it was before a batch touched it. */
+interface SavedWorker {
+  worker: FsWorker;
+  state: WorkerState | null;
+  last_run: Run | null;
+  transcript_bytes: number;
+  transcript_count: number;
+  runs_bytes: number;
+}
+
+/**
+ * How to take back one batch that was applied but never became durable (its journal write or sync
+ * failed): a failed batch is not applied, in memory or on disk (docs/store.md, "Disk full and I/O
+ * errors"). Recorded while the batch is planned, before anything changes; dropped once it is durable.
+ */
+export class BatchUndo {
+  private readonly saved = new Map<FsWorker, SavedWorker>();
+  /** The workers map before the batch, when it creates or deletes workers (else it is unchanged). */
+  workersBefore: Map<string, FsWorker> | null = null;
+  /** Worker directories the batch created (made whole under tmp/, renamed into place). */
+  readonly createdDirs: string[] = [];
+  /** Worker directories the batch moved aside; removed for good only once the batch is durable. */
+  readonly movedAside: MovedAside[] = [];
+  /** Files the batch appended to, with their size before it. */
+  readonly appended = new Map<string, number>();
+  /** Files the batch removes; removed only once it is durable. */
+  readonly removed: string[] = [];
+
+  /** Notes `worker` as it is now, the first time the batch is about to change it. */
+  save(worker: FsWorker): void {
+    if (this.saved.has(worker)) return;
+    const { state, last_run, transcript_bytes, transcript_count, runs_bytes } = worker;
+    this.saved.set(worker, { worker, state, last_run, transcript_bytes, transcript_count, runs_bytes });
+  }
+
+  /** Puts the in-memory bookkeeping back as it was before the batch. */
+  undoInMemory(workers: Map<string, FsWorker>): Iterable<FsWorker> {
+    for (const saved of this.saved.values()) {
+      const { worker } = saved;
+      worker.state = saved.state;
+      worker.last_run = saved.last_run;
+      worker.transcript_bytes = saved.transcript_bytes;
+      worker.transcript_count = saved.transcript_count;
+      worker.runs_bytes = saved.runs_bytes;
+      worker.anchors = worker.anchors.filter((anchor) => anchor.sequence < worker.transcript_count && anchor.offset < worker.transcript_bytes);
+    }
+    if (this.workersBefore) {
+      workers.clear();
+      for (const [id, worker] of this.workersBefore) workers.set(id, worker);
+    }
+    return this.saved.keys();
+  }
+
+  /**
+   * Takes the batch back on disk: created directories go, directories moved aside come back, and
+   * appended files are cut back to their size before it (only ever shortened: bytes that were
+   * still waiting to be written are not in the file at all).
+   */
+  undoOnDisk(paths: StorePaths): void {
+    // Each step is dropped once done, so a second try after a failure does not repeat it.
+    // What is moved under tmp/ is removed by the reopen that follows (load.ts clears tmp/).
+    while (this.createdDirs.length > 0) {
+      moveAsideIfPresent(paths, this.createdDirs[this.createdDirs.length - 1]!);
+      this.createdDirs.pop();
+    }
+    while (this.movedAside.length > 0) {
+      this.movedAside[this.movedAside.length - 1]!.restore();
+      this.movedAside.pop();
+    }
+    for (const [path, size] of this.appended) cutFile(paths, path, size);
+  }
+}
+
+function moveAsideIfPresent(paths: StorePaths, dir: string): string | null {
+  const aside = paths.abs(paths.temporary("undone"));
+  try {
+    paths.fs.renameSync(paths.abs(dir), aside);
+    return aside;
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return null;
+    throw error;
+  }
+}
+
+/** Shortens `path` to `size` if it is longer (a missing file is fine). */
+function cutFile(paths: StorePaths, path: string, size: number): void {
+  let fd: number;
+  try {
+    fd = paths.fs.openSync(paths.abs(path), "r+");
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return;
+    throw error;
+  }
+  try {
+    if (paths.fs.fstatSync(fd).size > size) paths.fs.ftruncateSync(fd, size);
+  } finally {
+    paths.fs.closeSync(fd);
+  }
+}
