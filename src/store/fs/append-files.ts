@@ -1,5 +1,4 @@
-import { RuntimeError } from "../../core/errors.ts";
-import { messageOf } from "../../shared/errors.ts";
+import type { Waiting } from "./lines.ts";
 import type { StorePaths } from "./paths.ts";
 
 /** Bytes one file may have waiting before it is written. */
@@ -59,26 +58,42 @@ export class AppendFiles {
     }
   }
 
-  /** Bytes still waiting for `relative` (written behind): the file on disk is that much shorter. */
-  waiting(relative: string): number {
-    return this.pending.get(relative)?.bytes ?? 0;
-  }
 
-  /** The waiting bytes of `relative` from `from` on (0: the first byte not yet in the file), up to `length`. */
-  waitingBytes(relative: string, from: number, length: number): Buffer {
-    const waiting = this.pending.get(relative);
-    if (!waiting) return Buffer.alloc(0);
-    const all = waiting.chunks.length === 1 ? waiting.chunks[0]! : Buffer.concat(waiting.chunks, waiting.bytes);
-    return all.subarray(from, from + length);
-  }
 
-  /** `writeback` before a read: a failure is the store's (store_io), not the reader's. */
-  writebackBeforeRead(relative: string): void {
+  /**
+   * `writeback` before a read of `relative`, whose logical size (file + waiting bytes) is `size`.
+   * When the disk refuses the write (full, failing), the read still sees everything: the bytes
+   * that wait are returned, with where in the file they start, for the reader to take from memory.
+   */
+  beforeRead(relative: string, size: number): Waiting | null {
     try {
       this.writeback(relative);
-    } catch (error) {
-      throw new RuntimeError("store_io", `the store could not write ${relative}: ${messageOf(error)}`);
+      return null;
+    } catch {
+      const waiting = this.pending.get(relative);
+      if (!waiting) return null;
+      const bytes = waiting.chunks.length === 1 ? waiting.chunks[0]! : Buffer.concat(waiting.chunks, waiting.bytes);
+      return { from: size - bytes.length, bytes };
     }
+  }
+
+  /**
+   * Takes back the last `bytes` appended to `relative` (a failed batch's); returns how many of them
+   * had been written to the file already (the caller cuts the file for those).
+   */
+  dropTail(relative: string, bytes: number): number {
+    const waiting = this.pending.get(relative);
+    if (!waiting) return bytes;
+    if (waiting.bytes <= bytes) {
+      this.pending.delete(relative);
+      this.total -= waiting.bytes;
+      return bytes - waiting.bytes;
+    }
+    const all = Buffer.concat(waiting.chunks, waiting.bytes);
+    const kept = all.subarray(0, all.length - bytes);
+    this.pending.set(relative, { chunks: [kept], bytes: kept.length });
+    this.total -= bytes;
+    return 0;
   }
 
   writebackAll(): void {

@@ -1,6 +1,7 @@
 import type { Run } from "../../core/schema/run.ts";
 import type { WorkerState } from "../../core/schema/worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
+import type { AppendFiles } from "./append-files.ts";
 import type { StorePaths } from "./paths.ts";
 import type { MovedAside } from "./worker-dir.ts";
 import type { FsWorker } from "./worker.ts";
@@ -28,8 +29,8 @@ export class BatchUndo {
   readonly createdDirs: string[] = [];
   /** Worker directories the batch moved aside; removed for good only once the batch is durable. */
   readonly movedAside: MovedAside[] = [];
-  /** Files the batch appended to, with their size before it. */
-  readonly appended = new Map<string, number>();
+  /** Files the batch appended to: their size before it and after it. */
+  readonly appended = new Map<string, { from: number; to: number }>();
   /** Files the batch removes; removed only once it is durable. */
   readonly removed: string[] = [];
 
@@ -40,8 +41,9 @@ export class BatchUndo {
     this.saved.set(worker, { worker, state, last_run, transcript_bytes, transcript_count, runs_bytes });
   }
 
-  /** Puts the in-memory bookkeeping back as it was before the batch. */
-  undoInMemory(workers: Map<string, FsWorker>): Iterable<FsWorker> {
+  /** Puts the in-memory bookkeeping back as it was before the batch; its appends still waiting to be written are dropped. */
+  undoInMemory(workers: Map<string, FsWorker>, files: AppendFiles): Iterable<FsWorker> {
+    for (const [path, { from, to }] of this.appended) files.dropTail(path, to - from);
     for (const saved of this.saved.values()) {
       const { worker } = saved;
       worker.state = saved.state;
@@ -74,7 +76,7 @@ export class BatchUndo {
       this.movedAside[this.movedAside.length - 1]!.restore();
       this.movedAside.pop();
     }
-    for (const [path, size] of this.appended) cutFile(paths, path, size);
+    for (const [path, { from }] of this.appended) cutFile(paths, path, from);
   }
 }
 

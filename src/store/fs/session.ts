@@ -144,7 +144,7 @@ export class StoreSession {
     if (plan.hasStructural && checkpoint) await checkpoint;
 
     const { ops, payload, bytes, writes } = plan.finish(journaledStates(plan));
-    for (const [path, size] of plan.appendedFrom()) if (!undo.appended.has(path)) undo.appended.set(path, size);
+    for (const [path, from] of plan.appendedFrom()) undo.appended.set(path, { from, to: plan.endOf(path, from) });
     const written = this.journal.write(plan.batch, ops, payload, bytes);
     const journalEnd = { number: this.journal.number, end: this.journal.bytes };
     await this.applyStructure(plan, undo);
@@ -344,7 +344,7 @@ export class StoreSession {
 
   private undoInMemory(): void {
     for (const undo of [...this.unsettled].reverse()) {
-      for (const worker of undo.undoInMemory(this.workers)) this.runCache.forgetWorker(worker.id);
+      for (const worker of undo.undoInMemory(this.workers, this.files)) this.runCache.forgetWorker(worker.id);
     }
   }
 
@@ -361,6 +361,9 @@ export class StoreSession {
     await this.undone;
     await this.checkpointer.inFlight;
     await Promise.all(this.removals);
+    // What was acknowledged and still waits is written first (the disk may still refuse: then
+    // nothing changed, reads keep taking it from memory, and this is tried again later).
+    this.files.writebackAll();
     this.files.closeAll();
     await this.journal.close();
     while (this.unsettled.length > 0) {
@@ -378,8 +381,8 @@ export class StoreSession {
     const worker = this.readable(worker_id);
     if (!worker) return [];
     const path = worker.runs_path;
-    this.files.writebackBeforeRead(path);
-    return this.verified(worker, readRuns(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, this.paths.unsealedAccepted));
+    const waiting = this.files.beforeRead(path, worker.runs_bytes);
+    return this.verified(worker, readRuns(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, this.paths.unsealedAccepted, waiting));
   }
 
   async getRun(worker_id: string, run_id: string): Promise<Run | undefined> {
@@ -389,8 +392,8 @@ export class StoreSession {
     const cached = this.runCache.get(worker.id, run_id);
     if (cached) return cached;
     const path = worker.runs_path;
-    this.files.writebackBeforeRead(path);
-    const run = await this.verified(worker, findRun(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, run_id, this.paths.unsealedAccepted));
+    const waiting = this.files.beforeRead(path, worker.runs_bytes);
+    const run = await this.verified(worker, findRun(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, run_id, this.paths.unsealedAccepted, waiting));
     if (run && this.workers.get(worker.id) === worker) this.runCache.put(worker.id, run);
     return run;
   }
@@ -399,8 +402,8 @@ export class StoreSession {
     const worker = this.readable(worker_id);
     if (!worker) return [];
     const path = worker.transcript_path;
-    this.files.writebackBeforeRead(path);
-    return this.verified(worker, readTranscriptPage(this.paths.fs, this.paths.abs(path), path, worker, start, limit, this.paths.unsealedAccepted));
+    const waiting = this.files.beforeRead(path, worker.transcript_bytes);
+    return this.verified(worker, readTranscriptPage(this.paths.fs, this.paths.abs(path), path, worker, start, limit, this.paths.unsealedAccepted, waiting));
   }
 
   readEvents({ after, limit, worker_id }: EventQuery): Promise<StoredEvent[]> {
