@@ -20,6 +20,8 @@ export class GroupCommit<T> {
   private waiting: Waiting<T>[] = [];
   private running: Promise<void> | null = null;
   private failure: unknown = null;
+  /** A kick since the loop last ran `between`: the loop must not end before it runs it again. */
+  private kicked = false;
 
   constructor(
     private readonly apply: (items: T[]) => Promise<Applied>,
@@ -39,7 +41,9 @@ export class GroupCommit<T> {
 
   /** Starts a pass of the loop if none runs (e.g. a checkpoint became due while idle). */
   kick(): void {
-    // Started on a microtask, so commits issued in the same tick join the first batch.
+    // Started on a microtask, so commits issued in the same tick join the first batch. A kick
+    // while the loop is finishing is remembered, or a checkpoint that became due would wait for the next commit.
+    this.kicked = true;
     this.running ??= Promise.resolve().then(() => this.loop());
   }
 
@@ -57,6 +61,7 @@ export class GroupCommit<T> {
     let outstanding: Promise<void> = Promise.resolve();
     try {
       for (;;) {
+        this.kicked = false;
         if (this.failure === null) {
           try {
             await this.between();
@@ -68,7 +73,7 @@ export class GroupCommit<T> {
         this.waiting = [];
         if (batch.length === 0) {
           await outstanding;
-          if (this.waiting.length === 0) break;
+          if (this.waiting.length === 0 && !this.kicked) break;
           continue;
         }
         if (this.failure !== null) {
