@@ -110,6 +110,38 @@ describe("FsStore faults through the library", () => {
     await reopened.close();
   }, 60_000);
 
+  test("a create and a delete whose batch fails are not applied, in memory or on disk; both work after recovery", async () => {
+    const faulty = new FaultyFs();
+    const root = scratchDir("faulty");
+    const runtime = await openFaulty(root, faulty);
+    // System input starts no run: the worker stays idle, so it can be deleted.
+    await runtime.createWorker({ worker_id: "kept" });
+    await runtime.sendInput("kept", { kind: "system", content: "calm" });
+    const held = async (rt: Runtime) => (await rt.transcript("kept", { limit: 10 })).items.map((item) => item.content);
+    const fault = faulty.fail({ op: "fsync", path: "/wal/", code: "EIO" });
+    const deleting = await expectCode(runtime.deleteWorker("kept"), "runtime_unavailable");
+    expect(deleting.details).toEqual({ cause: "io_error", outcome: "unknown" });
+    const creating = await expectCode(runtime.createWorker({ worker_id: "new" }), "runtime_unavailable");
+    expect(creating.details?.cause).toBe("io_error");
+    // Still there, with its data; the new one is not.
+    expect(await held(runtime)).toEqual(["calm"]);
+    await expectCode(runtime.getWorker("new"), "worker_not_found");
+
+    fault.lift();
+    await until(() => runtime.readiness().ready, "recovery");
+    expect(await held(runtime)).toEqual(["calm"]);
+    await expectCode(runtime.getWorker("new"), "worker_not_found");
+    await runtime.close();
+
+    const reopened = await openFaulty(root, null);
+    expect(await held(reopened)).toEqual(["calm"]);
+    await expectCode(reopened.getWorker("new"), "worker_not_found");
+    await reopened.createWorker({ worker_id: "new" });
+    await reopened.deleteWorker("kept");
+    await expectCode(reopened.getWorker("kept"), "worker_not_found");
+    await reopened.close();
+  }, 60_000);
+
   test("a crash (no close) after a failed batch: the store opens and every acknowledged write is there", async () => {
     const faulty = new FaultyFs();
     const root = scratchDir("faulty");

@@ -100,12 +100,17 @@ export class AppendFiles {
     for (const relative of [...this.pending.keys()]) this.writeback(relative);
   }
 
-  /** Forgets files under `prefix` (a deleted worker's directory, a removed segment): nothing waiting is written. */
-  discardUnder(prefix: string): void {
+  /**
+   * Forgets files under `prefix` (a deleted worker's directory, a removed segment): nothing waiting
+   * is written. Returns what was waiting, for `putBack` should the deletion be taken back.
+   */
+  discardUnder(prefix: string): Array<[string, Buffer]> {
+    const taken: Array<[string, Buffer]> = [];
     for (const [relative, waiting] of this.pending) {
       if (relative === prefix || relative.startsWith(`${prefix}/`)) {
         this.pending.delete(relative);
         this.total -= waiting.bytes;
+        taken.push([relative, Buffer.concat(waiting.chunks, waiting.bytes)]);
       }
     }
     for (const [relative, fd] of this.open) {
@@ -114,6 +119,14 @@ export class AppendFiles {
         this.paths.fs.closeSync(fd);
       }
     }
+    return taken;
+  }
+
+  /** Waits `data` for `relative` again, ahead of anything waiting now (what `discardUnder` took). */
+  putBack(relative: string, data: Buffer): void {
+    const later = this.pending.get(relative);
+    this.pending.set(relative, { chunks: [data, ...(later?.chunks ?? [])], bytes: data.length + (later?.bytes ?? 0) });
+    this.total += data.length;
   }
 
   /** Closes every descriptor; what still waits is dropped (the journal keeps it for replay). */

@@ -23,8 +23,8 @@ interface SavedWorker {
  */
 export class BatchUndo {
   private readonly saved = new Map<FsWorker, SavedWorker>();
-  /** The workers map before the batch, when it creates or deletes workers (else it is unchanged). */
-  workersBefore: Map<string, FsWorker> | null = null;
+  /** Worker ids the batch creates or deletes, with the store's worker for each before it (undefined: none). */
+  private readonly ids = new Map<string, FsWorker | undefined>();
   /** Worker directories the batch created (made whole under tmp/, renamed into place). */
   readonly createdDirs: string[] = [];
   /** Worker directories the batch moved aside; removed for good only once the batch is durable. */
@@ -33,6 +33,13 @@ export class BatchUndo {
   readonly appended = new Map<string, { from: number; to: number }>();
   /** Files the batch removes; removed only once it is durable. */
   readonly removed: string[] = [];
+  /** Appends that waited for files the batch deleted (written behind), to wait again if it is taken back. */
+  readonly discarded: Array<[string, Buffer]> = [];
+
+  /** Notes which worker `id` names now, before the batch creates or deletes it. */
+  noteId(id: string, current: FsWorker | undefined): void {
+    if (!this.ids.has(id)) this.ids.set(id, current);
+  }
 
   /** Notes `worker` as it is now, the first time the batch is about to change it. */
   save(worker: FsWorker): void {
@@ -44,6 +51,8 @@ export class BatchUndo {
   /** Puts the in-memory bookkeeping back as it was before the batch; its appends still waiting to be written are dropped. */
   undoInMemory(workers: Map<string, FsWorker>, files: AppendFiles): Iterable<FsWorker> {
     for (const [path, { from, to }] of this.appended) files.dropTail(path, to - from);
+    for (const [path, data] of this.discarded.reverse()) files.putBack(path, data);
+    this.discarded.length = 0;
     for (const saved of this.saved.values()) {
       const { worker } = saved;
       worker.state = saved.state;
@@ -53,9 +62,9 @@ export class BatchUndo {
       worker.runs_bytes = saved.runs_bytes;
       worker.anchors = worker.anchors.filter((anchor) => anchor.sequence < worker.transcript_count && anchor.offset < worker.transcript_bytes);
     }
-    if (this.workersBefore) {
-      workers.clear();
-      for (const [id, worker] of this.workersBefore) workers.set(id, worker);
+    for (const [id, before] of this.ids) {
+      if (before) workers.set(id, before);
+      else workers.delete(id);
     }
     return this.saved.keys();
   }
@@ -66,6 +75,12 @@ export class BatchUndo {
    * still waiting to be written are not in the file at all).
    */
   undoOnDisk(paths: StorePaths): void {
+    this.undoStructure(paths);
+    for (const [path, { from }] of this.appended) cutFile(paths, path, from);
+  }
+
+  /** Worker directories as before the batch: the ones it created moved out, the ones it moved aside put back. */
+  undoStructure(paths: StorePaths): void {
     // Each step is dropped once done, so a second try after a failure does not repeat it.
     // What is moved under tmp/ is removed by the reopen that follows (load.ts clears tmp/).
     while (this.createdDirs.length > 0) {
@@ -76,7 +91,6 @@ export class BatchUndo {
       this.movedAside[this.movedAside.length - 1]!.restore();
       this.movedAside.pop();
     }
-    for (const [path, { from }] of this.appended) cutFile(paths, path, from);
   }
 }
 

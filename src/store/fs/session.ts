@@ -84,7 +84,7 @@ export class StoreSession {
   private acked = { number: 0, end: 0 };
   /** Set by the first failed write or sync: this session writes nothing more (fs-store.ts recovers). */
   private failure: { cause: FailureCause; error: unknown } | null = null;
-  /** Resolves once a failure's batches are settled and taken back in memory. */
+  /** Resolves once a failure's batches are settled and taken back in memory: reads wait for it, so they see acknowledged data only. */
   private undone: Promise<void> | null = null;
 
   /** Loads the layout (LOCK already held) and starts a fresh journal file. */
@@ -134,7 +134,6 @@ export class StoreSession {
 
   private async flush(commits: StoreCommit[]): Promise<Applied> {
     const undo = new BatchUndo();
-    if (commits.some((commit) => commit.createWorker || commit.deleteWorker !== undefined)) undo.workersBefore = new Map(this.workers);
     this.unsettled.push(undo);
     const plan = new BatchPlan(++this.batch);
     const counts: Counts = new Map();
@@ -151,7 +150,7 @@ export class StoreSession {
     for (const [path, start, length] of writes) this.files.append(path, written.subarray(start, start + length));
     // Removals wait until the batch is durable: a failed batch must be able to take them back.
     for (const path of plan.removedPaths()) {
-      this.files.discardUnder(path);
+      undo.discarded.push(...this.files.discardUnder(path));
       undo.removed.push(path);
     }
     // Applied: readers of transcripts and runs may see it (events wait for the sync below).
@@ -192,7 +191,7 @@ export class StoreSession {
   /** Worker directories: the deleted moved aside at once (removed once durable), the created made whole. */
   private applyStructure(plan: BatchPlan, undo: BatchUndo): Promise<unknown> {
     for (const id of plan.removeDirs) {
-      this.files.discardUnder(this.paths.workerDir(id));
+      undo.discarded.push(...this.files.discardUnder(this.paths.workerDir(id)));
       const moved = moveWorkerDirAside(this.paths, id);
       if (moved) undo.movedAside.push(moved);
     }
@@ -230,6 +229,7 @@ export class StoreSession {
       const record = commit.createWorker;
       const id = record.worker_ref.worker_id;
       const state = commit.states!.find((s) => s.worker_id === id)!.state;
+      undo.noteId(id, this.workers.get(id));
       if (this.workers.has(id)) this.planDelete(plan, id);
       const worker = newWorker(id, record, state);
       this.workers.set(id, worker);
@@ -252,7 +252,10 @@ export class StoreSession {
       this.runCache.update(worker.id, run);
     }
     for (const entry of commit.transcript ?? []) this.planEntry(plan, undo, counts, entry);
-    if (commit.deleteWorker !== undefined) this.planDelete(plan, commit.deleteWorker);
+    if (commit.deleteWorker !== undefined) {
+      undo.noteId(commit.deleteWorker, this.workers.get(commit.deleteWorker));
+      this.planDelete(plan, commit.deleteWorker);
+    }
     if (commit.events?.length) this.events.plan(commit.events as StoredEvent[], plan);
     if (commit.diagnostics?.length) this.diagnosticLog.plan(commit.diagnostics as Diagnostic[], plan);
   }
@@ -342,9 +345,15 @@ export class StoreSession {
     return this.failure;
   }
 
+  /** Takes the failed batches back in memory, and their worker directories on disk (if the disk lets it: else restoreDisk does). */
   private undoInMemory(): void {
     for (const undo of [...this.unsettled].reverse()) {
       for (const worker of undo.undoInMemory(this.workers, this.files)) this.runCache.forgetWorker(worker.id);
+      try {
+        undo.undoStructure(this.paths);
+      } catch (error) {
+        this.settings.log.warn("could not put a failed batch's worker directories back yet", { error: messageOf(error) });
+      }
     }
   }
 
@@ -378,6 +387,7 @@ export class StoreSession {
   // ---------------------------------------------------------------- reads
 
   async listRuns(worker_id: string): Promise<Run[]> {
+    await this.undone;
     const worker = this.readable(worker_id);
     if (!worker) return [];
     const path = worker.runs_path;
@@ -386,6 +396,7 @@ export class StoreSession {
   }
 
   async getRun(worker_id: string, run_id: string): Promise<Run | undefined> {
+    await this.undone;
     const worker = this.readable(worker_id);
     if (!worker || typeof run_id !== "string") return undefined;
     if (worker.last_run?.run_id === run_id) return worker.last_run;
@@ -399,6 +410,7 @@ export class StoreSession {
   }
 
   async readTranscript(worker_id: string, start: number, limit: number): Promise<TranscriptEntry[]> {
+    await this.undone;
     const worker = this.readable(worker_id);
     if (!worker) return [];
     const path = worker.transcript_path;
