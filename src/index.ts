@@ -3,7 +3,7 @@
  * Nothing here loads the HTTP server; that lives in `yoi-runtime/server`.
  */
 export { Runtime } from "./core/runtime.ts";
-export type { RuntimeOptions, RuntimeLogger, WorkerAddress, ListWorkersQuery, TranscriptQuery, ListRunsQuery } from "./core/runtime.ts";
+export type { RuntimeOptions, RuntimeLogger, WorkerAddress, ListWorkersQuery, TranscriptQuery, ListRunsQuery, IdempotencyOption, WriteOptions } from "./core/runtime.ts";
 export { RuntimeError, ERROR_CODES, isRuntimeError, type ErrorCode } from "./core/errors.ts";
 export { EventSubscription, SubscriptionOverflowError, type SubscribeOptions } from "./core/subscription.ts";
 export { isValidId, ID_PATTERN } from "./core/ids.ts";

@@ -7,7 +7,9 @@
  *    as soon as its last run ended: in process (Runtime API), then over HTTP (createApp +
  *    Bun.serve on 127.0.0.1:0, `POST /v1/workers/:id/input?wait=30`) with the server in this
  *    process and in a child process (so client and server do not share one thread).
- * 2. command runs/s (/bin/cat per run: spawn, stream, exit, group check) in process, same workers.
+ * 2. command runs/s (/bin/cat per run: spawn, stream, exit, group check) in process, same workers,
+ *    beside its floor: a bare loop of `Bun.spawn(["/bin/cat"])` at the same concurrency (input on
+ *    stdin, stdout read to its end, exit awaited), turn about with it in each round.
  * 3. Added latency of streaming: a fake OpenAI-compatible provider in this process stamps each
  *    delta as it writes it; an in-process `runtime.subscribe()` consumer notes when the matching
  *    `run_output_delta` arrives. p50/p99 over `--deltas` deltas, with one streaming worker and
@@ -81,6 +83,16 @@ async function inProcess(profile: string, profiles: Record<string, ProfileConfig
   });
   await runtime.close();
   return result;
+}
+
+/** The floor of a command run: `Bun.spawn` of /bin/cat with the input on stdin, stdout read whole, exit awaited. */
+async function bareSpawnLoop() {
+  const input = new TextEncoder().encode("hello");
+  return closedLoop(async () => {
+    const child = Bun.spawn(["/bin/cat"], { stdin: input, stdout: "pipe", stderr: "pipe" });
+    const [output, , code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).arrayBuffer(), child.exited]);
+    if (code !== 0 || output !== "hello") throw new Error(`cat exited ${code} with ${JSON.stringify(output)}`);
+  });
 }
 
 async function overHttp(base: string) {
@@ -198,7 +210,10 @@ const measures: { name: string; measure: () => Promise<{ runs: number; perSecond
   { name: "echo, HTTP, server in this process", measure: httpSameProcess },
   { name: "echo, HTTP, server in a child process", measure: httpChildProcess },
   { name: "command `/bin/cat`, in process", measure: () => inProcess("cat", { cat: { backend: "command", command: ["/bin/cat"] } }) },
+  { name: "bare `Bun.spawn` loop of /bin/cat", measure: bareSpawnLoop },
 ];
+const COMMAND = 3;
+const SPAWN_FLOOR = 4;
 const results = measures.map(() => [] as number[]);
 for (let round = 0; round < rounds; round++) {
   const order = measures.map((_, i) => i);
@@ -206,12 +221,14 @@ for (let round = 0; round < rounds; round++) {
   for (const i of order) results[i]!.push((await measures[i]!.measure()).perSecond);
 }
 const inProcessEcho = { name: measures[0]!.name, value: median(results[0]!), unit: "runs/s", rounds: results[0] };
+const spawnFloor = { name: `${measures[SPAWN_FLOOR]!.name}, ${concurrency} at once`, value: median(results[SPAWN_FLOOR]!), unit: "runs/s", rounds: results[SPAWN_FLOOR] };
 measures.forEach(({ name }, i) => {
   const perSecond = median(results[i]!);
   const http = name.startsWith("echo, HTTP");
-  const ratio = http ? ratioOfRounds(results[i]!, results[0]!) : undefined;
+  const command = i === COMMAND;
+  const ratio = http ? ratioOfRounds(results[i]!, results[0]!) : command ? ratioOfRounds(results[i]!, results[SPAWN_FLOOR]!) : undefined;
   rows.push(
-    `| ${name} | ${fmt(perSecond)} runs/s | median of ${rounds} × ${seconds} s, ${concurrency} workers${ratio !== undefined ? `; ${fmt(ratio, 2)}× in process` : ""} |`,
+    `| ${name} | ${fmt(perSecond)} runs/s | median of ${rounds} × ${seconds} s, ${concurrency} workers${ratio !== undefined ? `; ${fmt(ratio, 2)}× ${command ? "the bare spawn loop" : "in process"}` : ""} |`,
   );
   figures.push({
     case: "execution",
@@ -220,6 +237,8 @@ measures.forEach(({ name }, i) => {
     unit: "runs/s",
     rounds: results[i],
     ...(http ? { baseline: inProcessEcho, ratio } : {}),
+    // Issue 16: a command run costs at most a quarter more than spawning the program bare.
+    ...(command ? { baseline: spawnFloor, ratio, target: "≥ 0.8× the bare Bun.spawn loop", met: ratio! >= 0.8 } : {}),
   });
 });
 const latency = async (streams: number) => {

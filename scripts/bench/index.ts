@@ -4,7 +4,7 @@
  * a figure comes from load, the contenders take turns round by round (A B C, B C A, C A B, …) and
  * the table shows medians and the median of the rounds' ratios. Everything runs on 127.0.0.1.
  *
- *   bun run bench [--quick] [--only rest,store,binary,memory,execution,stream] [--rounds N]
+ *   bun run bench [--quick] [--only rest,store,binary,memory,execution,stream,acp,install] [--rounds N]
  *                 [--seconds S] [--connections C] [--generator wrk|oha|bun] [--out FILE]
  *                 [--no-deno] [--compare DIR]
  *
@@ -19,10 +19,15 @@
  *              transcript page p99).
  *   stream     scripts/bench/stream.ts (SSE fan-out, delta latency) when it exists and takes --json.
  *   binary     start → first healthy response (median of 20) of dist/yoi-runtime (built first if
- *              missing), `bun cli.ts`, `deno run -A cli.ts` beside a bare Bun.serve script, and
- *              the binary's size.
+ *              missing), `bun cli.ts`, `deno run -A cli.ts` beside a bare Bun.serve script and a
+ *              compiled Elysia /healthz binary, the binary's size, and its client commands
+ *              (`--version` beside `bun -e 1`, `workers list` beside curl: client-commands.ts).
  *   memory     RSS per idle worker at 10,000 workers, memory and fs stores (scripts/bench/memory.ts).
- *   execution  scripts/bench/execution.ts (echo runs/s in process vs over HTTP, delta latency).
+ *   execution  scripts/bench/execution.ts (echo runs/s in process vs over HTTP, command runs/s vs a
+ *              bare Bun.spawn loop, delta latency).
+ *   acp        scripts/bench/acp.ts (turn latency vs the SDK alone, chunk → SSE latency, RSS per
+ *              idle agent worker).
+ *   install    only with --only install: `bun run release`, then scripts/bench/install.ts.
  *
  * `--quick` is a smoke run (2 rounds of 1 s, store.ts part (a) only, 2,000 workers for memory).
  * `--compare DIR` adds to the REST rounds a server started from another checkout of the repo
@@ -38,7 +43,9 @@ import { parseArgs } from "node:util";
 import { availableGenerators, runLoad, type Generator, type LoadResult, type LoadSpec } from "./load.ts";
 import { DENO, REPO, cpuSeconds, fmt, median, postJson, ratioOfRounds, serveCommand, spawnServer, type ChildServer, type Figure } from "./lib.ts";
 
-const CASES = ["rest", "store", "binary", "memory", "execution", "stream"] as const;
+const CASES = ["rest", "store", "binary", "memory", "execution", "stream", "acp", "install"] as const;
+/** Run only when named with --only: `install` builds every release target first (minutes). */
+const OPT_IN = new Set<string>(["install"]);
 type Case = (typeof CASES)[number];
 
 const { values } = parseArgs({
@@ -62,7 +69,7 @@ for (const name of (values.only ?? "").split(",").filter(Boolean)) {
   if (!(CASES as readonly string[]).includes(name)) throw new Error(`--only takes ${CASES.join(", ")} (comma-separated), not ${name}`);
   only.add(name as Case);
 }
-const selected = (name: Case) => only.size === 0 || only.has(name);
+const selected = (name: Case) => (only.size === 0 ? !OPT_IN.has(name) : only.has(name));
 const rounds = Number(values.rounds ?? (quick ? 2 : 5));
 const seconds = Number(values.seconds ?? (quick ? 1 : 2));
 const connections = Number(values.connections);
@@ -370,6 +377,8 @@ async function streamCase(): Promise<void> {
 async function binaryCase(): Promise<void> {
   if (!existsSync(join(REPO, "dist/yoi-runtime"))) await run([process.execPath, "run", "build"], "binary: building dist/yoi-runtime");
   await collect("startup.ts", ["--runs", quick ? "3" : "20", "--all"], "startup");
+  await collect("client-commands.ts", ["--runs", quick ? "3" : "20"], "client-commands");
+  if (!Bun.which("curl")) notes.push("curl is not installed: the binary's `workers list` has no curl baseline");
   if (!hasDeno) notes.push("deno is not installed (node_modules/.bin/deno): Deno figures skipped");
 }
 
@@ -384,6 +393,15 @@ async function executionCase(): Promise<void> {
     quick ? ["--seconds", "1", "--rounds", "1", "--deltas", "200"] : ["--seconds", "2", "--rounds", "3", "--deltas", "1000"],
     "execution",
   );
+}
+
+async function acpCase(): Promise<void> {
+  await collect("acp.ts", quick ? ["--turns", "30", "--chunks", "30", "--workers", "5"] : [], "acp");
+}
+
+async function installCase(): Promise<void> {
+  await run([process.execPath, "run", "release"], "install: building the release (every target)");
+  await collect("install.ts", quick ? ["--runs", "3", "--installs", "1"] : [], "install");
 }
 
 // ---------------------------------------------------------------- run and report
@@ -404,6 +422,8 @@ try {
     ["binary", binaryCase],
     ["memory", memoryCase],
     ["execution", executionCase],
+    ["acp", acpCase],
+    ["install", installCase],
   ];
   for (const [name, step] of steps) {
     if (!selected(name)) continue;

@@ -1,4 +1,4 @@
-import { createConsola, LogLevels, type ConsolaInstance, type ConsolaReporter, type LogObject } from "consola";
+import type { ConsolaInstance } from "consola";
 import type { RuntimeLogger } from "../core/ports/logger.ts";
 import type { LogFormat, LogLevel } from "../config/schema.ts";
 import { write as writeOut } from "../platform/index.ts";
@@ -10,72 +10,58 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-const CONSOLA_LEVEL: Record<LogLevel, number> = {
-  silent: LogLevels.silent,
-  error: LogLevels.error,
-  warn: LogLevels.warn,
-  info: LogLevels.info,
-  debug: LogLevels.debug,
-};
-
 type Level = "debug" | "info" | "warn" | "error";
-const LEVEL_OF_TYPE: Record<string, Level> = { fatal: "error", error: "error", warn: "warn", debug: "debug", trace: "debug" };
+/** consola's level numbers: a line is written when its level is at most the configured one. */
+const RANK: Record<LogLevel, number> = { silent: Number.NEGATIVE_INFINITY, error: 0, warn: 1, info: 3, debug: 4 };
 
 /**
- * A `RuntimeLogger` over consola: `json` writes one object per line (`time`, `level`, `msg`, then
- * the fields), `pretty` writes consola's human format with the fields as `key=value`. Neither
- * logs anything the caller did not pass: the server and core never pass tokens or input content.
+ * A `RuntimeLogger`: `json` writes one object per line (`time`, `level`, `msg`, then the fields),
+ * `pretty` writes consola's human format with the fields as `key=value` (plain `time level text`
+ * lines when `write` is given). Neither logs anything the caller did not pass: the server and core
+ * never pass tokens or input content. consola (and the node:tty it loads) is imported only for
+ * the pretty format on a terminal: a JSON log needs none of it at start-up (issue 16).
  */
-export function createLogger(options: LoggerOptions): RuntimeLogger {
+export async function createLogger(options: LoggerOptions): Promise<RuntimeLogger> {
   const write = options.write ?? ((line: string) => void writeOut("stderr", line));
+  const max = RANK[options.level];
+  if (options.format === "json") {
+    return levels(max, (level, message, fields) => write(jsonLine(level, message, fields)));
+  }
+  const text = (message: string, fields?: Record<string, unknown>) =>
+    fields && Object.keys(fields).length > 0 ? `${message} ${keyValues(fields)}` : message;
+  if (options.write) {
+    return levels(max, (level, message, fields) => write(`${new Date().toISOString()} ${level} ${text(message, fields)}\n`));
+  }
+  const consola = await prettyConsola(options.level);
+  return levels(max, (level, message, fields) => consola[level](text(message, fields)));
+}
+
+/** The four methods over one writer, each dropping what is above the configured level. */
+function levels(max: number, emit: (level: Level, message: string, fields?: Record<string, unknown>) => void): RuntimeLogger {
+  const at = (level: Level) => (RANK[level] > max ? () => {} : (message: string, fields?: Record<string, unknown>) => emit(level, message, fields));
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+function jsonLine(level: Level, message: string, fields: Record<string, unknown> = {}): string {
+  const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg: String(message) };
+  for (const [key, value] of Object.entries(fields)) if (!(key in line)) line[key] = value;
+  return `${JSON.stringify(line, jsonSafe)}\n`;
+}
+
+async function prettyConsola(level: LogLevel): Promise<ConsolaInstance> {
+  const { createConsola, LogLevels } = await import("consola");
   // `fancy` exists on consola's Node build, which Bun and Deno load; TypeScript's bundler
   // resolution sees the browser build's types, hence the widened options type.
-  const consola = createConsola({
-    level: CONSOLA_LEVEL[options.level],
+  return createConsola({
+    level: LogLevels[level],
     // Consola folds repeated identical lines into "(repeated N times)" after a delay; a server
     // log must show every request and failure as it happens.
     throttle: 0,
-    fancy: options.format === "pretty",
+    fancy: true,
     // Consola sends info and debug to stdout; every log line belongs on stderr.
     stdout: process.stderr,
     stderr: process.stderr,
-    ...(options.format === "json" || options.write ? { reporters: [options.format === "json" ? jsonReporter(write) : plainReporter(write)] } : {}),
   } as Parameters<typeof createConsola>[0]);
-  return adapter(consola, options.format);
-}
-
-function adapter(consola: ConsolaInstance, format: LogFormat): RuntimeLogger {
-  const log =
-    (level: Level) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      if (format === "json") consola[level](message, fields ?? {});
-      else consola[level](fields && Object.keys(fields).length > 0 ? `${message} ${keyValues(fields)}` : message);
-    };
-  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
-}
-
-function jsonReporter(write: (line: string) => void): ConsolaReporter {
-  return {
-    log(entry: LogObject) {
-      const [message, fields] = entry.args as [unknown, Record<string, unknown> | undefined];
-      const line: Record<string, unknown> = {
-        time: entry.date.toISOString(),
-        level: LEVEL_OF_TYPE[entry.type] ?? "info",
-        msg: String(message),
-      };
-      for (const [key, value] of Object.entries(fields ?? {})) if (!(key in line)) line[key] = value;
-      write(`${JSON.stringify(line, jsonSafe)}\n`);
-    },
-  };
-}
-
-/** Pretty format without consola's terminal decoration, for a custom `write` (tests, pipes). */
-function plainReporter(write: (line: string) => void): ConsolaReporter {
-  return {
-    log(entry: LogObject) {
-      write(`${entry.date.toISOString()} ${LEVEL_OF_TYPE[entry.type] ?? "info"} ${entry.args.map(String).join(" ")}\n`);
-    },
-  };
 }
 
 function keyValues(fields: Record<string, unknown>): string {

@@ -50,7 +50,7 @@ export const serveCommand = defineCommand({
  */
 export async function serve(args: ServeArgs): Promise<number> {
   const { config, token, keys, env } = resolveServeSetup(args);
-  const logger = createLogger(config.log);
+  const logger = await createLogger(config.log);
   const metrics = createRuntimeMetrics();
   const store = createStore(config.store, logger, (commit) => {
     metrics.store.commit(commit.records, commit.fsync_s);

@@ -1,4 +1,5 @@
 import { connectionFailed } from "./errors.ts";
+import { withSafeRetries } from "./safe-retry.ts";
 
 /** `fetch` as the client calls it; any WHATWG-compatible implementation (or `app.handle`) fits. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -48,5 +49,6 @@ export function transportOf(options: { url?: string; token?: TokenSource; fetch?
       throw connectionFailed(url, error);
     }
   };
-  return { url, fetch: fetcher, headers };
+  // Every POST carries an Idempotency-Key and is retried once when its outcome is unknown.
+  return { url, fetch: withSafeRetries(fetcher), headers };
 }

@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { isIP } from "../shared/ip.ts";
 
 /** A listen address from `server.bind` / `--bind`. `hostname` is bare (no brackets around IPv6). */
 export interface BindAddress {

@@ -1,5 +1,5 @@
 import type { TSchema } from "@sinclair/typebox";
-import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { Errors } from "@sinclair/typebox/errors";
 import { CommonProfileKeys, profileProblem, type ProfileConfig } from "../core/profiles.ts";
 import type { BackendDefinition } from "../core/ports/backend.ts";
 import { explainError } from "../core/schema-problem.ts";
@@ -10,7 +10,6 @@ import { closest } from "../shared/suggest.ts";
 /** Names a key for error messages: `server.bind` in a file, `--bind` on the command line. */
 export type KeyNamer = (key: string) => string;
 
-let compiled: TypeCheck<typeof ConfigLayer> | null = null;
 const PROFILE_NAME = new RegExp(PROFILE_NAME_PATTERN);
 
 /**
@@ -29,8 +28,9 @@ export function checkLayer(
   };
   const unknown = unknownKey(ConfigLayer, value, "");
   if (unknown) fail(unknown.key, unknownKeyMessage(unknown.key, unknown.known));
-  compiled ??= TypeCompiler.Compile(ConfigLayer);
-  const error = compiled.Errors(value).First();
+  // Errors() walks the value with the schema: compiling the schema (milliseconds at every start)
+  // would buy nothing for a value checked once.
+  const error = Errors(ConfigLayer, value).First();
   if (error) {
     const problem = explainError(error);
     // TOML calls an object a table.

@@ -97,6 +97,7 @@ export const ConfigLayer = Type.Object(
           max_body_bytes: Type.Optional(Type.Integer({ minimum: 1 })),
           max_workers: Type.Optional(Type.Integer({ minimum: 0 })),
           max_retained_events: Type.Optional(Type.Integer({ minimum: 1 })),
+          idempotency_retention_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 31_536_000 })),
         },
         strict,
       ),

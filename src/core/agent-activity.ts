@@ -1,6 +1,7 @@
 import { now } from "./clock.ts";
 import { newDiagnostic, type RuntimeContext } from "./context.ts";
 import { RuntimeError } from "./errors.ts";
+import type { IdempotencyClaim } from "./idempotency.ts";
 import type { WorkerAddress } from "./identity.ts";
 import { getRun } from "./observation.ts";
 import { optionFor, requestOf } from "./permission.ts";
@@ -89,6 +90,7 @@ export async function answerPermission(
   address: WorkerAddress,
   run_id: string,
   answer: PermissionAnswerRequest,
+  claim: IdempotencyClaim | null = null,
 ): Promise<Run> {
   ctx.assertOpen();
   const entry = ctx.loaded(address);
@@ -105,7 +107,7 @@ export async function answerPermission(
       offered_option_ids: offered,
     });
   }
-  return settlePermission(ctx, active, { outcome: "selected", option_id }, "user");
+  return settlePermission(ctx, active, { outcome: "selected", option_id }, "user", claim);
 }
 
 /** Answers `cancelled` whatever the run still waits on; called once its backend stopped. */
@@ -119,6 +121,7 @@ async function settlePermission(
   active: ActiveRun,
   outcome: PermissionOutcome,
   by: "user" | "timeout" | "cancel",
+  claim: IdempotencyClaim | null = null,
 ): Promise<Run> {
   const pending = active.permission;
   if (!pending) return active.run;
@@ -126,13 +129,16 @@ async function settlePermission(
   clearTimeout(pending.timer);
   active.run = { ...active.run, pending_permission: null };
   const event = ctx.events.permissionAnswered(active.run, pending.request.request_id, outcome, by);
+  const commit: StoreCommit = { runs: [active.run], events: [event] };
+  const answered = claim?.attach(commit, active.run);
   try {
-    await ctx.commit({ runs: [active.run], events: [event] });
+    await ctx.commit(commit);
   } finally {
     // The agent must not wait forever on a store failure.
     pending.ask.answer(outcome);
   }
-  return active.run;
+  // With a key, the answer is the one kept with it (the run as this answer left it).
+  return answered ?? active.run;
 }
 
 /** `settlePermission` where no caller waits for it: a store failure is logged (the agent is answered anyway). */

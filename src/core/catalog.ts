@@ -5,6 +5,7 @@ import { RuntimeError } from "./errors.ts";
 import { assertWorkerId, newWorkerId } from "./ids.ts";
 import type { WorkerAddress } from "./identity.ts";
 import type { StoreCommit } from "./ports/store.ts";
+import type { IdempotencyClaim } from "./idempotency.ts";
 import { resolveProfile, type Profile } from "./profiles.ts";
 import { isActive, activeOf } from "./run-state.ts";
 import type { WorkerRef } from "./schema/common.ts";
@@ -61,7 +62,8 @@ export async function getWorker(ctx: RuntimeContext, address: WorkerAddress): Pr
   return detail;
 }
 
-export async function createWorker(ctx: RuntimeContext, input: CreateWorkerRequest): Promise<WorkerDetail> {
+/** `claim`: the Idempotency-Key to keep with the create, answering with its detail. */
+export async function createWorker(ctx: RuntimeContext, input: CreateWorkerRequest, claim: IdempotencyClaim | null = null): Promise<WorkerDetail> {
   ctx.assertOpen();
   const request = checkCreateRequest(input);
   const worker_id = request.worker_id ?? newWorkerId();
@@ -90,7 +92,7 @@ export async function createWorker(ctx: RuntimeContext, input: CreateWorkerReque
     }
   }
   try {
-    return await storeNewWorker(ctx, record);
+    return await storeNewWorker(ctx, record, claim);
   } catch (error) {
     if (record.workspaces) await ctx.workspaces!.discard(worker_id, record.workspaces);
     throw error;
@@ -98,7 +100,7 @@ export async function createWorker(ctx: RuntimeContext, input: CreateWorkerReque
 }
 
 /** Stores a new worker and publishes `worker_created`; its worktrees (built already) then move into place. */
-async function storeNewWorker(ctx: RuntimeContext, record: WorkerRecord): Promise<WorkerDetail> {
+async function storeNewWorker(ctx: RuntimeContext, record: WorkerRecord, claim: IdempotencyClaim | null): Promise<WorkerDetail> {
   const worker_id = record.worker_ref.worker_id;
   // Checked again: the runtime may have started closing while the worktrees were made.
   ctx.assertOpen();
@@ -118,12 +120,16 @@ async function storeNewWorker(ctx: RuntimeContext, record: WorkerRecord): Promis
       }),
     );
   }
+  // The answer is kept with the create itself; a create with worktrees answers only once they are
+  // in place, so its key is committed after them (see idempotent()).
+  const answer = claim && !record.workspaces ? claim.attach(commit, detailOf(ctx, entry)) : null;
   try {
     await ctx.commit(commit);
   } catch (error) {
     ctx.workers.delete(worker_id);
     throw error;
   }
+  if (answer) return answer;
   if (record.workspaces) {
     try {
       await ctx.workspaces!.settle(worker_id, record.workspaces);

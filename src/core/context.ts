@@ -1,6 +1,7 @@
 import { now } from "./clock.ts";
 import { RuntimeError } from "./errors.ts";
 import { EventFactory } from "./events.ts";
+import { IdempotencyLedger } from "./idempotency.ts";
 import { refOf, workerIdOf, type WorkerAddress } from "./identity.ts";
 import type { RuntimeLogger } from "./ports/logger.ts";
 import type { RuntimeStore, StoreCommit } from "./ports/store.ts";
@@ -26,6 +27,8 @@ export interface RuntimeSettings {
   last_event_id: number;
   diagnostic_count: number;
   workspaces: WorkspaceProvider | null;
+  /** Epoch milliseconds: the clock idempotency keys expire by. */
+  now: () => number;
 }
 
 /**
@@ -52,6 +55,8 @@ export class RuntimeContext {
   /** In-process instruments (metrics): called synchronously with every published event. */
   readonly observers = new Set<(event: RuntimeEvent) => void>();
   readonly events: EventFactory;
+  /** Answers kept under their Idempotency-Key (SPEC §10). */
+  readonly idempotency: IdempotencyLedger;
   diagnosticCount: number;
   status: RuntimeStatus = "running";
 
@@ -67,6 +72,7 @@ export class RuntimeContext {
     this.events = new EventFactory(settings.last_event_id);
     this.diagnosticCount = settings.diagnostic_count;
     this.workspaces = settings.workspaces;
+    this.idempotency = new IdempotencyLedger(settings.limits.idempotency_retention_s * 1000, settings.now);
     const infos = [...settings.profiles.values()].map((p) => p.info);
     // Not frozen: JSC's JSON.stringify takes a slow path for frozen arrays, and every summary
     // encodes these.

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   "unsupported_media_type",
   "unsupported_capability",
   "unsupported_operation",
+  "idempotency_key_reused",
   "worker_limit_reached",
   "store_corrupt",
   "store_io",

@@ -2,6 +2,7 @@ import { now } from "./clock.ts";
 import type { RuntimeContext } from "./context.ts";
 import { RuntimeError } from "./errors.ts";
 import { newRunId } from "./ids.ts";
+import type { IdempotencyClaim } from "./idempotency.ts";
 import type { WorkerAddress } from "./identity.ts";
 import { getRun } from "./observation.ts";
 import { transition } from "./run-state.ts";
@@ -11,6 +12,7 @@ import type { Run } from "./schema/run.ts";
 import type { WorkerRef } from "./schema/common.ts";
 import type { TranscriptEntry, TranscriptRole } from "./schema/transcript.ts";
 import { validate } from "./validate.ts";
+import type { StoreCommit } from "./ports/store.ts";
 import { ackOf } from "./views.ts";
 import { newActiveRun, runInMemory, storedState, type LoadedWorker } from "./worker-entry.ts";
 
@@ -23,7 +25,7 @@ const utf8 = new TextEncoder();
  * Appends input to the transcript. `user` input starts a run in the background and is
  * acknowledged once it is stored; `system` input is context for later runs.
  */
-export async function sendInput(ctx: RuntimeContext, address: WorkerAddress, input: InputRequest): Promise<Ack> {
+export async function sendInput(ctx: RuntimeContext, address: WorkerAddress, input: InputRequest, claim: IdempotencyClaim | null = null): Promise<Ack> {
   ctx.assertOpen();
   const request = validate(InputRequest, input, "input");
   const entry = ctx.loaded(address);
@@ -38,30 +40,33 @@ export async function sendInput(ctx: RuntimeContext, address: WorkerAddress, inp
   if (run.status === "running") {
     throw new RuntimeError("worker_busy", `worker ${entry.id} already has an active run`, { active_run_id: run.active.run.run_id });
   }
-  return request.kind === "system" ? appendContext(ctx, entry, request.content) : startRun(ctx, entry, request.content);
+  return request.kind === "system" ? appendContext(ctx, entry, request.content, claim) : startRun(ctx, entry, request.content, claim);
 }
 
-async function appendContext(ctx: RuntimeContext, entry: LoadedWorker, content: string): Promise<Ack> {
+async function appendContext(ctx: RuntimeContext, entry: LoadedWorker, content: string, claim: IdempotencyClaim | null): Promise<Ack> {
   const worker_ref = ctx.refOf(entry.id);
   const previous = entry.counters;
   const sequence = previous.transcript_items;
   const created_at = now();
   const event = ctx.events.inputAccepted(worker_ref, null, "system", sequence);
   entry.counters = { ...previous, transcript_items: sequence + 1, last_event_id: event.id, updated_at: created_at };
+  const commit: StoreCommit = {
+    transcript: [inputEntry(worker_ref, sequence, "system", content, null, event.id, created_at)],
+    states: [storedState(entry)],
+    events: [event],
+  };
+  const ack = ackOf(ctx, entry, { run_id: null, event_id: event.id, transcript_sequence: sequence });
+  claim?.attach(commit, ack);
   try {
-    await ctx.commit({
-      transcript: [inputEntry(worker_ref, sequence, "system", content, null, event.id, created_at)],
-      states: [storedState(entry)],
-      events: [event],
-    });
+    await ctx.commit(commit);
   } catch (error) {
     entry.counters = previous;
     throw error;
   }
-  return ackOf(ctx, entry, { run_id: null, event_id: event.id, transcript_sequence: sequence });
+  return ack;
 }
 
-async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: string): Promise<Ack> {
+async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: string, claim: IdempotencyClaim | null): Promise<Ack> {
   const profile = ctx.profileOf(entry);
   const previous = entry.counters;
   const sequence = previous.transcript_items;
@@ -79,13 +84,16 @@ async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: strin
     last_event_id: started.id,
     updated_at: created_at,
   };
+  const commit: StoreCommit = {
+    transcript: [inputEntry(run.worker_ref, sequence, "user", content, run.run_id, accepted.id, created_at)],
+    runs: [run],
+    states: [storedState(entry)],
+    events: [accepted, started],
+  };
+  const ack = ackOf(ctx, entry, { run_id: run.run_id, event_id: accepted.id, transcript_sequence: sequence });
+  claim?.attach(commit, ack);
   try {
-    await ctx.commit({
-      transcript: [inputEntry(run.worker_ref, sequence, "user", content, run.run_id, accepted.id, created_at)],
-      runs: [run],
-      states: [storedState(entry)],
-      events: [accepted, started],
-    });
+    await ctx.commit(commit);
   } catch (error) {
     entry.run = transition(entry.run, { type: "end_run" });
     entry.counters = previous;
@@ -93,7 +101,7 @@ async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: strin
     throw error;
   }
   void executeRun(ctx, entry, active, profile, content);
-  return ackOf(ctx, entry, { run_id: run.run_id, event_id: accepted.id, transcript_sequence: sequence });
+  return ack;
 }
 
 function newRun(worker_ref: WorkerRef, profile: string, input_sequence: number, started_at: string): Run {

@@ -1,6 +1,7 @@
 import { reasonOf } from "./checks.ts";
 import { now } from "./clock.ts";
 import type { RuntimeContext } from "./context.ts";
+import type { IdempotencyClaim } from "./idempotency.ts";
 import type { WorkerAddress } from "./identity.ts";
 import { activeOf, transition } from "./run-state.ts";
 import type { Ack } from "./schema/interaction.ts";
@@ -10,7 +11,7 @@ import { abortRun, storedState, type LoadedWorker } from "./worker-entry.ts";
 /** Lifecycle: stop, cancel and restore (SPEC §5). */
 
 /** Aborts the active run as `cancelled` and sets the worker `stopped`. Stopping a stopped worker is a no-op. */
-export async function stopWorker(ctx: RuntimeContext, address: WorkerAddress, reason?: string): Promise<Ack> {
+export async function stopWorker(ctx: RuntimeContext, address: WorkerAddress, reason?: string, claim: IdempotencyClaim | null = null): Promise<Ack> {
   ctx.assertOpen();
   const why = reasonOf(reason) ?? null;
   const entry = ctx.loaded(address);
@@ -19,12 +20,12 @@ export async function stopWorker(ctx: RuntimeContext, address: WorkerAddress, re
   let settle!: { resolve: (ack: Ack) => void; reject: (error: unknown) => void };
   const stopped = new Promise<Ack>((resolve, reject) => (settle = { resolve, reject }));
   entry.run = transition(entry.run, { type: "stop", stopped });
-  recordStop(ctx, entry, why).then(settle.resolve, settle.reject);
+  recordStop(ctx, entry, why, claim).then(settle.resolve, settle.reject);
   return stopped;
 }
 
 /** Waits for the active run to end as `cancelled`, then records the stop. */
-async function recordStop(ctx: RuntimeContext, entry: LoadedWorker, why: string | null): Promise<Ack> {
+async function recordStop(ctx: RuntimeContext, entry: LoadedWorker, why: string | null, claim: IdempotencyClaim | null): Promise<Ack> {
   let cancelled: string | null = null;
   const active = activeOf(entry.run);
   if (active) {
@@ -35,9 +36,12 @@ async function recordStop(ctx: RuntimeContext, entry: LoadedWorker, why: string 
   const event = ctx.events.workerStopped(ctx.refOf(entry.id), why, cancelled);
   entry.run = transition(entry.run, { type: "stop_recorded" });
   entry.counters = { ...entry.counters, stopped_reason: why, last_event_id: event.id, updated_at: now() };
-  await ctx.commit({ states: [storedState(entry)], events: [event] });
+  const commit = { states: [storedState(entry)], events: [event] };
+  const ack = ackOf(ctx, entry, { run_id: null, event_id: event.id, cancelled_run_id: cancelled });
+  claim?.attach(commit, ack);
+  await ctx.commit(commit);
   await ctx.releaseBackend(entry);
-  return ackOf(ctx, entry, { run_id: null, event_id: event.id, cancelled_run_id: cancelled });
+  return ack;
 }
 
 /** Aborts the active run as `cancelled` once its backend work has stopped; no active run is a success. */
@@ -57,7 +61,7 @@ export async function cancelRun(ctx: RuntimeContext, address: WorkerAddress, rea
 }
 
 /** Moves a `stopped` worker back to `idle`; any other status is left as it is. */
-export async function restoreWorker(ctx: RuntimeContext, address: WorkerAddress): Promise<Ack> {
+export async function restoreWorker(ctx: RuntimeContext, address: WorkerAddress, claim: IdempotencyClaim | null = null): Promise<Ack> {
   ctx.assertOpen();
   const entry = ctx.loaded(address);
   if (entry.run.status === "stopping") {
@@ -69,6 +73,9 @@ export async function restoreWorker(ctx: RuntimeContext, address: WorkerAddress)
   const event = ctx.events.workerRestored(ctx.refOf(entry.id));
   entry.run = transition(entry.run, { type: "restore" });
   entry.counters = { ...entry.counters, stopped_reason: null, last_event_id: event.id, updated_at: now() };
-  await ctx.commit({ states: [storedState(entry)], events: [event] });
-  return ackOf(ctx, entry, { run_id: null, event_id: event.id });
+  const commit = { states: [storedState(entry)], events: [event] };
+  const ack = ackOf(ctx, entry, { run_id: null, event_id: event.id });
+  claim?.attach(commit, ack);
+  await ctx.commit(commit);
+  return ack;
 }

@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   env?: BackendEnvironment;
   /** Makes workers' `workspace_refs` into git worktrees (issue 11); without it, a create naming one fails `unknown_workspace`. */
   workspaces?: WorkspaceProvider;
+  /** Epoch milliseconds: the clock idempotency keys expire by (tests move it). Default Date.now. */
+  now?: () => number;
 }
 
 /** Opens the store, restores every worker and marks runs that were running as `interrupted`. */
@@ -49,6 +51,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<RuntimeConte
     throw new RuntimeError("invalid_request", "runtime_id must be 1-128 characters matching ^[A-Za-z0-9][A-Za-z0-9._-]*$");
   }
   if (options.display_name != null) validate(DisplayName, options.display_name, "display_name");
+  if (options.now !== undefined && typeof options.now !== "function") throw new RuntimeError("invalid_request", "options.now must be a function");
+  const clock = options.now ?? Date.now;
   const default_profile = options.default_profile ?? BUILTIN_PROFILE;
   const profiles = buildProfiles(options.profiles ?? {}, options.backends, default_profile, options.env);
   let snapshot = await options.store.open({
@@ -56,6 +60,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<RuntimeConte
     display_name: options.display_name ?? null,
     newRuntimeId,
     max_retained_events: limits.max_retained_events,
+    idempotency_retention_s: limits.idempotency_retention_s,
+    now: clock,
   });
   const existing = await options.store.listDiagnostics();
   const ctx = new RuntimeContext({
@@ -70,7 +76,9 @@ export async function openRuntime(options: RuntimeOptions): Promise<RuntimeConte
     last_event_id: snapshot.last_event_id,
     diagnostic_count: existing.length,
     workspaces: options.workspaces ?? null,
+    now: clock,
   });
+  ctx.idempotency.load(snapshot.idempotency ?? []);
   const workers = await Promise.all(snapshot.workers.map((stored) => withWorkspaces(ctx, stored)));
   snapshot = { ...snapshot, workers };
   for (const stored of workers) ctx.workers.set(stored.worker_id, entryOf(stored));

@@ -1,7 +1,8 @@
 import { answerPermission } from "./agent-activity.ts";
 import { createWorker, deleteWorker, getWorker, listWorkers, type ListWorkersQuery } from "./catalog.ts";
 import type { RuntimeContext } from "./context.ts";
-import type { WorkerAddress } from "./identity.ts";
+import { idempotent, type WriteOptions } from "./idempotency.ts";
+import { workerIdOf, type WorkerAddress } from "./identity.ts";
 import { sendInput, waitRun } from "./interaction.ts";
 import { cancelRun, restoreWorker, stopWorker } from "./lifecycle.ts";
 import { closeRuntime, diagnostics, openRuntime, summary, type RuntimeOptions } from "./management.ts";
@@ -23,6 +24,7 @@ export type { RuntimeLogger } from "./ports/logger.ts";
 export type { WorkspaceProvider } from "./ports/workspaces.ts";
 export type { RuntimeOptions } from "./management.ts";
 export type { WorkerAddress } from "./identity.ts";
+export type { IdempotencyOption, WriteOptions } from "./idempotency.ts";
 export type { ListWorkersQuery } from "./catalog.ts";
 export type { ListRunsQuery, TranscriptQuery } from "./observation.ts";
 
@@ -75,23 +77,24 @@ export class Runtime {
     return getWorker(this.ctx, ref);
   }
 
-  async createWorker(input: CreateWorkerRequest = {}): Promise<WorkerDetail> {
-    return createWorker(this.ctx, input);
+  /** `options.idempotency`: a retry with the same key and request answers the first result (SPEC §10). */
+  async createWorker(input: CreateWorkerRequest = {}, options: WriteOptions = {}): Promise<WorkerDetail> {
+    return idempotent(this.ctx, options.idempotency, "createWorker", () => [input], (claim) => createWorker(this.ctx, input, claim));
   }
 
   /** Aborts the active run as `cancelled` and sets the worker `stopped`. Stopping a stopped worker is a no-op. */
-  async stopWorker(ref: WorkerAddress, reason?: string): Promise<Ack> {
-    return stopWorker(this.ctx, ref, reason);
+  async stopWorker(ref: WorkerAddress, reason?: string, options: WriteOptions = {}): Promise<Ack> {
+    return idempotent(this.ctx, options.idempotency, "stopWorker", () => [this.idOf(ref), reason], (claim) => stopWorker(this.ctx, ref, reason, claim));
   }
 
   /** Aborts the active run as `cancelled` once its backend work has stopped; no active run is a success. */
-  async cancelRun(ref: WorkerAddress, reason?: string): Promise<Ack> {
-    return cancelRun(this.ctx, ref, reason);
+  async cancelRun(ref: WorkerAddress, reason?: string, options: WriteOptions = {}): Promise<Ack> {
+    return idempotent(this.ctx, options.idempotency, "cancelRun", () => [this.idOf(ref), reason], () => cancelRun(this.ctx, ref, reason));
   }
 
   /** Moves a `stopped` worker back to `idle`; any other status is left as it is. */
-  async restoreWorker(ref: WorkerAddress): Promise<Ack> {
-    return restoreWorker(this.ctx, ref);
+  async restoreWorker(ref: WorkerAddress, options: WriteOptions = {}): Promise<Ack> {
+    return idempotent(this.ctx, options.idempotency, "restoreWorker", () => [this.idOf(ref)], (claim) => restoreWorker(this.ctx, ref, claim));
   }
 
   /**
@@ -109,16 +112,18 @@ export class Runtime {
    * Appends input to the transcript. `user` input starts a run in the background and is
    * acknowledged once it is stored; `system` input is context for later runs.
    */
-  async sendInput(ref: WorkerAddress, input: InputRequest): Promise<Ack> {
-    return sendInput(this.ctx, ref, input);
+  async sendInput(ref: WorkerAddress, input: InputRequest, options: WriteOptions = {}): Promise<Ack> {
+    return idempotent(this.ctx, options.idempotency, "sendInput", () => [this.idOf(ref), input], (claim) => sendInput(this.ctx, ref, input, claim));
   }
 
   /**
    * Answers the permission request an agent run waits on with one of its offered options
    * (`no_pending_permission` when it waits on none); returns the run as it is then.
    */
-  async answerPermission(ref: WorkerAddress, run_id: string, answer: PermissionAnswerRequest): Promise<Run> {
-    return answerPermission(this.ctx, ref, run_id, answer);
+  async answerPermission(ref: WorkerAddress, run_id: string, answer: PermissionAnswerRequest, options: WriteOptions = {}): Promise<Run> {
+    return idempotent(this.ctx, options.idempotency, "answerPermission", () => [this.idOf(ref), run_id, answer], (claim) =>
+      answerPermission(this.ctx, ref, run_id, answer, claim),
+    );
   }
 
   /** Resolves with the run once it has ended, or as it is when `timeoutMs` passes first. */
@@ -169,6 +174,16 @@ export class Runtime {
     const health = this.ctx.store.health?.();
     if (health !== undefined && !health.writable) return notReady(health.cause ?? "store_unwritable");
     return READY;
+  }
+
+  /** How many idempotency keys are kept now (expired ones are not counted). */
+  get idempotencyKeyCount(): number {
+    return this.ctx.idempotency.size;
+  }
+
+  /** The worker id an address names, for a request's fingerprint. */
+  private idOf(ref: WorkerAddress): string {
+    return workerIdOf(this.runtime_id, ref);
   }
 
   /** Number of live subscriptions, for observing that disconnects free them. */

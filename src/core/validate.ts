@@ -1,18 +1,37 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
+import { Errors, ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
 import { RuntimeError, type ErrorCode } from "./errors.ts";
 import { explainError, problemText } from "./schema-problem.ts";
 
-const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+/** What `validate` needs of a schema's checker: the compiled `TypeCheck` has both. */
+interface Checker {
+  Check(value: unknown): boolean;
+  Errors(value: unknown): Iterable<ValueError>;
+}
 
-function checker<T extends TSchema>(schema: T): TypeCheck<T> {
-  let check = compiled.get(schema);
-  if (!check) {
-    check = TypeCompiler.Compile(schema);
-    compiled.set(schema, check);
+/**
+ * Uses of a schema checked by walking it before it is compiled. Compiling costs milliseconds per
+ * schema (several at every start, for values checked once: the limits, the display name); a
+ * schema used again, as a request schema is, is compiled on that use.
+ */
+const INTERPRETED_USES = 1;
+const checkers = new WeakMap<TSchema, Checker>();
+const uses = new WeakMap<TSchema, number>();
+
+function checker(schema: TSchema): Checker {
+  const known = checkers.get(schema);
+  if (known) return known;
+  const used = (uses.get(schema) ?? 0) + 1;
+  if (used <= INTERPRETED_USES) {
+    uses.set(schema, used);
+    // The same walk as the compiled check's Errors(): no error is a match.
+    return { Check: (value) => Errors(schema, value).First() === undefined, Errors: (value) => Errors(schema, value) };
   }
-  return check as TypeCheck<T>;
+  const compiled = TypeCompiler.Compile(schema);
+  checkers.set(schema, compiled);
+  uses.delete(schema);
+  return compiled;
 }
 
 /**
@@ -20,7 +39,10 @@ function checker<T extends TSchema>(schema: T): TypeCheck<T> {
  * `status: must be one of idle, running, stopped, unavailable (got "bogus")`.
  */
 export function firstError(schema: TSchema, value: unknown): string | null {
-  const check = checker(schema);
+  return problemOf(checker(schema), value);
+}
+
+function problemOf(check: Checker, value: unknown): string | null {
   // Errors() walks the value without the compiled code: only a value that failed pays for it.
   if (check.Check(value)) return null;
   const error = mostTelling(check.Errors(value));
@@ -52,6 +74,7 @@ export function validate<T extends TSchema>(
   what: string,
   code: ErrorCode = "invalid_request",
 ): Static<T> {
-  if (checker(schema).Check(value)) return value as Static<T>;
-  throw new RuntimeError(code, `invalid ${what}: ${firstError(schema, value)}`);
+  const check = checker(schema);
+  if (check.Check(value)) return value as Static<T>;
+  throw new RuntimeError(code, `invalid ${what}: ${problemOf(check, value)}`);
 }

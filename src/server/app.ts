@@ -6,7 +6,7 @@ import { RequestGrants } from "./auth.ts";
 import { ErrorBody } from "./error-body.ts";
 import { createRuntimeMetrics, type RuntimeMetrics } from "./metrics/runtime-metrics.ts";
 import { applyRouteSecurity } from "./openapi-security.ts";
-import { buildOpenApiDocument, type RouteDeclaration } from "./openapi.ts";
+import { buildOpenApiDocument, declaredOpenObjects, type RouteDeclaration } from "./openapi.ts";
 import { requestPipeline } from "./request-pipeline.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { lifecycleRoutes } from "./routes/lifecycle.ts";
@@ -65,8 +65,8 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
     .use(runtimeRoutes(runtime, () => openApiDocument(self.app!), grants))
     .use(metricsRoutes(metrics.registry))
     .use(workerRoutes(runtime, grants))
-    .use(lifecycleRoutes(runtime))
-    .use(runRoutes(runtime))
+    .use(lifecycleRoutes(runtime, grants))
+    .use(runRoutes(runtime, grants))
     .use(
       eventRoutes(runtime, {
         heartbeat_ms: options.heartbeat_ms ?? DEFAULT_HEARTBEAT_MS,
@@ -77,9 +77,9 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       }),
     );
   self.app = app;
-  // Built before the first request: Elysia rewrites route schemas as it compiles each route on
-  // first use, and the document must not depend on which routes were called already.
-  openApiDocument(app);
+  // The document is built on the first GET /openapi.json (or openApiDocument()), not here: start-up
+  // builds only what /healthz needs. What Elysia adds to the schemas meanwhile is left out of it.
+  declaredOpen.set(app, declaredOpenObjects(app.routes));
   return app;
 }
 
@@ -87,10 +87,12 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
 export type App = ReturnType<typeof createApp>;
 
 const documents = new WeakMap<object, Record<string, unknown>>();
+/** Per app: its object schemas without `additionalProperties` as declared (see declaredOpenObjects). */
+const declaredOpen = new WeakMap<object, Set<object>>();
 
 /**
  * The OpenAPI 3.1 document of an app, generated from its route schemas without serving a request
- * (the CLI's `openapi` command prints it). Built once per app.
+ * (the CLI's `openapi` command prints it). Built once per app, on first use.
  */
 export function openApiDocument(app: { routes: readonly RouteDeclaration[] }): Record<string, unknown> {
   let document = documents.get(app);
@@ -108,6 +110,7 @@ export function openApiDocument(app: { routes: readonly RouteDeclaration[] }): R
           "Origin header are refused (403 forbidden_origin) and no CORS headers are ever sent.",
       },
       [ErrorBody],
+      declaredOpen.get(app),
     );
     // A deep copy, so nothing Elysia does to the live schemas later shows in the document.
     document = structuredClone(built);

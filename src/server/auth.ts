@@ -1,9 +1,13 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { RuntimeError } from "../core/errors.ts";
 import { FULL_GRANT, grantsScope, grantsWorker, routeMatcher, type Grant, type MatchedRoute, type Scope } from "./scopes.ts";
 import type { TokenVerifier } from "./token-verifier.ts";
 
-const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
+type Crypto = typeof import("node:crypto");
+let crypto: Crypto | undefined;
+/** node:crypto, loaded when a static token is first checked: a runtime without one never loads it. */
+const nodeCrypto = (): Crypto => (crypto ??= process.getBuiltinModule("node:crypto") as Crypto);
+
+const digest = (value: string): Buffer => nodeCrypto().createHash("sha256").update(value, "utf8").digest();
 
 const BEARER = /^bearer[ ]+(\S+)[ ]*$/i;
 
@@ -20,7 +24,7 @@ export function bearerValue(authorization: string | null): string | null {
  */
 export function staticTokenCheck(token: string): (presented: string) => boolean {
   const expected = digest(token);
-  return (presented) => timingSafeEqual(digest(presented), expected);
+  return (presented) => nodeCrypto().timingSafeEqual(digest(presented), expected);
 }
 
 export const forbiddenOrigin = (): RuntimeError =>

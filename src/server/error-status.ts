@@ -31,6 +31,7 @@ export const HTTP_STATUS = Object.freeze({
   unsupported_media_type: 415,
   unsupported_capability: 422,
   unsupported_operation: 422,
+  idempotency_key_reused: 422,
   worker_limit_reached: 429,
   store_corrupt: 500,
   store_io: 500,

@@ -1,4 +1,4 @@
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { isValidId } from "../core/ids.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { TranscriptQuery } from "./http-schema.ts";
@@ -11,13 +11,16 @@ export interface HotRead {
 }
 
 const runtimeEnvelope = (runtime: unknown) => ({ runtime });
+const HEALTHY = { ok: true } as const;
+const healthy = () => Promise.resolve(HEALTHY);
+const asIs = (value: object) => value;
 const workerEnvelope = (worker: unknown) => ({ worker });
 const transcriptEnvelope = (transcript: unknown) => ({ transcript });
 
 /**
  * The three reads a Backend polls — `GET /v1/workers/:worker_id`, `GET /v1/runtime` and
- * `GET /v1/workers/:worker_id/transcript` — matched in the request pipeline right after the
- * guard, before routing: going through the route (router, context, handler wrapper, response
+ * `GET /v1/workers/:worker_id/transcript` — and the liveness probe `GET /healthz`, matched in the
+ * request pipeline right after the guard, before routing: going through the route (router, context, handler wrapper, response
  * mapping) costs these small answers about a quarter of their server CPU time per request. The
  * returned function matches a request and gives back the read to run; the pipeline answers
  * `Response.json(envelope(value))`, which is how the route answers too (status 200, no other
@@ -29,7 +32,8 @@ const transcriptEnvelope = (transcript: unknown) => ({ transcript });
  * routes keep their schemas for OpenAPI and Eden.
  */
 export function hotReads(runtime: Runtime): (request: Request) => HotRead | undefined {
-  const transcriptQuery = TypeCompiler.Compile(TranscriptQuery);
+  // Compiled on the first transcript read, not at start (start-up builds only what /healthz needs).
+  let transcriptQuery: TypeCheck<typeof TranscriptQuery> | undefined;
 
   return (request) => {
     if (request.method !== "GET") return undefined;
@@ -41,6 +45,12 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
     const mark = url.indexOf("?", start);
     const path = mark < 0 ? url.slice(start) : url.slice(start, mark);
 
+    // The liveness probe: answered before any route is built, so a starting runtime's first
+    // /healthz does not wait for Elysia to compile the route (and its response validator).
+    if (path === "/healthz") {
+      if (mark >= 0) return undefined;
+      return { path, read: healthy, envelope: asIs };
+    }
     if (path === "/v1/runtime") {
       if (mark >= 0) return undefined;
       return { path, read: () => runtime.summary(), envelope: runtimeEnvelope };
@@ -55,7 +65,7 @@ export function hotReads(runtime: Runtime): (request: Request) => HotRead | unde
     }
     if (path.length !== slash + 11 || !path.endsWith("/transcript")) return undefined;
     const query = mark < 0 ? Object.create(null) : plainIntegerQuery(url.slice(mark + 1));
-    if (query === null || !transcriptQuery.Check(query)) return undefined;
+    if (query === null || !(transcriptQuery ??= TypeCompiler.Compile(TranscriptQuery)).Check(query)) return undefined;
     const { start: first, limit, tail } = query;
     return { path, read: () => runtime.transcript(id, { start: first, limit, tail }), envelope: transcriptEnvelope };
   };

@@ -41,9 +41,10 @@ export function buildOpenApiDocument(
   routes: readonly RouteDeclaration[],
   info: OpenApiInfo,
   canonical: readonly TSchema[] = [],
+  declaredOpen: ReadonlySet<object> = new Set(),
 ): Json {
   const components: Record<string, Json> = {};
-  const toJson = (schema: unknown): Json => hoist(schema, components) as Json;
+  const toJson = (schema: unknown): Json => hoist(schema, components, declaredOpen) as Json;
   for (const schema of canonical) toJson(schema);
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of routes) {
@@ -69,6 +70,8 @@ export function buildOpenApiDocument(
         parameters.push(parameter);
       }
     }
+    // Parameters Elysia does not validate (a header read by the handler) come from `detail`.
+    if (Array.isArray(detail.parameters)) parameters.push(...(detail.parameters as Json[]));
     if (parameters.length > 0) operation.parameters = parameters;
     if (isObject(hooks.body)) {
       const body = hooks.body as TSchema;
@@ -110,15 +113,15 @@ export function buildOpenApiDocument(
  * canonical versions first). Unions of string constants become `enum`s, which mean the same and
  * which tools render better.
  */
-function hoist(value: unknown, components: Record<string, Json>): unknown {
-  if (Array.isArray(value)) return value.map((item) => hoist(item, components));
+function hoist(value: unknown, components: Record<string, Json>, declaredOpen: ReadonlySet<object>): unknown {
+  if (Array.isArray(value)) return value.map((item) => hoist(item, components, declaredOpen));
   if (!isObject(value)) return value;
   if (typeof value.$id === "string") {
     const name = value.$id;
     if (!(name in components)) {
       components[name] = {};
       const { $id: _id, ...rest } = value;
-      components[name] = hoist(rest, components) as Json;
+      components[name] = hoist(declaredOpen.has(value) ? withoutAdditional(rest) : rest, components, declaredOpen) as Json;
     }
     return { $ref: `#/components/schemas/${name}` };
   }
@@ -129,9 +132,48 @@ function hoist(value: unknown, components: Record<string, Json>): unknown {
     return out;
   }
   const out: Json = {};
+  const added = declaredOpen.has(value);
   for (const [key, child] of Object.entries(value)) {
-    if (PRIVATE_KEYS.has(key)) continue;
-    out[key] = hoist(child, components);
+    if (PRIVATE_KEYS.has(key) || (added && key === "additionalProperties")) continue;
+    out[key] = hoist(child, components, declaredOpen);
   }
   return out;
+}
+
+function withoutAdditional(schema: Json): Json {
+  const { additionalProperties: _, ...rest } = schema;
+  return rest;
+}
+
+/**
+ * The object schemas of the routes that declare no `additionalProperties`. Elysia sets
+ * `additionalProperties: false` on such schemas, in place, when it compiles a route's validators
+ * on the route's first request; the document is built on its own first request, so it leaves
+ * out what Elysia added to these and stays the same whichever routes were called before. A walk
+ * over references (no copy), cheap enough to run when the app is built.
+ */
+export function declaredOpenObjects(routes: readonly RouteDeclaration[]): Set<object> {
+  const open = new Set<object>();
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (typeof value !== "object" || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+      return;
+    }
+    const schema = value as Json;
+    if (schema.type === "object" && !("additionalProperties" in schema)) open.add(schema);
+    for (const key in schema) visit(schema[key]);
+  };
+  for (const route of routes) {
+    const hooks = route.hooks;
+    if (!hooks) continue;
+    visit(hooks.params);
+    visit(hooks.query);
+    visit(hooks.headers);
+    visit(hooks.body);
+    visit(hooks.response);
+  }
+  return open;
 }

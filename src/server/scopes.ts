@@ -115,6 +115,8 @@ export type Grant =
       scopes: ReadonlySet<Scope>;
       /** The `worker_ids` claim, or null when the token is not limited to some workers. */
       worker_ids: ReadonlySet<string> | null;
+      /** The `sub` claim, or null: Idempotency-Keys are scoped by it. */
+      subject: string | null;
       /** `exp` in epoch milliseconds (clock skew not included). */
       expires_at: number;
     };

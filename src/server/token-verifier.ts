@@ -81,7 +81,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
       worker_ids = new Set(claim as string[]);
     }
-    const grant: ScopedGrant = { kind: "token", scopes: parseScopes(payload.scope), worker_ids, expires_at: exp * 1000 };
+    const subject = typeof payload.sub === "string" ? payload.sub : null;
+    const grant: ScopedGrant = { kind: "token", scopes: parseScopes(payload.scope), worker_ids, subject, expires_at: exp * 1000 };
     // The key set may have changed while this verification awaited: then the result is not kept.
     if (options.keys.keys === keys) {
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);

@@ -1,5 +1,6 @@
 import { RuntimeError } from "../core/errors.ts";
 import type { Diagnostic } from "../core/schema/diagnostic.ts";
+import type { IdempotencyRecord } from "../core/schema/idempotency.ts";
 import type { StoredEvent } from "../core/schema/event.ts";
 import type { Run } from "../core/schema/run.ts";
 import type { RuntimeRecord } from "../core/schema/runtime.ts";
@@ -27,6 +28,10 @@ export class MemoryStore implements RuntimeStore {
   private lastEventId = 0;
   private maxRetained = 100_000;
   private diagnostics: Diagnostic[] = [];
+  /** Kept answers by scope and key, in the order kept; expired ones are pruned as new ones come. */
+  private readonly idempotency = new Map<string, IdempotencyRecord>();
+  private retentionMs = 86_400_000;
+  private now: () => number = Date.now;
 
   async open(options: StoreOpenOptions): Promise<StoreSnapshot> {
     if (this.runtime && options.runtime_id !== undefined && options.runtime_id !== this.runtime.id) {
@@ -42,11 +47,15 @@ export class MemoryStore implements RuntimeStore {
       format_version: 1,
     };
     this.maxRetained = options.max_retained_events;
+    this.retentionMs = (options.idempotency_retention_s ?? 86_400) * 1000;
+    this.now = options.now ?? Date.now;
+    this.pruneKeys();
     return {
       runtime: { ...this.runtime, display_name: options.display_name ?? this.runtime.display_name },
       workers: [...this.workers].map(([worker_id, w]) => ({ worker_id, record: w.record, state: w.state })),
       last_event_id: this.lastEventId,
       diagnostics: [],
+      idempotency: [...this.idempotency.values()],
     };
   }
 
@@ -67,6 +76,12 @@ export class MemoryStore implements RuntimeStore {
       this.lastEventId = event.id;
     }
     this.prune();
+    for (const record of commit.idempotency ?? []) {
+      const id = `${record.scope}\n${record.key}`;
+      this.idempotency.delete(id);
+      this.idempotency.set(id, record);
+    }
+    if (commit.idempotency?.length) this.pruneKeys();
     if (commit.diagnostics?.length) {
       this.diagnostics.push(...commit.diagnostics);
       if (this.diagnostics.length > MAX_DIAGNOSTICS) this.diagnostics = this.diagnostics.slice(-MAX_DIAGNOSTICS);
@@ -80,6 +95,15 @@ export class MemoryStore implements RuntimeStore {
     if (this.head > this.maxRetained) {
       this.events = this.events.slice(this.head);
       this.head = 0;
+    }
+  }
+
+  /** Drops expired idempotency records from the oldest on. */
+  private pruneKeys(): void {
+    const cutoff = this.now() - this.retentionMs;
+    for (const [id, record] of this.idempotency) {
+      if (record.created_at > cutoff) break;
+      this.idempotency.delete(id);
     }
   }
 

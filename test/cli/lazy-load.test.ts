@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { CLI, cleanScratch, runCli } from "./helpers.ts";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CLI, cleanScratch, runCli, scratchDir, startServer } from "./helpers.ts";
 
 afterAll(cleanScratch);
 
@@ -51,5 +52,59 @@ describe("client commands and --version load no server, store or Elysia code", (
     const result = await guarded(["openapi"]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("FORBIDDEN_LOAD");
+  });
+});
+
+/**
+ * `serve` starts without what its first requests do not need (issue 16): the ACP SDK (and zod)
+ * load with the first ACP run, the client commands never. Checked with a preload that fails any
+ * such load, while the server answers /healthz, /readyz and the OpenAPI document.
+ */
+const serveGuard = join(import.meta.dir, "fixtures", "forbid-unused-by-serve.ts");
+
+describe("serve loads only what it uses", () => {
+  test("with command and acp profiles configured, start and first requests load no ACP SDK, zod or client command", async () => {
+    const cwd = scratchDir();
+    writeFileSync(
+      join(cwd, "c.toml"),
+      `[profiles.cat]\nbackend = "command"\ncommand = ["/bin/cat"]\n\n[profiles.agent]\nbackend = "acp"\ncommand = ["/bin/false"]\n`,
+    );
+    const server = await startServer(["serve", "--config", "c.toml", "--store", "memory", "--log-format", "json"], {
+      cwd,
+      command: [process.execPath, "--preload", serveGuard, CLI],
+    });
+    try {
+      for (const path of ["/healthz", "/readyz", "/openapi.json", "/v1/runtime"]) {
+        const response = await fetch(`${server.url}${path}`);
+        expect({ path, status: response.status }).toEqual({ path, status: 200 });
+        await response.arrayBuffer();
+      }
+      const created = await fetch(`${server.url}/v1/workers`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ worker_id: "c", profile: { kind: "named", value: "cat" } }),
+      });
+      expect(created.status).toBe(201);
+      const ran = await fetch(`${server.url}/v1/workers/c/input?wait=30`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ kind: "user", content: "hi" }),
+      });
+      expect(((await ran.json()) as { run: { status: string } }).run.status).toBe("completed");
+    } finally {
+      const result = await server.stop();
+      expect(result.stderr).not.toContain("FORBIDDEN_LOAD");
+      expect(result.code).toBe(0);
+    }
+  });
+
+  test("control: the guard stops the ACP SDK when something loads it", async () => {
+    const proc = Bun.spawn(
+      [process.execPath, "--preload", serveGuard, "-e", `await (await import(${JSON.stringify(join(import.meta.dir, "../../src/execution/acp/sdk.ts"))})).loadAcpSdk()`],
+      { stdout: "pipe", stderr: "pipe" },
+    );
+    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("FORBIDDEN_LOAD");
   });
 });

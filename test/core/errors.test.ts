@@ -8,7 +8,7 @@ const SPEC_CODES = [
   "invalid_request", "invalid_json", "invalid_worker_id", "limit_too_large", "unknown_profile", "wrong_runtime",
   "unauthorized", "forbidden_origin", "insufficient_scope", "worker_not_found", "run_not_found", "route_not_found", "method_not_allowed",
   "cursor_expired", "worker_exists", "worker_busy", "worker_stopped", "no_pending_permission", "payload_too_large", "unsupported_media_type",
-  "unsupported_capability", "unsupported_operation", "worker_limit_reached", "store_corrupt", "store_io", "internal",
+  "unsupported_capability", "unsupported_operation", "idempotency_key_reused", "worker_limit_reached", "store_corrupt", "store_io", "internal",
   "runtime_unavailable", "store_locked", "store_runtime_mismatch",
   "unknown_workspace", "invalid_workspace_ref", "workspace_dirty",
 ];

@@ -23,6 +23,8 @@ export interface LogLine {
   mcpServers?: unknown[];
   clientCapabilities?: unknown;
   protocolVersion?: number;
+  /** `_meta` of a session/prompt. */
+  meta?: Record<string, unknown>;
 }
 
 /** What the fake agent received, in order (its --log file). */

@@ -57,6 +57,20 @@ describe("acp: one agent process and session per worker", () => {
     expect(log()[0]).toMatchObject({ protocolVersion: 1, clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false } });
   });
 
+  test("each prompt carries its run's id and number in _meta; the long-lived process gets no per-run YOI_RUN_* variables", async () => {
+    const { runtime: rt, worker } = await acpRuntime();
+    const first = await turn(rt, worker, script({ chunk: "one" }));
+    const second = await turn(rt, worker, script({ env: ["YOI_RUN_ID", "YOI_RUN_NUMBER", "YOI_WORKER_ID"] }));
+    expect([first.status, second.status]).toEqual(["completed", "completed"]);
+    const prompts = log().filter((line) => line.method === "session/prompt");
+    expect(prompts.map((line) => line.meta)).toEqual([
+      { yoi: { run_id: first.run_id, run_number: 1 } },
+      { yoi: { run_id: second.run_id, run_number: 2 } },
+    ]);
+    // The process environment holds what stays true across runs, and nothing of one run.
+    expect(JSON.parse(await lastReply(rt, worker))).toEqual({ YOI_RUN_ID: null, YOI_RUN_NUMBER: null, YOI_WORKER_ID: worker.worker_id });
+  });
+
   test("agent_message_chunk streams as deltas and becomes one assistant entry; thoughts are live only", async () => {
     const { runtime: rt, worker } = await acpRuntime();
     const events = new EventLog(rt, worker.worker_id);
@@ -295,6 +309,24 @@ describe("acp: permission requests", () => {
     expect(events.of("run_permission_answered").map((e) => e.data)).toEqual([
       { request_id: waiting.pending_permission!.request_id, outcome: "selected", option_id: "always", by: "user" },
     ]);
+    events.stop();
+  });
+
+  test("ask: an answer with an Idempotency-Key replays its run; it is not answered twice", async () => {
+    const { runtime: rt, worker } = await acpRuntime();
+    const events = new EventLog(rt, worker.worker_id);
+    const ack = await rt.sendInput(worker, { kind: "user", content: ask });
+    await pendingPermission(rt, worker, ack.run_id!);
+    const idempotency = { key: "answer-1" };
+    const answered = await rt.answerPermission(worker, ack.run_id!, { option_id: "allow" }, { idempotency });
+    expect(answered.pending_permission).toBeNull();
+    await rt.waitRun(worker, ack.run_id!, 60_000);
+    // Without the key the same answer would be no_pending_permission; with it, the first answer.
+    expect(await rt.answerPermission(worker, ack.run_id!, { option_id: "allow" }, { idempotency })).toEqual(answered);
+    const other = await rt.answerPermission(worker, ack.run_id!, { option_id: "deny" }, { idempotency }).catch((e: RuntimeError) => e);
+    expect((other as RuntimeError).code).toBe("idempotency_key_reused");
+    await events.waitFor("run_completed");
+    expect(events.of("run_permission_answered")).toHaveLength(1);
     events.stop();
   });
 

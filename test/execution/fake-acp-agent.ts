@@ -9,6 +9,7 @@
  *   --ignore-cancel     do not end a turn on session/cancel
  *   --hang-init         never answer initialize
  *   --log FILE          append one JSON line per received request/notification: {method, sessionId, pid, ...}
+ *                       (a session/prompt's `_meta` as `meta`)
  *
  * A prompt whose text starts with `[` is a JSON list of steps, run in order; any other prompt is
  * answered with the chunk `echo: <text>`. Steps:
@@ -22,6 +23,7 @@
  *   {"stray_response": true}    answer a request id the client never used
  *   {"grandchild": "pid file"}  start a background `sleep` in the agent's group, write its pid
  *   {"whoami": true}            the chunk `<pid> <sessionId> <turn number in this session>`
+ *   {"env": ["NAME", …]}        the chunk `{"NAME": value or null, …}` of the agent's environment
  *   {"stamped": n, "every_ms": m}  n chunks `T<epoch ms, fractional>;`, each stamped as it is sent, m ms apart (benchmarks)
  */
 import { agent, methods, ndJsonStream, RequestError, type RequestPermissionResponse, type SessionNotification } from "@agentclientprotocol/sdk";
@@ -114,7 +116,7 @@ const app = agent({ name: "fake-acp-agent" })
     cancelWaiters.get(params.sessionId)?.();
   })
   .onRequest(methods.agent.session.prompt, async ({ params, client }) => {
-    log("session/prompt", params.sessionId);
+    log("session/prompt", params.sessionId, params._meta ? { meta: params._meta } : {});
     const session = load(params.sessionId);
     if (!session) throw RequestError.sessionNotFound(params.sessionId);
     cancelled.delete(session.id);
@@ -164,6 +166,7 @@ const app = agent({ name: "fake-acp-agent" })
         const child = spawn("sleep", ["1000"], { stdio: "ignore" });
         writeFileSync(step.grandchild, `${child.pid}\n`);
       } else if ("whoami" in step) await chunk(`${process.pid} ${session.id} ${session.turns}`);
+      else if ("env" in step) await chunk(JSON.stringify(Object.fromEntries((step.env as string[]).map((name) => [name, process.env[name] ?? null]))));
       else if ("stamped" in step) {
         for (let i = 0; i < step.stamped; i++) {
           if (i > 0 && step.every_ms) await sleep(step.every_ms);

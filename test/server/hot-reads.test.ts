@@ -31,6 +31,7 @@ describe("hot reads answer what the Elysia routes answer", () => {
       expect(sent.status).toBe(200);
     }
     const pairs: [string, string][] = [
+      ["/healthz", "/healthz?"],
       ["/v1/workers/w", "/v1/workers/w?"],
       ["/v1/runtime", "/v1/runtime?"],
       ["/v1/workers/w/transcript", "/v1/workers/w/transcript?"],

@@ -82,6 +82,7 @@ describe("OpenAPI document", () => {
     expect(input.parameters.map((p: any) => [p.name, p.in, p.required])).toEqual([
       ["worker_id", "path", true],
       ["wait", "query", false],
+      ["Idempotency-Key", "header", false],
     ]);
     expect(input.parameters[1].schema).toEqual({ type: "integer", minimum: 0, maximum: 300 });
     expect(input.requestBody).toEqual({ required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/InputRequest" } } } });

@@ -35,6 +35,17 @@ describe("workspaces: materialisation at create (issue 11)", () => {
     await runtime.close();
   });
 
+  test("a create with workspaces and an Idempotency-Key: the retry answers the first detail and makes no second worktree", async () => {
+    const repo = makeRepo();
+    const runtime = await openWithWorkspaces({ workspaces: { app: { repo: repo.dir } } });
+    const request = { worker_id: "keyed", workspace_refs: [{ name: "app", reference: "" }] };
+    const first = await runtime.createWorker(request, { idempotency: { key: "ws-create" } });
+    expect(first.workspaces?.[0]?.branch).toBe("yoi/keyed");
+    expect(await runtime.createWorker(request, { idempotency: { key: "ws-create" } })).toEqual(first);
+    expect(worktrees(repo.dir)).toHaveLength(1);
+    await runtime.close();
+  });
+
   test("an unknown workspace is 400 unknown_workspace; nothing is created", async () => {
     const repo = makeRepo();
     const runtime = await openWithWorkspaces({ workspaces: { app: { repo: repo.dir } } });

@@ -1,5 +1,6 @@
 import type { StoreHealth } from "../readiness.ts";
 import type { Diagnostic } from "../schema/diagnostic.ts";
+import type { IdempotencyRecord } from "../schema/idempotency.ts";
 import type { StoredEvent } from "../schema/event.ts";
 import type { Run } from "../schema/run.ts";
 import type { RuntimeRecord } from "../schema/runtime.ts";
@@ -18,6 +19,8 @@ export interface StoreSnapshot {
   last_event_id: number;
   /** Problems found and repaired/isolated while opening, to be surfaced as diagnostics. */
   diagnostics: Diagnostic[];
+  /** Idempotency records not yet expired, oldest first (a store that predates them may omit this). */
+  idempotency?: IdempotencyRecord[];
 }
 
 export interface StoreOpenOptions {
@@ -27,6 +30,10 @@ export interface StoreOpenOptions {
   /** Generates a runtime id for a new store when none is configured. */
   newRuntimeId: () => string;
   max_retained_events: number;
+  /** How long idempotency records are kept (seconds); older ones are pruned. Default 86400. */
+  idempotency_retention_s?: number;
+  /** Epoch milliseconds, the clock idempotency records expire by. Default Date.now. */
+  now?: () => number;
 }
 
 /**
@@ -44,6 +51,11 @@ export interface StoreCommit {
   transcript?: TranscriptEntry[];
   events?: StoredEvent[];
   diagnostics?: Diagnostic[];
+  /**
+   * Answers kept under their Idempotency-Key, durable with (and only with) the rest of this
+   * commit: a crash never keeps the operation without its key, nor the key without the operation.
+   */
+  idempotency?: IdempotencyRecord[];
 }
 
 export interface EventQuery {

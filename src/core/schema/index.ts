@@ -8,3 +8,4 @@ export * from "./diagnostic.ts";
 export * from "./interaction.ts";
 export * from "./runtime.ts";
 export * from "./workspace.ts";
+export * from "./idempotency.ts";

@@ -9,6 +9,8 @@ export const Limits = Type.Object(
     max_body_bytes: Type.Integer({ minimum: 1 }),
     max_workers: Type.Integer({ minimum: 0 }),
     max_retained_events: Type.Integer({ minimum: 1 }),
+    /** How long an Idempotency-Key and the answer it replays are kept (seconds). */
+    idempotency_retention_s: Type.Integer({ minimum: 1, maximum: 31_536_000 }),
   },
   { additionalProperties: false, $id: "Limits" },
 );
@@ -21,6 +23,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   max_body_bytes: 1_048_576,
   max_workers: 10_000,
   max_retained_events: 100_000,
+  idempotency_retention_s: 86_400,
 });
 
 /** What a profile reveals: never its settings, which may hold secrets or local paths. */

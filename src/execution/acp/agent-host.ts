@@ -221,6 +221,9 @@ export class AgentHost {
       const response = await agent.connection.agent.request(methods.agent.session.prompt, {
         sessionId: agent.sessionId,
         prompt: [{ type: "text", text: context.input }],
+        // The agent process outlives its runs, so the per-run values a command gets as YOI_RUN_ID
+        // and YOI_RUN_NUMBER come with each prompt instead (docs/acp.md).
+        _meta: promptMeta(context),
       });
       await notificationsHandled();
       out.push({ type: "stop_reason", stop_reason: response.stopReason });
@@ -355,4 +358,12 @@ export class AgentHost {
  */
 function notificationsHandled(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * `_meta` of a `session/prompt`: the run it belongs to, under the `yoi` key (ACP reserves `_meta`
+ * for such extensions). The same values as the YOI_RUN_ID / YOI_RUN_NUMBER of a command run.
+ */
+export function promptMeta(context: Pick<RunContext, "run_id" | "run_number">): { yoi: { run_id: string; run_number: number } } {
+  return { yoi: { run_id: context.run_id, run_number: context.run_number } };
 }

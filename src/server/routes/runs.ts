@@ -1,6 +1,8 @@
 import { Elysia } from "elysia";
 import { RuntimeError } from "../../core/errors.ts";
 import type { Runtime } from "../../core/runtime.ts";
+import type { RequestGrants } from "../auth.ts";
+import { IDEMPOTENCY_PARAMETER, writeOptionsOf } from "../idempotency.ts";
 import { PermissionAnswerRequest } from "../../core/schema/agent.ts";
 import { InputRequest } from "../../core/schema/interaction.ts";
 import { errorResponses } from "../error-body.ts";
@@ -21,13 +23,16 @@ import { strictQuery } from "../query.ts";
 import { BODY, GUARDED, jsonBody, READ, WORKER } from "./common.ts";
 
 /** A worker's interaction and what it left: input (which starts runs), the transcript, the runs. */
-export function runRoutes(runtime: Runtime) {
+export function runRoutes(runtime: Runtime, grants: RequestGrants) {
   const { parse, emptyBody } = jsonBody(runtime.limits.max_body_bytes);
   return new Elysia()
     .post(
       "/v1/workers/:worker_id/input",
-      async ({ params, body, query, status }) => {
-        const ack = await runtime.sendInput(params.worker_id, body);
+      async ({ params, body, query, status, request }) => {
+        // `wait` is not part of the request's fingerprint: a retry may wait or not, and a replay
+        // with `?wait` waits for the kept answer's run as the first request would have.
+        const options = writeOptionsOf(request, grants, "/v1/workers/:worker_id/input", [params.worker_id], body);
+        const ack = await runtime.sendInput(params.worker_id, body, options);
         if (query.wait === undefined || ack.run_id === null) return status(202, { ack });
         let run;
         try {
@@ -48,12 +53,13 @@ export function runRoutes(runtime: Runtime) {
         response: {
           200: AckRunResponse,
           202: AcceptedResponse,
-          ...errorResponses([...GUARDED, ...BODY, ...WORKER, "worker_busy", "worker_stopped", "unknown_profile", "store_io", "runtime_unavailable"]),
+          ...errorResponses([...GUARDED, ...BODY, ...WORKER, "worker_busy", "worker_stopped", "unknown_profile", "idempotency_key_reused", "store_io", "runtime_unavailable"]),
         },
         detail: {
           operationId: "sendInput",
           summary: "Send input; `user` input starts a run (202), `?wait=<s>` answers 200 with the run once it ended",
           tags: ["interaction"],
+          parameters: [IDEMPOTENCY_PARAMETER],
         },
       },
     )
@@ -95,19 +101,24 @@ export function runRoutes(runtime: Runtime) {
     )
     .post(
       "/v1/workers/:worker_id/runs/:run_id/permission",
-      async ({ params, body }) => ({ run: await runtime.answerPermission(params.worker_id, params.run_id, body) }),
+      async ({ params, body, request }) => {
+        const route = "/v1/workers/:worker_id/runs/:run_id/permission";
+        const options = writeOptionsOf(request, grants, route, [params.worker_id, params.run_id], body);
+        return { run: await runtime.answerPermission(params.worker_id, params.run_id, body, options) };
+      },
       {
         params: RunParams,
         parse,
         body: PermissionAnswerRequest,
         response: {
           200: RunResponse,
-          ...errorResponses([...GUARDED, ...BODY, ...WORKER, "run_not_found", "no_pending_permission", "store_io", "runtime_unavailable"]),
+          ...errorResponses([...GUARDED, ...BODY, ...WORKER, "run_not_found", "no_pending_permission", "idempotency_key_reused", "store_io", "runtime_unavailable"]),
         },
         detail: {
           operationId: "answerPermission",
           summary: "Answer the agent's pending permission request of a run with one of its offered option ids (ACP workers)",
           tags: ["interaction"],
+          parameters: [IDEMPOTENCY_PARAMETER],
         },
       },
     );

@@ -6,6 +6,7 @@ import type { RequestGrants } from "../auth.ts";
 import { CreateWorkerRequest } from "../../core/schema/worker.ts";
 import { errorResponses } from "../error-body.ts";
 import { CreatedWorkerResponse, DeleteWorkerQuery, DeletedResponse, ListWorkersQuery, WorkerListResponse, WorkerParams, WorkerResponse } from "../http-schema.ts";
+import { IDEMPOTENCY_PARAMETER, writeOptionsOf } from "../idempotency.ts";
 import { strictQuery } from "../query.ts";
 import { BODY, GUARDED, jsonBody, READ } from "./common.ts";
 
@@ -39,7 +40,8 @@ export function workerRoutes(runtime: Runtime, grants: RequestGrants) {
               scope: "workers:write",
             });
           }
-          return status(201, { worker: await runtime.createWorker(body ?? {}) });
+          const options = writeOptionsOf(request, grants, "/v1/workers", [], body);
+          return status(201, { worker: await runtime.createWorker(body ?? {}, options) });
         },
         {
         parse,
@@ -56,11 +58,17 @@ export function workerRoutes(runtime: Runtime, grants: RequestGrants) {
             "worker_exists",
             "unsupported_capability",
             "worker_limit_reached",
+            "idempotency_key_reused",
             "store_io",
             "runtime_unavailable",
           ]),
         },
-        detail: { operationId: "createWorker", summary: "Create a worker; every field is optional, `{}` creates an assistant on the default profile", tags: ["workers"] },
+        detail: {
+          operationId: "createWorker",
+          summary: "Create a worker; every field is optional, `{}` creates an assistant on the default profile",
+          tags: ["workers"],
+          parameters: [IDEMPOTENCY_PARAMETER],
+        },
         },
       )
       .get("/v1/workers/:worker_id", async ({ params }) => ({ worker: await runtime.getWorker(params.worker_id) }), {

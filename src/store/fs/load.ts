@@ -4,6 +4,7 @@ import { AppendFiles } from "./append-files.ts";
 import { fsyncDir } from "./atomic.ts";
 import { DiagnosticLog } from "./diagnostic-log.ts";
 import { EventLog } from "./event-log.ts";
+import { IdempotencyLog } from "./idempotency-log.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import { replayJournal, type ReplayResult } from "./replay.ts";
 import { Repairs } from "./repairs.ts";
@@ -19,6 +20,7 @@ export interface Loaded {
   files: AppendFiles;
   events: EventLog;
   diagnostics: DiagnosticLog;
+  idempotency: IdempotencyLog;
   /** Highest batch number seen (journal or state.json); the next batch follows it. */
   batch: number;
   /** Workers whose state.json is behind what was loaded: the first checkpoint rewrites them. */
@@ -52,6 +54,8 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
   const lastStoredEvent = events.load(repairs);
   const diagnostics = new DiagnosticLog(paths);
   diagnostics.load(repairs);
+  const idempotency = new IdempotencyLog(paths, (options.idempotency_retention_s ?? 86_400) * 1000, options.now ?? Date.now);
+  const keys = idempotency.load(repairs);
   const loaded = loadWorkers(paths, runtime.id, repairs, replay);
 
   return {
@@ -60,11 +64,13 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
       workers: loaded.stored,
       last_event_id: Math.max(lastStoredEvent, loaded.last_event_id, replay.setAside?.scope.last_event_id ?? 0),
       diagnostics: repairs.diagnostics,
+      idempotency: keys,
     },
     workers: loaded.workers,
     files,
     events,
     diagnostics,
+    idempotency,
     batch: Math.max(replay.last_batch, loaded.batch),
     dirtyWorkers: loaded.dirty,
     written: replay.written,
@@ -75,7 +81,7 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
 }
 
 async function prepareLayout(paths: StorePaths, durable: boolean): Promise<void> {
-  for (const dir of ["workers", "events", "diagnostics", "wal", "tmp"]) await paths.fs.promises.mkdir(paths.abs(dir), { recursive: true });
+  for (const dir of ["workers", "events", "diagnostics", "idempotency", "wal", "tmp"]) await paths.fs.promises.mkdir(paths.abs(dir), { recursive: true });
   if (durable) await fsyncDir(paths.fs, paths.root);
   // tmp/ holds writes a crash interrupted before their rename, and deleted workers being removed.
   for (const name of await paths.fs.promises.readdir(paths.abs("tmp"))) await paths.fs.promises.rm(paths.abs(`tmp/${name}`), { recursive: true, force: true });

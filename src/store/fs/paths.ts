@@ -9,9 +9,10 @@ export type WorkerFile = "worker.json" | "state.json" | "runs.jsonl" | "transcri
 export type JournalTarget =
   | { kind: "worker"; worker_id: string; file: "runs.jsonl" | "transcript.jsonl" }
   | { kind: "events"; first: number }
-  | { kind: "diagnostics"; generation: number };
+  | { kind: "diagnostics"; generation: number }
+  | { kind: "idempotency"; generation: number };
 
-const NUMBERED = /^(events|diagnostics)\/([1-9][0-9]{0,15})\.jsonl$/;
+const NUMBERED = /^(events|diagnostics|idempotency)\/([1-9][0-9]{0,15})\.jsonl$/;
 const WORKER_LOG = /^workers\/([^/]+)\/(runs|transcript)\.jsonl$/;
 
 /**
@@ -53,6 +54,10 @@ export class StorePaths {
     return `diagnostics/${checkNumber(generation)}.jsonl`;
   }
 
+  idempotency(generation: number): string {
+    return `idempotency/${checkNumber(generation)}.jsonl`;
+  }
+
   journal(number: number): string {
     return `wal/${checkNumber(number)}.jsonl`;
   }
@@ -68,7 +73,8 @@ export class StorePaths {
     const numbered = NUMBERED.exec(relative);
     if (numbered) {
       const value = Number(numbered[2]);
-      return numbered[1] === "events" ? { kind: "events", first: value } : { kind: "diagnostics", generation: value };
+      if (numbered[1] === "events") return { kind: "events", first: value };
+      return numbered[1] === "diagnostics" ? { kind: "diagnostics", generation: value } : { kind: "idempotency", generation: value };
     }
     const worker = WORKER_LOG.exec(relative);
     if (worker && isValidId(worker[1])) {

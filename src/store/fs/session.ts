@@ -12,6 +12,7 @@ import { BatchUndo } from "./batch-undo.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import type { DiagnosticLog } from "./diagnostic-log.ts";
 import type { EventLog } from "./event-log.ts";
+import type { IdempotencyLog } from "./idempotency-log.ts";
 import { GroupCommit, type Applied } from "./group-commit.ts";
 import { cutJournal, JournalWriter, type JournalOp } from "./journal.ts";
 import { loadStore, type Loaded } from "./load.ts";
@@ -68,6 +69,7 @@ export class StoreSession {
   private readonly files: AppendFiles;
   private readonly events: EventLog;
   private readonly diagnosticLog: DiagnosticLog;
+  private readonly idempotencyLog: IdempotencyLog;
   private readonly queue: GroupCommit<StoreCommit>;
   private readonly checkpointer: Checkpointer;
   private readonly runCache = new RunCache();
@@ -109,6 +111,7 @@ export class StoreSession {
     this.files = loaded.files;
     this.events = loaded.events;
     this.diagnosticLog = loaded.diagnostics;
+    this.idempotencyLog = loaded.idempotency;
     this.batch = loaded.batch;
     this.queue = new GroupCommit<StoreCommit>(
       (commits) => this.flush(commits),
@@ -258,6 +261,7 @@ export class StoreSession {
     }
     if (commit.events?.length) this.events.plan(commit.events as StoredEvent[], plan);
     if (commit.diagnostics?.length) this.diagnosticLog.plan(commit.diagnostics as Diagnostic[], plan);
+    if (commit.idempotency?.length) this.idempotencyLog.plan(commit.idempotency, plan);
   }
 
   private planEntry(plan: BatchPlan, undo: BatchUndo, counts: Counts, entry: TranscriptEntry): void {

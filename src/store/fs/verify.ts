@@ -24,7 +24,7 @@ export interface VerifyReport {
 
 /**
  * Checks every record of a store offline (like `git fsck`): each line of every transcript, runs
- * file, event segment and diagnostics generation against its seal, every journal record against
+ * file, event segment, diagnostics and idempotency generation against its seal, every journal record against
  * its checksum, and each worker's state.json against the size of its logs. Reads only; a running
  * runtime's store can be checked, though what it is writing may show as a torn tail.
  */
@@ -36,7 +36,7 @@ export function verifyStore(root: string): VerifyReport {
     return report;
   }
   const unsealed = runtime.format_version === 1;
-  for (const dir of ["events", "diagnostics"]) {
+  for (const dir of ["events", "diagnostics", "idempotency"]) {
     for (const name of numbered(join(root, dir))) checkLines(root, `${dir}/${name}`, unsealed, report);
   }
   for (const name of numbered(join(root, "wal"))) checkJournal(root, `wal/${name}`, unsealed, report);
