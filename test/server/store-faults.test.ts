@@ -188,3 +188,30 @@ describe("disk full and I/O errors (HTTP)", () => {
     expect(faulty.refsynced).toEqual([]);
   }, 60_000);
 });
+
+describe("disk full and Idempotency-Key", () => {
+  test("an input answered 503 (outcome unknown) is retried with its key after recovery: applied once", async () => {
+    const root = scratchDir();
+    const faulty = new FaultyFs();
+    const { runtime, app } = await openRuntime(root, faulty);
+    const created = await call(app, "POST", "/v1/workers", { json: { worker_id: "k", profile: { kind: "named", value: "stuck" } } });
+    expect(created.status).toBe(201);
+    const send = () =>
+      call(app, "POST", "/v1/workers/k/input", { json: { kind: "user", content: "once" }, headers: { "idempotency-key": "key-1" } });
+    const fault = faulty.fail({ op: "write", path: "/wal/", code: "ENOSPC", partial: true });
+    const failed = await send();
+    expect(errorOf(failed, 503, "runtime_unavailable").details).toEqual({ cause: "disk_full", outcome: "unknown" });
+    fault.lift();
+    await expectRecovered(app);
+    const first = await send();
+    expect(first.status).toBe(202);
+    const replayed = await send();
+    expect(replayed.status).toBe(202);
+    expect(replayed.body).toEqual(first.body);
+    expect(await contents(app, "k")).toEqual(["once"]);
+    await runtime.close();
+    const reopened = await openRuntime(root);
+    expect(await contents(reopened.app, "k")).toEqual(["once"]);
+    await reopened.runtime.close();
+  }, 60_000);
+});
