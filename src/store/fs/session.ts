@@ -126,6 +126,7 @@ export class StoreSession {
       (worker) => this.workers.get(worker.id) === worker,
       () => this.queue.kick(),
       loaded,
+      () => this.events.checkpointRecord(),
     );
   }
 
