@@ -83,9 +83,10 @@ describe("FsStore faults through the library", () => {
     const root = scratchDir("faulty");
     const runtime = await openFaulty(root, faulty, 20);
     const ids = await workers(runtime, "c", 8);
-    const fault = faulty.fail({ op: "rename", path: "state.json", code: "EIO" });
+    // Every rename fails (the recovery probe renames too, so the store stays degraded until lifted).
+    const fault = faulty.fail({ op: "rename", code: "EIO" });
     const sent = await inputs(runtime, ids.slice(0, 4), "before");
-    await until(() => fault.hits > 0, "a checkpoint's state.json rename to fail");
+    await until(() => fault.hits > 0, "a checkpoint's rename (events/checkpoint.json or a state.json) to fail");
     // The checkpoint failed: its journal files are all still there (nothing retired), and the store says it cannot write.
     const journals = readdirSync(join(root, "wal")).filter((name) => name.endsWith(".jsonl"));
     expect(journals.length).toBeGreaterThan(0);
