@@ -153,7 +153,8 @@ export function summary(ctx: RuntimeContext): RuntimeSummary {
     runtime_id: ctx.runtime_id,
     display_name: ctx.display_name,
     store: ctx.store.kind,
-    status: ctx.status,
+    // A running runtime whose store cannot write (disk full, I/O errors) says so; it recovers in process.
+    status: ctx.status === "running" && ctx.store.health?.().writable === false ? "degraded" : ctx.status,
     version: ctx.version,
     started_at: ctx.started_at,
     workers,

@@ -79,6 +79,11 @@ export class BatchPlan {
     for (const [path, planned] of this.appends) if (planned.offset === 0 && planned.end > 0) yield path;
   }
 
+  /** Each appended file with its size before this batch. */
+  *appendedFrom(): Iterable<[string, number]> {
+    for (const [path, planned] of this.appends) yield [path, planned.offset];
+  }
+
   appendedPaths(): Iterable<string> {
     return this.appends.keys();
   }

@@ -1,6 +1,6 @@
 import { RuntimeError } from "../../core/errors.ts";
 import type { TranscriptEntry } from "../../core/schema/transcript.ts";
-import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAtSync } from "./lines.ts";
+import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAtSync, type Waiting } from "./lines.ts";
 import { addAnchor, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { parseSealed, sealLine } from "./sealed-line.ts";
@@ -34,6 +34,8 @@ export async function readTranscriptPage(
   start: number,
   count: number,
   unsealed: boolean,
+  /** Acknowledged bytes the disk has not taken yet (append-files.ts `beforeRead`): read from memory. */
+  waiting: Waiting | null = null,
 ): Promise<TranscriptEntry[]> {
   const bytes = worker.transcript_bytes;
   const total = worker.transcript_count;
@@ -45,7 +47,7 @@ export async function readTranscriptPage(
   await new Promise<void>((resolve) => setImmediate(resolve));
   let handle: OpenFile;
   try {
-    handle = { fs, fd: fs.openSync(file, "r") };
+    handle = { fs, fd: fs.openSync(file, "r"), waiting: waiting && waiting.bytes.length > 0 ? waiting : null };
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return [];
     throw error;
@@ -61,13 +63,21 @@ export async function readTranscriptPage(
   }
 }
 
-/** The transcript file open for a page's reads. */
+/** The transcript file open for a page's reads, with the bytes still waiting to be written behind it. */
 interface OpenFile {
   fs: StoreFs;
   fd: number;
+  waiting: Waiting | null;
 }
 
-const readAt = ({ fs, fd }: OpenFile, position: number, length: number): Buffer => readAtSync(fs, fd, position, length);
+/** Up to `length` bytes at `position`: from the file, and past `waiting.from` from memory. */
+function readAt({ fs, fd, waiting }: OpenFile, position: number, length: number): Buffer {
+  if (!waiting) return readAtSync(fs, fd, position, length);
+  if (position >= waiting.from) return waiting.bytes.subarray(position - waiting.from, position - waiting.from + length);
+  const head = readAtSync(fs, fd, position, Math.min(length, waiting.from - position));
+  if (head.length < waiting.from - position || head.length === length) return head;
+  return Buffer.concat([head, waiting.bytes.subarray(0, length - head.length)]);
+}
 
 interface Position {
   offset: number;
