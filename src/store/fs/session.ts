@@ -148,11 +148,19 @@ export class StoreSession {
     if (plan.hasStructural && checkpoint) await checkpoint;
 
     const { ops, payload, bytes, writes } = plan.finish(journaledStates(plan));
-    for (const [path, from] of plan.appendedFrom()) undo.appended.set(path, { from, to: plan.endOf(path, from) });
     const written = this.journal.write(plan.batch, ops, payload, bytes);
     const journalEnd = { number: this.journal.number, end: this.journal.bytes };
     await this.applyStructure(plan, undo);
-    for (const [path, start, length] of writes) this.files.append(path, written.subarray(start, start + length));
+    // Only what was appended is taken back: a batch that failed before (a directory it needed
+    // could not be made) must not drop bytes of earlier, acknowledged batches still waiting.
+    const sizes = new Map(plan.appendedFrom());
+    for (const [path, start, length] of writes) {
+      const from = sizes.get(path)!;
+      const taken = undo.appended.get(path) ?? { from, to: from };
+      taken.to += length;
+      undo.appended.set(path, taken);
+      this.files.append(path, written.subarray(start, start + length));
+    }
     // Removals wait until the batch is durable: a failed batch must be able to take them back.
     for (const path of plan.removedPaths()) {
       undo.discarded.push(...this.files.discardUnder(path));
