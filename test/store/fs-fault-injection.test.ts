@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FsStore, Runtime, RuntimeError } from "../../src/index.ts";
 import { FaultyFs } from "../support/faulty-fs.ts";
+import { cleanTempDirs, makeRepo, openWithWorkspaces, tempDir } from "../workspaces/helpers.ts";
 import { cleanScratch, expectCode, runtimeOptions, scratchDir, until } from "./helpers.ts";
 
 afterEach(() => cleanScratch());
@@ -268,6 +269,40 @@ describe("FsStore faults while making a lazily created worker's directory", () =
     const reopened = await openFaulty(root, null);
     for (const id of [...acknowledged, "after"]) expect(await reopened.getWorker(id)).toMatchObject({ status: "idle" });
     expect((await reopened.summary()).workers).toMatchObject({ total: acknowledged.length + 1, unavailable: 0 });
+    await reopened.close();
+  }, 60_000);
+});
+
+describe("FsStore faults: a create with worktrees, whose directory its own batch makes", () => {
+  afterAll(cleanTempDirs);
+
+  test("its batch fails: the directory it made is moved out; the same create works after recovery and survives reopen", async () => {
+    const repo = makeRepo();
+    const faulty = new FaultyFs();
+    const root = scratchDir("faulty-ws");
+    const wsRoot = tempDir("faulty-ws-root");
+    const open = (fs: FaultyFs | null) =>
+      openWithWorkspaces({ workspaces: { app: { repo: repo.dir } }, root: wsRoot, store: new FsStore({ root, fs: fs?.fs, checkpoint_interval_ms: 60_000 }) });
+    const runtime = await open(faulty);
+    const request = { worker_id: "ws1", workspace_refs: [{ name: "app", reference: "" }] };
+    const fault = faulty.fail({ op: "fsync", path: "/wal/", code: "EIO" });
+    const refused = await expectCode(runtime.createWorker(request), "runtime_unavailable");
+    expect(refused.details).toEqual({ cause: "io_error", outcome: "unknown" });
+    await expectCode(runtime.getWorker("ws1"), "worker_not_found");
+    // Its batch made workers/ws1/ (the worktree moves in right after the create): taken back.
+    expect(existsSync(join(root, "workers", "ws1"))).toBe(false);
+
+    fault.lift();
+    await until(() => runtime.readiness().ready, "recovery");
+    expect(existsSync(join(root, "workers", "ws1"))).toBe(false);
+    const created = await runtime.createWorker(request);
+    expect(created.workspaces?.length).toBe(1);
+    expect(existsSync(join(root, "workers", "ws1", "work"))).toBe(true);
+    await runtime.close();
+
+    const reopened = await open(null);
+    expect(await reopened.getWorker("ws1")).toMatchObject({ status: "idle" });
+    expect(existsSync(join(root, "workers", "ws1", "worker.json"))).toBe(true);
     await reopened.close();
   }, 60_000);
 });
