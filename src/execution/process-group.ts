@@ -141,12 +141,12 @@ export class ProcessGroup {
   terminate(graceMs: number): Promise<void> {
     this.terminating ??= (async () => {
       if (!signalGroup(this.pid, "SIGTERM") || (await waitGone(this.pid, graceMs))) {
-        ledger().forget(this.pid);
+        await ledger().forget(this.pid);
         return;
       }
       signalGroup(this.pid, "SIGKILL");
       // A group stuck in the kernel stays noted: the next runtime process tries again.
-      if (await waitGone(this.pid, KILL_WAIT_MS)) ledger().forget(this.pid);
+      if (await waitGone(this.pid, KILL_WAIT_MS)) await ledger().forget(this.pid);
     })();
     return this.terminating;
   }
