@@ -71,7 +71,7 @@ class CommandBackend implements ExecutionBackend {
 
   async *run(context: RunContext): AsyncIterable<RunOutput> {
     const { signal } = context;
-    const cwd = await this.workDirs.of(context);
+    let cwd = await this.workDirs.of(context, true);
     const stdin =
       this.mode === "stdin"
         ? context.input
@@ -80,12 +80,22 @@ class CommandBackend implements ExecutionBackend {
           : null;
     if (signal.aborted) return;
     const input = this.mode === "arg" ? context.input : null;
-    const argv = this.argv.map((arg) => expandArgument(arg, context, cwd, input));
-    // The profile's own `env` may not take the run context's names: a program must be able to trust them.
-    const env = { ...this.env, ...runEnvironment(context, cwd) };
+    const start = (cwd: string) => {
+      const argv = this.argv.map((arg) => expandArgument(arg, context, cwd, input));
+      // The profile's own `env` may not take the run context's names: a program must be able to trust them.
+      const env = { ...this.env, ...runEnvironment(context, cwd) };
+      return ProcessGroup.run(argv, { cwd, env, stdin });
+    };
     let started: Awaited<ReturnType<typeof ProcessGroup.run>>;
     try {
-      started = await ProcessGroup.run(argv, { cwd, env, stdin });
+      try {
+        started = await start(cwd);
+      } catch (error) {
+        // The work directory made for an earlier run may have been removed since: made again, once.
+        if (!(error instanceof SpawnError && error.errno === "ENOENT" && this.workDirs.forget(cwd))) throw error;
+        cwd = await this.workDirs.of(context, true);
+        started = await start(cwd);
+      }
     } catch (error) {
       if (error instanceof SpawnError) {
         throw new BackendError("spawn_failed", error.message, { program: error.program, errno: error.errno });

@@ -56,7 +56,13 @@ export class GroupLedger {
   /** The last operation asked for, by group id (see `inTurn`). */
   private readonly pending = new Map<number, Promise<void>>();
 
-  constructor(readonly dir: string = defaultDir()) {
+  constructor(
+    readonly dir: string = defaultDir(),
+    private readonly tuning: { fileAfterMs: number; compactAfterRecords: number } = {
+      fileAfterMs: NOTE_FILE_AFTER_MS,
+      compactAfterRecords: COMPACT_AFTER_RECORDS,
+    },
+  ) {
     const start = startTimeOf(process.pid);
     const boot_id = bootId();
     this.self = start !== null && boot_id !== null ? { pid: process.pid, start, boot_id } : null;
@@ -87,8 +93,10 @@ export class GroupLedger {
       if (leader_start === undefined) return;
       this.live.set(pgid, leader_start);
       this.append(`+${pgid} ${leader_start}\n`);
-      const timer = setTimeout(() => this.file(pgid, leader_start), NOTE_FILE_AFTER_MS);
-      (timer as { unref?: () => void }).unref?.();
+      if (Number.isFinite(this.tuning.fileAfterMs)) {
+        const timer = setTimeout(() => this.file(pgid, leader_start), this.tuning.fileAfterMs);
+        (timer as { unref?: () => void }).unref?.();
+      }
     });
   }
 
@@ -124,7 +132,7 @@ export class GroupLedger {
       if (this.log === null) this.log = this.openLog();
       if (this.log < 0) return;
       writeSync(this.log, records);
-      if (++this.logRecords > this.live.size + COMPACT_AFTER_RECORDS) this.compact();
+      if (++this.logRecords > this.live.size + this.tuning.compactAfterRecords) this.compact();
     } catch {
       // Without the record the group is still ended by this process; only a crash could orphan it.
     }
