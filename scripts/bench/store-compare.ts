@@ -5,6 +5,7 @@
  *
  *   bun scripts/bench/store.ts --only b --keep        # leaves <scratch>/startup-10k (10,000 workers)
  *   bun scripts/bench/store-compare.ts --compare DIR --data <scratch>/startup-10k [--rounds 5] [--seconds 3]
+ *   bun scripts/bench/store-compare.ts --compare DIR [--rounds 9]    # without --data: (2) only
  *
  * (1) Runtime.open of the store at `--data` (10,000 workers / 1,000,000 entries), then close.
  * (2) Durable inputs/s through the Runtime API (durability fsync, a fresh store per turn): 64
@@ -30,12 +31,12 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-if (!values.compare || !values.data) throw new Error("usage: --compare DIR --data STORE_DIR [--rounds N] [--seconds N]");
+if (!values.compare) throw new Error("usage: --compare DIR [--data STORE_DIR] [--rounds N] [--seconds N]");
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 if (!Number.isInteger(rounds) || rounds < 1 || !(seconds > 0)) throw new Error("--rounds must be a positive integer, --seconds > 0");
 const compareTree = resolve(values.compare);
-const data = resolve(values.data);
+const data = values.data === undefined ? null : resolve(values.data);
 const RUNTIME_ID = "rt-bench";
 const CLIENTS = 64;
 
@@ -61,7 +62,7 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 async function openClose(make: MakeStore): Promise<Measured> {
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const runtime = await Runtime.open({ store: make({ root: data }), backends: builtinBackends, runtime_id: RUNTIME_ID });
+  const runtime = await Runtime.open({ store: make({ root: data! }), backends: builtinBackends, runtime_id: RUNTIME_ID });
   const measured = { wall: performance.now() - started, cpu: cpuMs(cpu) };
   await runtime.close();
   return measured;
@@ -96,7 +97,7 @@ async function durableInputs(make: MakeStore): Promise<Measured> {
 const cases = [
   { name: "Runtime.open, 10,000 workers / 1,000,000 entries", measure: openClose, wall: "ms", cpu: "CPU ms", wallLowerIsBetter: true },
   { name: `durable inputs, Runtime API, ${CLIENTS} echo workers`, measure: durableInputs, wall: "/s", cpu: "CPU µs/input", wallLowerIsBetter: false },
-];
+].filter((entry) => data !== null || entry.measure !== openClose);
 const rows: string[] = [];
 const row = (name: string, unit: string, mine: number[], theirs: number[], lowerIsBetter: boolean) => {
   const ratio = ratioOfRounds(mine, theirs);

@@ -196,16 +196,11 @@ export async function idempotent<T>(
   const end = ledger.begin(id, fingerprint);
   const claim = new IdempotencyClaim({ scope, key, fingerprint, operation: name }, ledger.now);
   try {
-    let result: T;
-    try {
-      result = await operation(claim);
-    } catch (error) {
-      // A commit whose outcome is unknown (SPEC §9 `details.outcome`) may still become durable —
-      // the store writes a failed batch again once it can — and the key with it. Its retry must
-      // not apply the operation a second time, so the answer is kept as if acknowledged.
-      if (claim.record && error instanceof RuntimeError && error.details?.outcome === "unknown") ledger.keep(claim.record);
-      throw error;
-    }
+    // A failed commit keeps nothing, whatever its outcome: a store that answers
+    // `details.outcome: "unknown"` takes the batch back once it recovers in process (the retry
+    // then applies it once), and after a crash the key was in the same batch as its operation, so
+    // the reopened store holds both or neither.
+    const result = await operation(claim);
     let record = claim.record;
     if (record === null) {
       record = claim.recordOf(result);

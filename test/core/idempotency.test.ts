@@ -274,14 +274,14 @@ describe("Idempotency-Key in the fs store", () => {
     }
   });
 
-  test("an answer whose write has an unknown outcome is kept: the retry replays it, nothing is applied twice", async () => {
+  test("an answer whose write has an unknown outcome is not kept: the store took the batch back, so the retry applies it once", async () => {
     class UnsureStore extends MemoryStore {
       unsure = false;
       override async commit(commit: Parameters<MemoryStore["commit"]>[0]): Promise<void> {
-        await super.commit(commit);
         if (this.unsure && commit.idempotency) {
           throw new RuntimeError("runtime_unavailable", "the sync failed", { cause: "io_error", outcome: "unknown" });
         }
+        await super.commit(commit);
       }
     }
     const store = new UnsureStore();

@@ -87,7 +87,7 @@ describe("FsStore: an altered record is never served", () => {
     }
   });
 
-  test("a journal payload changed in place (b-2 → b-X): not replayed, its worker unavailable naming file and offset, the other worker intact", async () => {
+  test("a journal payload changed in place (b-2 → b-X): not replayed, its worker unavailable naming file and offset, the other worker intact, its later writes too", async () => {
     const harness = fsHarness({ checkpoint_interval_ms: 60_000 });
     const first = await harness.open();
     await first.createWorker({ worker_id: "other" });
@@ -95,6 +95,7 @@ describe("FsStore: an altered record is never served", () => {
     await first.createWorker({ worker_id: "a" });
     await converse(first, "a", "a-1");
     await converse(first, "a", "b-2");
+    await converse(first, "other", "later");
     const copy = scratchDir("crc-journal");
     rmSync(copy, { recursive: true });
     cpSync(harness.root(), copy, { recursive: true });
@@ -113,13 +114,14 @@ describe("FsStore: an altered record is never served", () => {
       expect(a.status).toBe("unavailable");
       expect(a.unavailable_reason).toContain(`wal/${name} is damaged at byte ${offset}`);
       await expectCode(runtime.transcript("a", {}), "store_corrupt");
-      expect((await runtime.transcript("other", {})).items.map((e) => e.content)).toEqual(["untouched", "untouched"]);
-      // Event ids the set-aside batches held are not handed out again.
-      const kept = readdirSync(join(copy, "wal")).filter((file) => file.includes(".unreplayed-"));
+      expect((await runtime.transcript("other", {})).items.map((e) => e.content)).toEqual(["untouched", "untouched", "later", "later"]);
+      // Event ids the damaged record held are not handed out again (a copy of the file is kept).
+      const kept = readdirSync(join(copy, "wal")).filter((file) => file.includes(".damaged-"));
+      expect(kept.length).toBe(1);
       const heldIds = kept.flatMap((file) => [...readFileSync(join(copy, "wal", file), "utf8").matchAll(/\{"id":(\d+)/g)].map((m) => Number(m[1])));
       expect(heldIds.length).toBeGreaterThan(0);
       const seen = (await readAllEvents(runtime)).length;
-      expect((await converse(runtime, "other", "more")).transcript_sequence).toBe(2);
+      expect((await converse(runtime, "other", "more")).transcript_sequence).toBe(4);
       const fresh = (await readAllEvents(runtime)).slice(seen);
       expect(fresh.length).toBeGreaterThan(0);
       for (const event of fresh) expect(event.id!).toBeGreaterThan(Math.max(...heldIds));

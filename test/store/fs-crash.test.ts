@@ -6,7 +6,7 @@ import { cleanScratch, parseAll, scratchDir, sleep } from "./helpers.ts";
 afterAll(cleanScratch);
 
 const CLI = resolve(import.meta.dir, "../../cli.ts");
-// CI runs a few rounds; the long crash loop (issue 12: >= 50 rounds, 32 clients) is
+// Creates, inputs (with and without ?wait), deletes. CI runs a few rounds; the long crash loop (issue 12: >= 50 rounds, 32 clients) is
 // `YOI_CRASH_ROUNDS=50 YOI_CRASH_CLIENTS=32 bun test --timeout 3600000 test/store/fs-crash.test.ts`, which prints its counts.
 const ROUNDS = Number(process.env.YOI_CRASH_ROUNDS ?? 5);
 const CLIENTS = Number(process.env.YOI_CRASH_CLIENTS ?? 8);
@@ -52,6 +52,10 @@ interface Acked {
   entries: Map<string, Map<number, string>>;
   /** runs whose completion was acknowledged (input with ?wait answered 200 with the ended run) */
   completed: Array<{ worker: string; run_id: string; output_sequence: number }>;
+  /** workers whose deletion was acknowledged (200): they must stay gone */
+  deleted: Set<string>;
+  /** acknowledged transcript entries of deleted workers, checked after every restart before their delete */
+  checked_inputs: number;
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
@@ -89,6 +93,18 @@ async function client(url: string, name: string, acked: Acked, stop: Stop): Prom
         }
         stop.afterAck();
       }
+      // Every other worker (the first of each client included) is deleted once its conversation is done.
+      if (n % 2 === 1 && !stop.dead) {
+        // From the request on, the worker may be gone or not (until the 200): it is no longer checked.
+        acked.workers.delete(worker);
+        acked.checked_inputs += acked.entries.get(worker)?.size ?? 0;
+        acked.entries.delete(worker);
+        acked.completed = acked.completed.filter((run) => run.worker !== worker);
+        const response = await fetch(`${url}/v1/workers/${worker}`, { method: "DELETE" });
+        if (response.status !== 200) throw new Error(`delete answered ${response.status}`);
+        acked.deleted.add(worker);
+        stop.afterAck();
+      }
     }
   } catch (error) {
     // A request cut off by the kill is not acknowledged; anything else is a real failure.
@@ -107,7 +123,7 @@ describe("FsStore crash safety (real process, SIGKILL mid-load)", () => {
     `every acknowledged write survives ${ROUNDS} kills, and every file parses`,
     async () => {
       const dir = scratchDir("crash-data");
-      const acked: Acked = { workers: new Set(), entries: new Map(), completed: [] };
+      const acked: Acked = { workers: new Set(), entries: new Map(), completed: [], deleted: new Set(), checked_inputs: 0 };
       // Rounds whose restart had to finish writes from the journal: the replay path was taken.
       let recovered = 0;
       for (let round = 0; round < ROUNDS; round++) {
@@ -147,6 +163,9 @@ describe("FsStore crash safety (real process, SIGKILL mid-load)", () => {
               expect(transcript.items[sequence]?.content).toBe(content);
             }
           }
+          for (const worker of acked.deleted) {
+            expect((await fetch(`${after.url}/v1/workers/${worker}`)).status).toBe(404);
+          }
           for (const { worker, run_id, output_sequence } of acked.completed) {
             const run = (await getJson(`${after.url}/v1/workers/${worker}/runs/${run_id}`)).run;
             expect(run).toMatchObject({ status: "completed", output_sequence });
@@ -170,13 +189,14 @@ describe("FsStore crash safety (real process, SIGKILL mid-load)", () => {
         // After recovery and a clean stop, every JSON and JSONL file of the store parses.
         parseAll(dir);
       }
-      expect(acked.completed.length).toBeGreaterThan(ROUNDS * 16);
+      expect(acked.completed.length).toBeGreaterThan(ROUNDS * 8);
+      expect(acked.deleted.size).toBeGreaterThan(0);
       expect(recovered).toBeGreaterThan(0);
       if (LONG) {
-        const entries = [...acked.entries.values()].reduce((sum, map) => sum + map.size, 0);
+        const entries = acked.checked_inputs + [...acked.entries.values()].reduce((sum, map) => sum + map.size, 0);
         console.log(
-          `crash loop: ${ROUNDS} SIGKILL rounds, ${CLIENTS} clients; acknowledged and checked after every restart: ${acked.workers.size} creates, ` +
-            `${entries} transcript entries, ${acked.completed.length} completed runs; lost 0, duplicated 0 (any would have failed); ${recovered} rounds replayed the journal`,
+          `crash loop: ${ROUNDS} SIGKILL rounds, ${CLIENTS} clients; acknowledged and checked after every restart: ${acked.workers.size + acked.deleted.size} creates, ` +
+            `${entries} transcript entries, ${acked.completed.length} completed runs, ${acked.deleted.size} deletes; lost 0, duplicated 0 (any would have failed); ${recovered} rounds replayed the journal`,
         );
       }
     },

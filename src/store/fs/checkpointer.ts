@@ -2,6 +2,7 @@ import type { WorkerState } from "../../core/schema/worker.ts";
 import { errnoCode, messageOf } from "../../shared/errors.ts";
 import type { AppendFiles } from "./append-files.ts";
 import { fsyncDir, syncFile, writeFileAtomic } from "./atomic.ts";
+import { writeEventsCheckpoint, type EventsCheckpoint } from "./events-checkpoint.ts";
 import type { JournalWriter } from "./journal.ts";
 import type { StoreSettings } from "./session.ts";
 import { stateFile, type FsWorker } from "./worker.ts";
@@ -18,6 +19,8 @@ interface CheckpointWork {
   workers: Array<{ worker: FsWorker; state: WorkerState; transcript_bytes: number; runs_bytes: number }>;
   files: string[];
   dirs: string[];
+  /** The event segments' acknowledged sizes, when events were written since the last checkpoint. */
+  events: EventsCheckpoint | null;
 }
 
 /**
@@ -49,6 +52,8 @@ export class Checkpointer {
     /** Starts a pass of the commit loop, which runs `between`. */
     private readonly kick: () => void,
     loaded: { dirtyWorkers: readonly FsWorker[]; written: Iterable<string>; leftoverJournals: readonly number[] },
+    /** What events/checkpoint.json records of the event log as it is now. */
+    private readonly eventsRecord: () => EventsCheckpoint,
   ) {
     this.journals = [...loaded.leftoverJournals, journal.number];
     for (const worker of loaded.dirtyWorkers) this.dirtyWorkers.add(worker);
@@ -152,7 +157,9 @@ export class Checkpointer {
       if (worker.unavailable !== null || !worker.state || !worker.on_disk || !this.current(worker)) continue;
       workers.push({ worker, state: worker.state, transcript_bytes: worker.transcript_bytes, runs_bytes: worker.runs_bytes });
     }
-    const work: CheckpointWork = { batch, workers, files: [...this.dirtyFiles], dirs: [...this.dirtyDirs] };
+    const files = [...this.dirtyFiles];
+    const events = files.some((path) => path.startsWith("events/")) ? this.eventsRecord() : null;
+    const work: CheckpointWork = { batch, workers, files, dirs: [...this.dirtyDirs], events };
     this.dirtyWorkers.clear();
     this.dirtyFiles.clear();
     this.dirtyDirs.clear();
@@ -169,6 +176,9 @@ export class Checkpointer {
       await inParallel(work.files, (path) => syncFile(paths.fs, paths.abs(path)));
       await inParallel(work.dirs, (dir) => fsyncDir(paths.fs, paths.abs(dir)));
     }
+    // The segments are synced: from now on their bytes up to here are acknowledged, not a torn
+    // tail. Without durability nothing is synced, so there is nothing to vouch for.
+    if (work.events && durable) await writeEventsCheckpoint(paths, work.events, durable);
     await inParallel(work.workers, ({ worker, state, transcript_bytes, runs_bytes }) => {
       const file = stateFile(state, { batch: work.batch, transcript_bytes, runs_bytes });
       return writeFileAtomic(paths, paths.workerFile(worker.id, "state.json"), file, durable);

@@ -6,6 +6,7 @@ import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { parseSealed, sealLine } from "./sealed-line.ts";
+import { EVENTS_CHECKPOINT, readEventsCheckpoint, type EventsCheckpoint } from "./events-checkpoint.ts";
 
 const ID = keyPrefix("id");
 /** Recent events kept parsed in memory: live subscribers and pollers read from here. */
@@ -21,6 +22,8 @@ interface Segment {
   /** Event ids and their line offsets; built when first read, kept up to date while appending. */
   ids: number[] | null;
   offsets: number[] | null;
+  /** Offset from which acknowledged events are missing (the file was shortened or damaged); reads through it fail store_corrupt. */
+  damaged?: number;
 }
 
 /** Serialised with `id` first so an index is built from line prefixes, without parsing events. */
@@ -56,36 +59,61 @@ export class EventLog {
    * Lists the segments, cuts a torn last line from any of them (store_repaired), indexes the
    * newest and reads the first id of the oldest. Returns the highest stored id (0: none).
    */
-  load(repairs: Repairs): number {
+  load(repairs: Repairs, gaps: ReadonlyMap<string, number> = new Map()): number {
     const names = this.paths.fs.readdirSync(this.paths.abs("events"))
       .map((name) => numberedName(name))
       .filter((n): n is number => n !== null)
       .sort((a, b) => a - b);
+    const checkpoint = readEventsCheckpoint(this.paths);
+    if (checkpoint.problem) repairs.add("error", "store_corrupt_events", checkpoint.problem, null, { file: EVENTS_CHECKPOINT });
+    const acknowledged = checkpoint.record;
     for (const first of names) {
       const path = this.paths.segment(first);
-      const size = this.repairEnd(path, repairs);
-      // An empty file (a batch a crash cut short, or all of it torn) holds nothing: not a segment.
-      if (size === 0) this.paths.fs.unlinkSync(this.paths.abs(path));
-      else this.segments.push({ first, path, bytes: size, ids: null, offsets: null });
+      const ackBytes = acknowledged?.segments[String(first)] ?? 0;
+      const { size, missingFrom } = this.repairEnd(path, ackBytes, repairs);
+      const damaged = Math.min(missingFrom ?? Infinity, gaps.get(path) ?? Infinity);
+      if (damaged !== Infinity) {
+        repairs.add("error", "store_corrupt_events", `${path} is missing acknowledged events from byte ${damaged}; reads through it fail store_corrupt`, null, {
+          file: path,
+          offset: damaged,
+        });
+        this.segments.push({ first, path, bytes: size, ids: null, offsets: null, damaged });
+      } else if (size === 0) {
+        // An empty file (a batch a crash cut short, or all of it torn) holds nothing: not a segment.
+        this.paths.fs.unlinkSync(this.paths.abs(path));
+      } else this.segments.push({ first, path, bytes: size, ids: null, offsets: null });
     }
     const newest = this.segments[this.segments.length - 1];
-    if (!newest) return 0;
+    if (!newest) return acknowledged?.last_event_id ?? 0;
     this.indexSync(newest, repairs);
     const oldest = this.segments[0]!;
     if (oldest !== newest) this.indexSync(oldest, repairs);
     this.firstId = oldest.ids![0] ?? oldest.first;
-    const last = newest.ids![newest.ids!.length - 1] ?? 0;
+    const last = Math.max(newest.ids![newest.ids!.length - 1] ?? 0, acknowledged?.last_event_id ?? 0);
     this.durableLast = last;
     return last;
   }
 
-  /** Cuts a torn last line; returns the size after. */
-  private repairEnd(path: string, repairs: Repairs): number {
+  /** What a checkpoint records once the segments are synced: their sizes and the last id. */
+  checkpointRecord(): EventsCheckpoint {
+    const segments: Record<string, number> = {};
+    for (const segment of this.segments) segments[String(segment.first)] = segment.bytes;
+    const newest = this.segments[this.segments.length - 1];
+    return { segments, last_event_id: Math.max(this.durableLast, newest?.ids?.at(-1) ?? 0) };
+  }
+
+  /**
+   * Cuts a torn last line, but only past the `acknowledged` bytes: a segment shorter than those,
+   * or whose last line within them is not whole, is missing acknowledged events (`missingFrom`).
+   */
+  private repairEnd(path: string, acknowledged: number, repairs: Repairs): { size: number; missingFrom?: number } {
     const fd = this.paths.fs.openSync(this.paths.abs(path), "r+");
     try {
       let size = this.paths.fs.fstatSync(fd).size;
+      if (size < acknowledged) return { size, missingFrom: size };
       if (size > 0 && readAtSync(this.paths.fs, fd, size - 1, 1)[0] !== NEWLINE) {
         const start = lineStartBeforeSync(this.paths.fs, fd, size);
+        if (start < acknowledged) return { size, missingFrom: start };
         this.paths.fs.ftruncateSync(fd, start);
         repairs.repaired(path, `the last line was cut short by a crash (a torn write); cut ${size - start} bytes at byte ${start}`);
         size = start;
@@ -93,12 +121,13 @@ export class EventLog {
       if (size > 0) {
         const start = lineStartBeforeSync(this.paths.fs, fd, size - 1);
         if (idOf(readAtSync(this.paths.fs, fd, start, size - 1 - start)) === null) {
+          if (start < acknowledged) return { size, missingFrom: start };
           this.paths.fs.ftruncateSync(fd, start);
           repairs.repaired(path, `the last line is not an event (a torn write); cut ${size - start} bytes at byte ${start}`);
           size = start;
         }
       }
-      return size;
+      return { size };
     } finally {
       this.paths.fs.closeSync(fd);
     }
@@ -139,7 +168,8 @@ export class EventLog {
   plan(events: readonly StoredEvent[], plan: BatchPlan): void {
     for (const event of events) {
       let segment = this.segments[this.segments.length - 1];
-      if (!segment || segment.ids!.length >= this.perSegment) {
+      // A damaged segment is not written to again: new events start a readable one.
+      if (!segment || segment.damaged !== undefined || segment.ids!.length >= this.perSegment) {
         segment = { first: event.id, path: this.paths.segment(event.id), bytes: 0, ids: [], offsets: [] };
         this.segments.push(segment);
         this.firstId ??= event.id;
@@ -199,6 +229,7 @@ export class EventLog {
     let s = Math.max(0, lowerBound(segments.length, (k) => segments[k]!.first > after + 1) - 1);
     for (; s < segments.length && out.length < limit; s++) {
       const segment = segments[s]!;
+      if (segment.damaged !== undefined) throw damagedEvent(segment.path, segment.damaged);
       if (!(await this.ensureIndex(segment))) throw expired(after, this.firstId);
       const ids = segment.ids!;
       const offsets = segment.offsets!;

@@ -24,7 +24,15 @@ export type ReplayOp = Exclude<JournalOp, { op: "append" }> | { op: "append"; pa
 
 export interface JournalRecord {
   batch: number;
+  /** Byte offset of the record's header line in its file. */
+  offset: number;
   ops: ReplayOp[];
+  /**
+   * Set when the payload fails its check but the sealed header is intact: `ops` then holds the
+   * header's ops in order, appends with zeros in place of their bytes, and `payload` the damaged
+   * bytes (to bound the event ids they held).
+   */
+  damaged?: { payload: Buffer };
 }
 
 /**
@@ -104,7 +112,11 @@ export interface ReadJournal {
   records: JournalRecord[];
   /** Byte offset of a record cut short by a crash (it runs to the end of the file), if any. */
   torn_at: number | null;
-  /** Byte offset of a complete record that does not read back; nothing after it is used. */
+  /**
+   * Byte offset of a complete record whose header does not read back (so nobody can say whose it
+   * was, nor where the next record starts); nothing after it is used. A record whose header is
+   * sealed and intact but whose payload is damaged is returned `damaged` instead, and reading goes on.
+   */
   corrupt_at: number | null;
   size: number;
 }
@@ -139,6 +151,17 @@ function withData(ops: JournalOp[], payload: Buffer): ReplayOp[] | null {
   return at === payload.length ? out : null;
 }
 
+/** Total bytes the header's appends name (0 when they are malformed: withData then refuses them). */
+function sumAppends(ops: JournalOp[]): number {
+  let total = 0;
+  for (const op of ops) {
+    if (typeof op !== "object" || op === null || op.op !== "append") continue;
+    if (!Number.isSafeInteger(op.bytes) || op.bytes < 0) return 0;
+    total += op.bytes;
+  }
+  return total;
+}
+
 /** Reads a journal file; `unsealed` accepts records without a seal (a format-1 store). */
 export function readJournal(fs: StoreFs, path: string, unsealed: boolean): ReadJournal {
   const buffer = fs.readFileSync(path);
@@ -158,11 +181,20 @@ export function readJournal(fs: StoreFs, path: string, unsealed: boolean): ReadJ
     }
     const payloadEnd = end + 1 + header.payload;
     if (payloadEnd + 1 > buffer.length) return { records, torn_at: position, corrupt_at: null, size: buffer.length };
-    const ops = withData(header.ops, buffer.subarray(end + 1, payloadEnd));
     const payload = buffer.subarray(end + 1, payloadEnd);
+    const ops = withData(header.ops, payload);
     const intact = header.payload_crc === undefined ? opened === text : header.payload_crc === checksumHex(payload);
-    if (!ops || !intact || buffer[payloadEnd] !== NEWLINE) return { records, torn_at: null, corrupt_at: position, size: buffer.length };
-    records.push({ batch: header.batch, ops });
+    if (ops && intact && buffer[payloadEnd] === NEWLINE) {
+      records.push({ batch: header.batch, offset: position, ops });
+    } else if (header.payload_crc !== undefined && opened !== text) {
+      // The header's seal checks out, so its ops and payload length are what was written: only
+      // the appended bytes are lost, and the next record starts where the header says.
+      const headerOps = withData(header.ops, Buffer.alloc(sumAppends(header.ops)));
+      if (!headerOps) return { records, torn_at: null, corrupt_at: position, size: buffer.length };
+      records.push({ batch: header.batch, offset: position, ops: headerOps, damaged: { payload } });
+    } else {
+      return { records, torn_at: null, corrupt_at: position, size: buffer.length };
+    }
     position = payloadEnd + 1;
   }
   return { records, torn_at: null, corrupt_at: null, size: buffer.length };
@@ -177,6 +209,20 @@ export interface SetAsideScope {
 }
 
 const EVENT_ID = Buffer.from('{"id":');
+
+/**
+ * The highest id of the event lines in `data` (lines start with their id), 0 when none. Damaged
+ * bytes may read wrong, which errs on the high side at worst: ids are skipped, never reused.
+ */
+export function highestEventId(data: Buffer): number {
+  let highest = 0;
+  for (let i = data.indexOf(EVENT_ID); i >= 0; i = data.indexOf(EVENT_ID, i + 1)) {
+    if (i > 0 && data[i - 1] !== NEWLINE) continue;
+    const value = leadingInteger(data, i, data.length, EVENT_ID);
+    if (value !== null) highest = Math.max(highest, value);
+  }
+  return highest;
+}
 
 /**
  * Reads what the records from `from` on (the damaged one first) name, without applying them:
@@ -217,12 +263,7 @@ export function scopeFrom(
       if (owner !== null) scope.workers?.add(owner);
       if (op.op === "append" && Number.isSafeInteger(op.bytes) && op.bytes >= 0) {
         // Event lines start with their id; a damaged one may read wrong, which errs on the high side at worst.
-        const data = buffer.subarray(at, Math.min(buffer.length, at + op.bytes));
-        for (let i = data.indexOf(EVENT_ID); i >= 0; i = data.indexOf(EVENT_ID, i + 1)) {
-          if (i > 0 && data[i - 1] !== NEWLINE) continue;
-          const value = leadingInteger(data, i, data.length, EVENT_ID);
-          if (value !== null) scope.last_event_id = Math.max(scope.last_event_id, value);
-        }
+        scope.last_event_id = Math.max(scope.last_event_id, highestEventId(buffer.subarray(at, Math.min(buffer.length, at + op.bytes))));
         at += op.bytes;
       }
     }

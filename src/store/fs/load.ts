@@ -12,6 +12,7 @@ import { openRuntimeRecord } from "./runtime-record.ts";
 import type { StoreSettings } from "./session.ts";
 import { loadWorker } from "./worker-loader.ts";
 import { newWorker, type FsWorker } from "./worker.ts";
+import { writeUnavailableMarker } from "./unavailable-marker.ts";
 
 /** Everything opening read from the layout: what one open of the store starts from. */
 export interface Loaded {
@@ -51,18 +52,20 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
   const perSegment = settings.perSegment ?? Math.min(10_000, Math.max(1, Math.ceil(maxRetained / 10)));
   const files = new AppendFiles(paths);
   const events = new EventLog(paths, perSegment, maxRetained, (path) => files.writebackBeforeRead(path));
-  const lastStoredEvent = events.load(repairs);
+  const lastStoredEvent = events.load(repairs, replay.gaps);
   const diagnostics = new DiagnosticLog(paths);
   diagnostics.load(repairs);
   const idempotency = new IdempotencyLog(paths, (options.idempotency_retention_s ?? 86_400) * 1000, options.now ?? Date.now);
   const keys = idempotency.load(repairs);
   const loaded = loadWorkers(paths, runtime.id, repairs, replay);
+  // Journal damage is seen only while its file is in wal/: the workers it made unavailable stay so.
+  await Promise.all(loaded.marks.map(([id, reason]) => writeUnavailableMarker(paths, id, reason, durable)));
 
   return {
     snapshot: {
       runtime,
       workers: loaded.stored,
-      last_event_id: Math.max(lastStoredEvent, loaded.last_event_id, replay.setAside?.scope.last_event_id ?? 0),
+      last_event_id: Math.max(lastStoredEvent, loaded.last_event_id, replay.setAside?.scope.last_event_id ?? 0, replay.withheld_event_id),
       diagnostics: repairs.diagnostics,
       idempotency: keys,
     },
@@ -103,6 +106,7 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
   const workers = new Map<string, FsWorker>();
   const stored: StoredWorker[] = [];
   const dirty: FsWorker[] = [];
+  const marks: Array<[string, string]> = [];
   let batch = 0;
   let last_event_id = 0;
   const entries = paths.fs.readdirSync(paths.abs("workers"), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -119,9 +123,15 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
       : notADirectory(entry.name);
     const worker = loaded.worker;
     const aside = replay.setAside;
-    // Acknowledged batches of this worker were set aside with a damaged journal: serving what is
-    // left would serve a past state as the present one.
-    if (aside && worker.unavailable === null && (aside.scope.workers === null || aside.scope.workers.has(worker.id))) worker.unavailable = aside.reason;
+    // Acknowledged writes of this worker were lost with a damaged journal record, or set aside with
+    // it: serving what is left would serve a past state as the present one.
+    const lost =
+      replay.isolated.get(worker.id) ??
+      (aside && (aside.scope.workers === null || aside.scope.workers.has(worker.id)) ? aside.reason : undefined);
+    if (lost !== undefined && entry.isDirectory()) {
+      worker.unavailable ??= lost;
+      if (!paths.fs.existsSync(paths.abs(paths.workerFile(worker.id, "unavailable.json")))) marks.push([worker.id, lost]);
+    }
     workers.set(worker.id, worker);
     batch = Math.max(batch, loaded.batch);
     last_event_id = Math.max(last_event_id, loaded.last_event_id);
@@ -132,7 +142,7 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
         : { worker_id: worker.id, record: worker.record, state: worker.state, unavailable: worker.unavailable },
     );
   }
-  return { workers, stored, dirty, batch, last_event_id };
+  return { workers, stored, dirty, marks, batch, last_event_id };
 }
 
 function notADirectory(id: string): { worker: FsWorker; batch: number; dirty: boolean; last_event_id: number } {

@@ -3,7 +3,7 @@ import { RuntimeError } from "../../core/errors.ts";
 import { isValidId } from "../../core/ids.ts";
 import { NODE_STORE_FS, type StoreFs } from "./store-fs.ts";
 
-export type WorkerFile = "worker.json" | "state.json" | "runs.jsonl" | "transcript.jsonl" | "work";
+export type WorkerFile = "worker.json" | "state.json" | "runs.jsonl" | "transcript.jsonl" | "unavailable.json" | "work";
 
 /** A file the journal may append to or remove, as parsed back from its root-relative path. */
 export type JournalTarget =

@@ -3,6 +3,7 @@ import { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
 import type { WorkerState as WorkerStateType } from "../../core/schema/worker.ts";
 import { firstError } from "../../core/validate.ts";
 import { errnoCode } from "../../shared/errors.ts";
+import { JournalIsolation, type TruncateOp } from "./journal-isolation.ts";
 import { readJournal, scopeFrom, type ReplayOp, type SetAsideScope } from "./journal.ts";
 import { readAtSync, tryParse } from "./lines.ts";
 import { openDocument } from "./sealed-line.ts";
@@ -29,11 +30,24 @@ export interface ReplayResult {
    * must be unavailable (`reason`), and event ids up to `last_event_id` were handed out.
    */
   setAside: { reason: string; scope: SetAsideScope } | null;
+  /**
+   * Workers a damaged journal record (intact header, damaged payload) held acknowledged writes
+   * for, each with the reason naming file and offset: they must be unavailable. Everything else
+   * in and after that record was replayed.
+   */
+  isolated: Map<string, string>;
+  /** Highest event id held by journal records or ops not replayed: never handed out again. */
+  withheld_event_id: number;
+  /**
+   * Runtime-wide files shorter than a journaled append expected, with the size they had: bytes a
+   * checkpoint made durable are missing there (the append went on at the end).
+   */
+  gaps: Map<string, number>;
 }
 
 interface Step {
   batch: number;
-  op: ReplayOp;
+  op: ReplayOp | TruncateOp;
 }
 
 /**
@@ -50,8 +64,17 @@ interface Step {
  * apply the steps that still count → collect the journaled states → note what was restored.
  */
 export async function replayJournal(paths: StorePaths, durable: boolean, repairs: Repairs): Promise<ReplayResult> {
-  const { steps: read, last_batch, setAside } = readJournalFiles(paths, repairs);
-  const result: ReplayResult = { last_batch, written: new Set(), removals: [], states: new Map(), setAside };
+  const { steps: read, last_batch, setAside, isolation } = readJournalFiles(paths, repairs);
+  const result: ReplayResult = {
+    last_batch,
+    written: new Set(),
+    removals: [],
+    states: new Map(),
+    setAside,
+    isolated: isolation.isolated,
+    withheld_event_id: isolation.withheld_event_id,
+    gaps: new Map(),
+  };
   if (read.length === 0) return result;
   const steps = withValidIds(read, repairs);
   const index = new ReplayIndex(steps);
@@ -72,9 +95,11 @@ export async function replayJournal(paths: StorePaths, durable: boolean, repairs
 
 /**
  * Every step of every journal file, oldest first. A record a crash cut short is cut off its
- * file (it was never acknowledged); a file damaged before its end stops the reading there.
+ * file (it was never acknowledged). A record whose payload is damaged under an intact header
+ * isolates the workers it appended for (journal-isolation.ts) and reading goes on; a record whose
+ * header is damaged (or whose damage cannot be isolated) stops the reading there.
  */
-function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[]; last_batch: number; setAside: ReplayResult["setAside"] } {
+function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[]; last_batch: number; setAside: ReplayResult["setAside"]; isolation: JournalIsolation } {
   const numbers = paths.fs.readdirSync(paths.abs("wal"))
     .map((name) => numberedName(name))
     .filter((n): n is number => n !== null)
@@ -82,34 +107,86 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
   const steps: Step[] = [];
   let last_batch = 0;
   let setAside: ReplayResult["setAside"] = null;
+  const isolation = new JournalIsolation(paths);
   for (const [position, number] of numbers.entries()) {
     const path = paths.journal(number);
     const journal = readJournal(paths.fs, paths.abs(path), paths.unsealedAccepted);
+    let stopAt = journal.corrupt_at;
+    // A file the journal moved on from was complete and synced before the next one was started
+    // (rotation waits for the sync in flight): a record cut short in it is damage, not a crash.
+    const moved_on = position < numbers.length - 1;
+    if (journal.torn_at !== null && moved_on) stopAt = journal.torn_at;
     for (const record of journal.records) {
-      for (const op of record.ops) steps.push({ batch: record.batch, op });
+      const ops = isolation.take(record, path);
+      if (ops === null) {
+        stopAt = record.offset;
+        break;
+      }
+      for (const op of ops) steps.push({ batch: record.batch, op });
       last_batch = Math.max(last_batch, record.batch);
     }
-    if (journal.torn_at !== null) {
+    if (journal.torn_at !== null && stopAt === null) {
       const fd = paths.fs.openSync(paths.abs(path), "r+");
       paths.fs.ftruncateSync(fd, journal.torn_at);
       paths.fs.closeSync(fd);
       repairs.repaired(path, `the last batch was cut short by a crash and never acknowledged; cut ${journal.size - journal.torn_at} bytes`);
     }
-    if (journal.corrupt_at !== null) {
+    if (stopAt !== null) {
       const files = [path, ...numbers.slice(position + 1).map((n) => paths.journal(n))];
       const scope: SetAsideScope = { workers: new Set(), last_event_id: 0 };
       const owner = (target: string) => {
         const parsed = paths.parseTarget(target);
         return parsed?.kind === "worker" ? parsed.worker_id : null;
       };
-      for (const [i, file] of files.entries()) scopeFrom(paths.fs, paths.abs(file), i === 0 ? journal.corrupt_at : 0, paths.unsealedAccepted, owner, scope);
-      const reason = `${path} is damaged at byte ${journal.corrupt_at} (store_corrupt_journal); this worker's batches from there on were not replayed`;
+      for (const [i, file] of files.entries()) scopeFrom(paths.fs, paths.abs(file), i === 0 ? stopAt : 0, paths.unsealedAccepted, owner, scope);
+      // Cut inside its header: nobody can say whose the record was.
+      if (journal.torn_at !== null && journal.torn_at === stopAt && !journalHeaderComplete(paths, paths.abs(path), stopAt)) scope.workers = null;
+      const reason = `${path} is damaged at byte ${stopAt} (store_corrupt_journal); this worker's batches from there on were not replayed`;
       setAside = { reason, scope };
-      setAsideFiles(files, paths, journal.corrupt_at, repairs);
-      break;
+      keepDamagedCopies([...isolation.damagedFiles].filter(([file]) => !files.includes(file)), paths, isolation, repairs);
+      setAsideFiles(files, paths, stopAt, repairs);
+      return { steps, last_batch, setAside, isolation };
     }
   }
-  return { steps, last_batch, setAside };
+  keepDamagedCopies([...isolation.damagedFiles], paths, isolation, repairs);
+  return { steps, last_batch, setAside, isolation };
+}
+
+function journalHeaderComplete(paths: StorePaths, file: string, at: number): boolean {
+  return paths.fs.readFileSync(file).indexOf(NEWLINE_BYTE, at) >= 0;
+}
+
+const NEWLINE_BYTE = 0x0a;
+
+/**
+ * Reports each journal file holding a damaged record whose loss was isolated, and keeps a copy
+ * of it for inspection (`<file>.damaged-<ms>`; not again when an identical copy is kept): the
+ * file itself is replayed and retired by a checkpoint as usual.
+ */
+function keepDamagedCopies(files: Array<[string, number[]]>, paths: StorePaths, isolation: JournalIsolation, repairs: Repairs): void {
+  for (const [file, offsets] of files) {
+    const bytes = paths.fs.readFileSync(paths.abs(file));
+    const base = file.slice(file.lastIndexOf("/") + 1);
+    const copies = paths.fs.readdirSync(paths.abs("wal")).filter((name) => name.startsWith(`${base}.damaged-`));
+    let kept = copies.find((name) => paths.fs.readFileSync(paths.abs(`wal/${name}`)).equals(bytes));
+    if (kept === undefined) {
+      kept = `${base}.damaged-${Date.now()}`;
+      const fd = paths.fs.openSync(paths.abs(`wal/${kept}`), "w", 0o644);
+      try {
+        for (let written = 0; written < bytes.length; ) written += paths.fs.writeSync(fd, bytes, written, bytes.length - written);
+      } finally {
+        paths.fs.closeSync(fd);
+      }
+    }
+    const workers = [...isolation.isolated].filter(([, reason]) => reason.startsWith(`${file} `)).map(([id]) => id);
+    repairs.add(
+      "error",
+      "store_corrupt_journal",
+      `${file} is damaged at byte ${offsets.join(", ")} (a record's payload fails its check; its header is intact): only the workers it wrote for (${workers.join(", ") || "none still present"}) are unavailable, everything else was replayed (a copy is kept as wal/${kept})`,
+      null,
+      { file, offset: offsets[0], offsets, kept: `wal/${kept}`, workers },
+    );
+  }
 }
 
 /**
@@ -221,10 +298,25 @@ async function applyStep(
       if (index.removedAfter(op.path, at)) return false;
       if (worker_id !== null && !paths.fs.existsSync(paths.abs(paths.workerDir(worker_id)))) return false;
       result.written.add(op.path);
-      return applyAppend(paths, op.path, op.offset, op.data, repairs, worker_id);
+      const gap = (size: number) => {
+        if (worker_id === null && !result.gaps.has(op.path)) result.gaps.set(op.path, size);
+      };
+      return applyAppend(paths, op.path, op.offset, op.data, repairs, worker_id, gap);
     }
     case "state":
       return false;
+    case "truncate": {
+      // A damaged record's bytes that never reached this runtime-wide file: later appends follow without them.
+      if (index.removedAfter(op.path, at) || !paths.fs.existsSync(paths.abs(op.path))) return false;
+      const fd = paths.fs.openSync(paths.abs(op.path), "r+");
+      try {
+        if (paths.fs.fstatSync(fd).size > op.offset) paths.fs.ftruncateSync(fd, op.offset);
+      } finally {
+        paths.fs.closeSync(fd);
+      }
+      result.written.add(op.path);
+      return false;
+    }
   }
 }
 
@@ -258,7 +350,15 @@ function matchesRecord(paths: StorePaths, worker_id: string, record: WorkerRecor
  * Makes `path` hold `data` at `offset`. Returns true when something had to be written: the bytes
  * were missing (lost with the crash) or differed (a torn tail, reported as store_repaired).
  */
-function applyAppend(paths: StorePaths, path: string, offset: number, bytes: Buffer, repairs: Repairs, worker_id: string | null): boolean {
+function applyAppend(
+  paths: StorePaths,
+  path: string,
+  offset: number,
+  bytes: Buffer,
+  repairs: Repairs,
+  worker_id: string | null,
+  gap: (size: number) => void,
+): boolean {
   const file = paths.abs(path);
   paths.fs.closeSync(paths.fs.openSync(file, "a", 0o644));
   const fd = paths.fs.openSync(file, "r+");
@@ -268,6 +368,7 @@ function applyAppend(paths: StorePaths, path: string, offset: number, bytes: Buf
     let from = 0;
     if (size < offset) {
       repairs.repaired(path, `was shorter (${size} bytes) than a journaled write expects (${offset}); it is appended at the end`, worker_id);
+      gap(size);
       at = size;
     } else {
       const present = readAtSync(paths.fs, fd, offset, Math.min(bytes.length, size - offset));

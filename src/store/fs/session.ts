@@ -112,6 +112,7 @@ export class StoreSession {
       (worker) => this.workers.get(worker.id) === worker,
       () => this.queue.kick(),
       loaded,
+      () => this.events.checkpointRecord(),
     );
   }
 

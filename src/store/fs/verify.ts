@@ -4,8 +4,9 @@ import { isValidId } from "../../core/ids.ts";
 import { readJournal } from "./journal.ts";
 import { completeLines, tryParse } from "./lines.ts";
 import { numberedName } from "./paths.ts";
+import { EVENTS_CHECKPOINT } from "./events-checkpoint.ts";
 import { NODE_STORE_FS } from "./store-fs.ts";
-import { openLine } from "./sealed-line.ts";
+import { openDocument, openLine } from "./sealed-line.ts";
 
 /** A record that fails its check: the file (root-relative), the byte its record starts at, and why. */
 export interface Damage {
@@ -36,8 +37,15 @@ export function verifyStore(root: string): VerifyReport {
     return report;
   }
   const unsealed = runtime.format_version === 1;
+  const acknowledged = eventsAcknowledged(root, report);
   for (const dir of ["events", "diagnostics", "idempotency"]) {
-    for (const name of numbered(join(root, dir))) checkLines(root, `${dir}/${name}`, unsealed, report);
+    for (const name of numbered(join(root, dir))) {
+      const size = checkLines(root, `${dir}/${name}`, unsealed, report);
+      const expected = dir === "events" ? acknowledged?.[String(numberedName(name))] : undefined;
+      if (typeof expected === "number" && size < expected) {
+        report.damaged.push({ file: `${dir}/${name}`, offset: size, problem: `ends at byte ${size}, short of its acknowledged events (byte ${expected})` });
+      }
+    }
   }
   for (const name of numbered(join(root, "wal"))) checkJournal(root, `wal/${name}`, unsealed, report);
   const workers = join(root, "workers");
@@ -46,8 +54,26 @@ export function verifyStore(root: string): VerifyReport {
   return report;
 }
 
+/** The acknowledged segment sizes events/checkpoint.json records (null when there is none). */
+function eventsAcknowledged(root: string, report: VerifyReport): Record<string, number> | null {
+  const text = readText(join(root, EVENTS_CHECKPOINT));
+  if (text === null) return null;
+  report.files++;
+  const value = openDocument(text, false) as { segments?: Record<string, number> } | undefined;
+  if (!value?.segments) {
+    report.damaged.push({ file: EVENTS_CHECKPOINT, offset: 0, problem: "does not match its checksum" });
+    return null;
+  }
+  return value.segments;
+}
+
 function checkWorker(root: string, id: string, unsealed: boolean, report: VerifyReport): void {
   const dir = `workers/${id}`;
+  const marker = readText(join(root, dir, "unavailable.json"));
+  if (marker !== null) {
+    const reason = (openDocument(marker, false) as { reason?: unknown } | undefined)?.reason;
+    report.damaged.push({ file: `${dir}/unavailable.json`, offset: 0, problem: `the worker was made unavailable: ${typeof reason === "string" ? reason : "(the marker is damaged)"}` });
+  }
   for (const file of ["worker.json", "state.json"]) {
     report.files++;
     if (tryParse(readText(join(root, dir, file)) ?? "") === undefined) report.damaged.push({ file: `${dir}/${file}`, offset: 0, problem: "is missing or not valid JSON" });
@@ -81,6 +107,9 @@ function checkJournal(root: string, file: string, unsealed: boolean, report: Ver
   report.files++;
   const journal = readJournal(NODE_STORE_FS, join(root, file), unsealed);
   report.records += journal.records.length;
+  for (const record of journal.records) {
+    if (record.damaged) report.damaged.push({ file, offset: record.offset, problem: "the journal record's payload does not match its checksum (its header is intact)" });
+  }
   if (journal.corrupt_at !== null) report.damaged.push({ file, offset: journal.corrupt_at, problem: "the journal record does not match its checksum; later batches cannot be replayed" });
   if (journal.torn_at !== null) report.torn.push({ file, offset: journal.torn_at, problem: "a batch a crash cut short (never acknowledged)" });
 }

@@ -10,6 +10,7 @@ import type { Repairs } from "./repairs.ts";
 import { addAnchor, Checkpoint, newWorker, stateOf, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { openDocument, parseSealed } from "./sealed-line.ts";
+import { readUnavailableMarker } from "./unavailable-marker.ts";
 
 type Json = { value: unknown; problem?: undefined } | { value?: undefined; problem: string };
 
@@ -88,6 +89,12 @@ export function loadWorker(
   // Known even if a log turns out unreadable: ids up to here were handed out.
   result.last_event_id = stored.last_event_id;
   result.dirty = chosen.from_journal;
+  // Damage an earlier open found and the files no longer show (a retired journal record) still counts.
+  const marked = readUnavailableMarker(paths, id);
+  if (marked !== null) {
+    worker.unavailable = marked;
+    return result;
+  }
 
   const transcriptFile = paths.workerFile(id, "transcript.jsonl");
   const transcript = reconcileLog(paths, transcriptFile, checkpoint?.transcript_bytes ?? null, stored.transcript_items, repairs, id, (value, index) => {
