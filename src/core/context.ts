@@ -14,6 +14,7 @@ import type { Limits, ProfileInfo, RuntimeStatus } from "./schema/runtime.ts";
 import type { EventSubscription } from "./subscription.ts";
 import { messageOf } from "../shared/errors.ts";
 import { storedState, type LoadedWorker, type WorkerEntry } from "./worker-entry.ts";
+import { WorkerTable } from "./worker-table.ts";
 
 export interface RuntimeSettings {
   runtime_id: string;
@@ -47,7 +48,8 @@ export class RuntimeContext {
   readonly default_profile: string;
   readonly version: string;
   readonly started_at = now();
-  readonly workers = new Map<string, WorkerEntry>();
+  /** Every worker by id, with its counts by status kept as it changes (the summary reads them). */
+  readonly workers = new WorkerTable();
   /** Ids of workers whose create is making their workspaces (not yet in `workers`). */
   readonly creating = new Set<string>();
   readonly workspaces: WorkspaceProvider | null;
@@ -157,22 +159,30 @@ export class RuntimeContext {
    * damaged one (store_corrupt) makes the worker unavailable from then on, as damage found at open
    * does, and is noted as a worker_unavailable diagnostic.
    */
-  async readStored<T>(entry: WorkerEntry, read: () => Promise<T>): Promise<T> {
+  readStored<T>(entry: WorkerEntry, read: () => Promise<T>): Promise<T> {
+    // Not an async function with try/await: every transcript and run read passes here, and the
+    // extra async frame costs each of them; only a failure takes the slow way.
+    let pending: Promise<T>;
     try {
-      return await read();
+      pending = read();
     } catch (error) {
-      const damaged = error instanceof RuntimeError && error.code === "store_corrupt";
-      if (damaged && entry.kind === "loaded" && this.workers.get(entry.id) === entry) {
-        const { state } = storedState(entry);
-        this.workers.set(entry.id, { kind: "unavailable", id: entry.id, reason: error.message, record: entry.record, state });
-        const commit: StoreCommit = {};
-        const worker_ref = this.refOf(entry.id);
-        this.addDiagnostic(commit, newDiagnostic({ level: "error", code: "worker_unavailable", message: error.message, worker_ref, details: error.details }));
-        // The read's failure is what the caller hears; a store that cannot record the note says so on its next write.
-        await this.commit(commit).catch(() => undefined);
-      }
-      throw error;
+      return this.readFailed(entry, error);
     }
+    return pending.catch((error: unknown) => this.readFailed(entry, error));
+  }
+
+  private async readFailed(entry: WorkerEntry, error: unknown): Promise<never> {
+    const damaged = error instanceof RuntimeError && error.code === "store_corrupt";
+    if (damaged && entry.kind === "loaded" && this.workers.get(entry.id) === entry) {
+      const { state } = storedState(entry);
+      this.workers.set(entry.id, { kind: "unavailable", id: entry.id, reason: error.message, record: entry.record, state });
+      const commit: StoreCommit = {};
+      const worker_ref = this.refOf(entry.id);
+      this.addDiagnostic(commit, newDiagnostic({ level: "error", code: "worker_unavailable", message: error.message, worker_ref, details: error.details }));
+      // The read's failure is what the caller hears; a store that cannot record the note says so on its next write.
+      await this.commit(commit).catch(() => undefined);
+    }
+    throw error;
   }
 
   /** Stores a commit, then publishes its events: subscribers never see what the store has not kept. */

@@ -13,7 +13,10 @@ type TerminalRunStatus = Exclude<RunStatus, "running">;
 
 /**
  * The only constructors of events (SPEC §6.2), one per kind, so each kind's `data` is what its
- * schema says. Stored events take the next id; ids are never reused.
+ * schema says. Stored events take the next id; ids are never reused. The envelope after `id` and
+ * `kind` is always `worker_ref, run_id, created_at`, in that order (the order events have always
+ * been written), spelled out in each constructor: a spread of a shared helper's object costs a
+ * copy per event, several per run.
  */
 export class EventFactory {
   constructor(private last: number) {}
@@ -24,16 +27,16 @@ export class EventFactory {
   }
 
   runtimeStarted(version: string, store: "memory" | "fs"): Stored<"runtime_started"> {
-    return { id: ++this.last, kind: "runtime_started", ...this.about(null, null), data: { version, store } };
+    return { id: ++this.last, kind: "runtime_started", worker_ref: null, run_id: null, created_at: now(), data: { version, store } };
   }
 
   runtimeStopped(): Stored<"runtime_stopped"> {
-    return { id: ++this.last, kind: "runtime_stopped", ...this.about(null, null), data: {} };
+    return { id: ++this.last, kind: "runtime_stopped", worker_ref: null, run_id: null, created_at: now(), data: {} };
   }
 
   workerCreated(record: WorkerRecord): Stored<"worker_created"> {
     const data = { display_name: record.display_name, profile: record.profile, intent_kind: record.intent.kind };
-    return { id: ++this.last, kind: "worker_created", ...this.about(record.worker_ref, null), data };
+    return { id: ++this.last, kind: "worker_created", worker_ref: record.worker_ref, run_id: null, created_at: now(), data };
   }
 
   inputAccepted(
@@ -42,12 +45,12 @@ export class EventFactory {
     role: "user" | "system",
     transcript_sequence: number,
   ): Stored<"worker_input_accepted"> {
-    return { id: ++this.last, kind: "worker_input_accepted", ...this.about(worker_ref, run_id), data: { role, transcript_sequence } };
+    return { id: ++this.last, kind: "worker_input_accepted", worker_ref, run_id, created_at: now(), data: { role, transcript_sequence } };
   }
 
   runStarted(run: Run): Stored<"run_started"> {
     const data = { input_sequence: run.input_sequence, profile: run.profile };
-    return { id: ++this.last, kind: "run_started", ...this.about(run.worker_ref, run.run_id), data };
+    return { id: ++this.last, kind: "run_started", worker_ref: run.worker_ref, run_id: run.run_id, created_at: now(), data };
   }
 
   /** Ephemeral: reaches live subscribers only, so it takes no id. */
@@ -62,15 +65,15 @@ export class EventFactory {
 
   /** A tool call of an agent run, with its latest state. */
   toolCall(run: Run, tool_call: ToolCall): Stored<"run_tool_call"> {
-    return { id: ++this.last, kind: "run_tool_call", ...this.about(run.worker_ref, run.run_id), data: { tool_call } };
+    return { id: ++this.last, kind: "run_tool_call", worker_ref: run.worker_ref, run_id: run.run_id, created_at: now(), data: { tool_call } };
   }
 
   plan(run: Run, entries: PlanEntry[]): Stored<"run_plan"> {
-    return { id: ++this.last, kind: "run_plan", ...this.about(run.worker_ref, run.run_id), data: { entries } };
+    return { id: ++this.last, kind: "run_plan", worker_ref: run.worker_ref, run_id: run.run_id, created_at: now(), data: { entries } };
   }
 
   permissionRequested(run: Run, permission: PermissionRequest, policy: PermissionPolicy): Stored<"run_permission_requested"> {
-    return { id: ++this.last, kind: "run_permission_requested", ...this.about(run.worker_ref, run.run_id), data: { permission, policy } };
+    return { id: ++this.last, kind: "run_permission_requested", worker_ref: run.worker_ref, run_id: run.run_id, created_at: now(), data: { permission, policy } };
   }
 
   /** How a permission request ended: `run_permission_timed_out` when the timeout chose, else `run_permission_answered`. */
@@ -82,32 +85,27 @@ export class EventFactory {
   ): Stored<"run_permission_answered" | "run_permission_timed_out"> {
     const data = { request_id, outcome: outcome.outcome, option_id: outcome.outcome === "selected" ? outcome.option_id : null, by };
     const kind = by === "timeout" ? "run_permission_timed_out" : "run_permission_answered";
-    return { id: ++this.last, kind, ...this.about(run.worker_ref, run.run_id), data };
+    return { id: ++this.last, kind, worker_ref: run.worker_ref, run_id: run.run_id, created_at: now(), data };
   }
 
   /** The terminal event of a run, named by how it ended, carrying the run as it ended. */
   runEnded(run: Run & { status: TerminalRunStatus }): Stored<(typeof RUN_ENDED_KIND)[TerminalRunStatus]> {
-    return { id: ++this.last, kind: RUN_ENDED_KIND[run.status], ...this.about(run.worker_ref, run.run_id), data: { run } };
+    return { id: ++this.last, kind: RUN_ENDED_KIND[run.status], worker_ref: run.worker_ref, run_id: run.run_id, created_at: now(), data: { run } };
   }
 
   workerStopped(worker_ref: WorkerRef, reason: string | null, cancelled_run_id: string | null): Stored<"worker_stopped"> {
-    return { id: ++this.last, kind: "worker_stopped", ...this.about(worker_ref, null), data: { reason, cancelled_run_id } };
+    return { id: ++this.last, kind: "worker_stopped", worker_ref, run_id: null, created_at: now(), data: { reason, cancelled_run_id } };
   }
 
   workerRestored(worker_ref: WorkerRef): Stored<"worker_restored"> {
-    return { id: ++this.last, kind: "worker_restored", ...this.about(worker_ref, null), data: {} };
+    return { id: ++this.last, kind: "worker_restored", worker_ref, run_id: null, created_at: now(), data: {} };
   }
 
   workerDeleted(worker_ref: WorkerRef): Stored<"worker_deleted"> {
-    return { id: ++this.last, kind: "worker_deleted", ...this.about(worker_ref, null), data: {} };
+    return { id: ++this.last, kind: "worker_deleted", worker_ref, run_id: null, created_at: now(), data: {} };
   }
 
   diagnostic(diagnostic: Diagnostic): Stored<"diagnostic"> {
-    return { id: ++this.last, kind: "diagnostic", ...this.about(diagnostic.worker_ref, diagnostic.run_id), data: { diagnostic } };
-  }
-
-  /** The envelope after `id` and `kind`, in the order events have always been written. */
-  private about(worker_ref: WorkerRef | null, run_id: string | null) {
-    return { worker_ref, run_id, created_at: now() };
+    return { id: ++this.last, kind: "diagnostic", worker_ref: diagnostic.worker_ref, run_id: diagnostic.run_id, created_at: now(), data: { diagnostic } };
   }
 }

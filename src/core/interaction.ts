@@ -5,7 +5,6 @@ import { newRunId } from "./ids.ts";
 import type { IdempotencyClaim } from "./idempotency.ts";
 import type { WorkerAddress } from "./identity.ts";
 import { getRun } from "./observation.ts";
-import { transition } from "./run-state.ts";
 import { executeRun } from "./run-executor.ts";
 import { InputRequest, type Ack } from "./schema/interaction.ts";
 import type { Run } from "./schema/run.ts";
@@ -29,8 +28,10 @@ export async function sendInput(ctx: RuntimeContext, address: WorkerAddress, inp
   ctx.assertOpen();
   const request = validate(InputRequest, input, "input");
   const entry = ctx.loaded(address);
-  const bytes = utf8.encode(request.content).length;
-  if (bytes > ctx.limits.max_input_bytes) {
+  // A UTF-16 code unit is at most 3 bytes in UTF-8: only content that might be too long is encoded to count.
+  const maxBytes = ctx.limits.max_input_bytes;
+  const bytes = request.content.length * 3 <= maxBytes ? 0 : utf8.encode(request.content).length;
+  if (bytes > maxBytes) {
     throw new RuntimeError("payload_too_large", `content is ${bytes} bytes; limits.max_input_bytes is ${ctx.limits.max_input_bytes}`);
   }
   const { run } = entry;
@@ -74,7 +75,7 @@ async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: strin
   const run = newRun(ctx.refOf(entry.id), profile.info.name, sequence, created_at);
   const active = newActiveRun(run);
   // Claimed synchronously, before any await: this is what makes single flight hold under concurrency.
-  entry.run = transition(entry.run, { type: "start_run", active });
+  ctx.workers.move(entry, { type: "start_run", active });
   const accepted = ctx.events.inputAccepted(run.worker_ref, run.run_id, "user", sequence);
   const started = ctx.events.runStarted(run);
   entry.counters = {
@@ -95,7 +96,7 @@ async function startRun(ctx: RuntimeContext, entry: LoadedWorker, content: strin
   try {
     await ctx.commit(commit);
   } catch (error) {
-    entry.run = transition(entry.run, { type: "end_run" });
+    ctx.workers.move(entry, { type: "end_run" });
     entry.counters = previous;
     active.settle(run);
     throw error;

@@ -3,7 +3,7 @@ import { now } from "./clock.ts";
 import type { RuntimeContext } from "./context.ts";
 import type { IdempotencyClaim } from "./idempotency.ts";
 import type { WorkerAddress } from "./identity.ts";
-import { activeOf, transition } from "./run-state.ts";
+import { activeOf } from "./run-state.ts";
 import type { Ack } from "./schema/interaction.ts";
 import { ackOf } from "./views.ts";
 import { abortRun, storedState, type LoadedWorker } from "./worker-entry.ts";
@@ -19,7 +19,7 @@ export async function stopWorker(ctx: RuntimeContext, address: WorkerAddress, re
   if (entry.run.status === "stopped") return ackOf(ctx, entry, { run_id: null, event_id: null });
   let settle!: { resolve: (ack: Ack) => void; reject: (error: unknown) => void };
   const stopped = new Promise<Ack>((resolve, reject) => (settle = { resolve, reject }));
-  entry.run = transition(entry.run, { type: "stop", stopped });
+  ctx.workers.move(entry, { type: "stop", stopped });
   recordStop(ctx, entry, why, claim).then(settle.resolve, settle.reject);
   return stopped;
 }
@@ -34,7 +34,7 @@ async function recordStop(ctx: RuntimeContext, entry: LoadedWorker, why: string 
     if (run.status === "cancelled") cancelled = run.run_id;
   }
   const event = ctx.events.workerStopped(ctx.refOf(entry.id), why, cancelled);
-  entry.run = transition(entry.run, { type: "stop_recorded" });
+  ctx.workers.move(entry, { type: "stop_recorded" });
   entry.counters = { ...entry.counters, stopped_reason: why, last_event_id: event.id, updated_at: now() };
   const commit = { states: [storedState(entry)], events: [event] };
   const ack = ackOf(ctx, entry, { run_id: null, event_id: event.id, cancelled_run_id: cancelled });
@@ -71,7 +71,7 @@ export async function restoreWorker(ctx: RuntimeContext, address: WorkerAddress,
   }
   if (entry.run.status !== "stopped") return ackOf(ctx, entry, { run_id: null, event_id: null });
   const event = ctx.events.workerRestored(ctx.refOf(entry.id));
-  entry.run = transition(entry.run, { type: "restore" });
+  ctx.workers.move(entry, { type: "restore" });
   entry.counters = { ...entry.counters, stopped_reason: null, last_event_id: event.id, updated_at: now() };
   const commit = { states: [storedState(entry)], events: [event] };
   const ack = ackOf(ctx, entry, { run_id: null, event_id: event.id });

@@ -14,7 +14,7 @@ import type { Diagnostic } from "./schema/diagnostic.ts";
 import type { Run } from "./schema/run.ts";
 import { DEFAULT_LIMITS, Limits, type RuntimeSummary } from "./schema/runtime.ts";
 import { validate } from "./validate.ts";
-import { abortRun, storedState, workerStatus, type WorkerEntry } from "./worker-entry.ts";
+import { abortRun, storedState, type WorkerEntry } from "./worker-entry.ts";
 
 /** Management: opening the runtime over its store, its summary, diagnostics and shutdown (SPEC §3). */
 
@@ -146,19 +146,15 @@ function interrupt(ctx: RuntimeContext, commit: StoreCommit, stored: Run): void 
 }
 
 export function summary(ctx: RuntimeContext): RuntimeSummary {
-  const workers = { total: 0, idle: 0, running: 0, stopped: 0, unavailable: 0 };
-  let active_runs = 0;
-  for (const entry of ctx.workers.values()) {
-    workers.total++;
-    workers[workerStatus(entry)]++;
-    if (entry.kind === "loaded" && activeOf(entry.run)) active_runs++;
-  }
+  // Kept by the worker table as workers change: no scan per call.
+  const { workers, active_runs } = ctx.workers.counts();
   return {
     id: ctx.runtime_id,
     runtime_id: ctx.runtime_id,
     display_name: ctx.display_name,
     store: ctx.store.kind,
-    status: ctx.status,
+    // A running runtime whose store cannot write (disk full, I/O errors) says so; it recovers in process.
+    status: ctx.status === "running" && ctx.store.health?.().writable === false ? "degraded" : ctx.status,
     version: ctx.version,
     started_at: ctx.started_at,
     workers,

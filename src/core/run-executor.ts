@@ -5,7 +5,6 @@ import { newDiagnostic, type RuntimeContext } from "./context.ts";
 import { BackendError, type RunOutput } from "./ports/backend.ts";
 import type { StoreCommit } from "./ports/store.ts";
 import type { Profile } from "./profiles.ts";
-import { transition } from "./run-state.ts";
 import type { StopReason } from "./schema/agent.ts";
 import type { Run, RunError, RunStatus, Usage } from "./schema/run.ts";
 import type { TranscriptEntry } from "./schema/transcript.ts";
@@ -44,7 +43,7 @@ async function runBackend(ctx: RuntimeContext, entry: LoadedWorker, active: Acti
       run_id: run.run_id,
       // Counted when the run started; no other run can start before this one ends.
       run_number: entry.counters.run_count,
-      worker_session_id: entry.record.worker_session_id ?? stableUuid(`${run.worker_ref.runtime_id}/${entry.id}/${entry.record.created_at}`),
+      worker_session_id: sessionIdOf(entry),
       input,
       work_dir: ctx.store.workDir(entry.id),
       workspace: entry.record.workspaces?.[0]?.path ?? null,
@@ -80,6 +79,21 @@ async function runBackend(ctx: RuntimeContext, entry: LoadedWorker, active: Acti
   return { status: "completed", output, usage, error: null };
 }
 
+// Derived from the record, which never changes: hashed once per worker, not once per run.
+const derivedSessionIds = new WeakMap<LoadedWorker["record"], string>();
+
+/** The worker's session id: the record's, or one derived from its identity (stable across restarts). */
+function sessionIdOf(entry: LoadedWorker): string {
+  const record = entry.record;
+  if (record.worker_session_id != null) return record.worker_session_id;
+  let id = derivedSessionIds.get(record);
+  if (id === undefined) {
+    id = stableUuid(`${record.worker_ref.runtime_id}/${entry.id}/${record.created_at}`);
+    derivedSessionIds.set(record, id);
+  }
+  return id;
+}
+
 /** Stores the run's end with its output; the worker takes input again at once (SPEC §5). */
 async function finishRun(ctx: RuntimeContext, entry: LoadedWorker, active: ActiveRun, outcome: Outcome): Promise<void> {
   const { status, output, usage, error } = outcome;
@@ -91,7 +105,7 @@ async function finishRun(ctx: RuntimeContext, entry: LoadedWorker, active: Activ
   const commit = endOf(ctx, run, output);
 
   active.run = run;
-  entry.run = transition(entry.run, { type: "end_run" });
+  ctx.workers.move(entry, { type: "end_run" });
   entry.ending = active;
   entry.counters = {
     ...counters,

@@ -46,22 +46,24 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
   metrics.attach(runtime);
   const grants = new RequestGrants();
   const logger = options.logger ?? null;
+  const pipeline = requestPipeline({
+    runtime,
+    token: options.token,
+    verifier: options.verifier,
+    logger,
+    metrics: metrics.http,
+    grants,
+    routes,
+    dispatch: (request) => self.app!.handle(request),
+    route: (request) => elysiaFetch!(request),
+  });
+  // Elysia's own handler, taken once the routes are in (below); the front door wraps it.
+  let elysiaFetch: ((request: Request) => Response | Promise<Response>) | undefined;
   // `standardHostname: false`: Elysia's default finds the path by searching for "/" from index 11,
   // assuming a host of at least 4 characters (`http://a.bc`); with `Host: x` or `Host: api` it cut
   // the path wrongly and existing routes answered 404/405.
   const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
-    .use(
-      requestPipeline({
-        runtime,
-        token: options.token,
-        verifier: options.verifier,
-        logger,
-        metrics: metrics.http,
-        grants,
-        routes,
-        dispatch: (request) => self.app!.handle(request),
-      }),
-    )
+    .use(pipeline.hooks)
     .use(runtimeRoutes(runtime, () => openApiDocument(self.app!), grants))
     .use(metricsRoutes(metrics.registry))
     .use(workerRoutes(runtime, grants))
@@ -77,6 +79,15 @@ export function createApp(runtime: Runtime, options: CreateAppOptions = {}) {
       }),
     );
   self.app = app;
+  // The hot reads and the plain input are answered before Elysia (request-pipeline.ts).
+  // `app.handle` calls `app.fetch`, so the server and `app.handle(request)` both go this way.
+  elysiaFetch = app.fetch;
+  const routed = elysiaFetch;
+  Object.defineProperty(app, "fetch", {
+    configurable: true,
+    writable: true,
+    value: (request: Request): Response | Promise<Response> => pipeline.front(request) ?? routed(request),
+  });
   // The document is built on the first GET /openapi.json (or openApiDocument()), not here: start-up
   // builds only what /healthz needs. What Elysia adds to the schemas meanwhile is left out of it.
   declaredOpen.set(app, declaredOpenObjects(app.routes));

@@ -58,7 +58,9 @@ export interface Admitted {
  * `worker_ids` restriction for a route that names a worker. Throws `RuntimeError`; answers
  * synchronously unless a signed token is seen for the first time.
  */
-export function createGuard(options: GuardOptions): (request: Request, path: string) => Admitted | Promise<Admitted> {
+export type Guard = (request: Request, path: string, known?: MatchedRoute | null) => Admitted | Promise<Admitted>;
+
+export function createGuard(options: GuardOptions): Guard {
   const matchStatic = options.token ? staticTokenCheck(options.token) : null;
   const verifier = options.verifier ?? null;
   const open = matchStatic === null && verifier === null;
@@ -80,10 +82,11 @@ export function createGuard(options: GuardOptions): (request: Request, path: str
     return { grant, route };
   };
 
-  return (request, path) => {
+  // `known`: the route when the caller matched it already (the hot reads), else it is matched here.
+  return (request, path, known) => {
     // Browsers never talk to a runtime (SPEC §1): refused before anything else, even /healthz.
     if (request.headers.has("origin")) throw forbiddenOrigin();
-    const route = match(request.method, path);
+    const route = known === undefined ? match(request.method, path) : known;
     if (open || route?.scope === null) return { grant: FULL_GRANT, route };
     const presented = bearerValue(request.headers.get("authorization"));
     if (presented === null) throw unauthorized();

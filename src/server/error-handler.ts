@@ -10,6 +10,9 @@ import type { RouteDeclaration } from "./openapi.ts";
 import type { RequestLog } from "./request-log.ts";
 import { pathOf } from "./url-path.ts";
 
+/** Seconds a client waits before retrying a 503 `runtime_unavailable` (the store probes for recovery more often). */
+const RETRY_AFTER_S = 1;
+
 /**
  * The one way out of a failed request: whatever failed — the guard, Elysia's routing, parsing or
  * validation, a route handler, the core — answers `{"error": {"code", "message", "details"?}}`
@@ -32,6 +35,8 @@ export function errorHandler(
       // RFC 6750: a 401 names the scheme it wants; a 403 for a scope names the scope.
       if (failure.code === "unauthorized") headers = { "www-authenticate": INVALID_TOKEN_CHALLENGE };
       else if (failure.code === "insufficient_scope") headers = { "www-authenticate": scopeChallenge(String(failure.details?.scope)) };
+      // A runtime that cannot serve now (closing, a store that cannot write) says when to try again.
+      else if (failure.code === "runtime_unavailable") headers = { "retry-after": String(RETRY_AFTER_S) };
     } else if (code === "VALIDATION") {
       failure = validationFailure(error);
     } else if (code === "PARSE") {

@@ -27,12 +27,19 @@ export function requestLog(logger: RuntimeLogger | null, metrics: HttpMetrics | 
   // which lets Elysia skip preparing the rest (headers, query, cookies) on every request.
   const started = new WeakMap<Request, number>();
   const routeOf = routeMatcher();
+  // `METHOD /template` → `/template`, cut once per route rather than per request.
+  const labels = new Map<string, string>();
+  const labelOf = (key: string): string => {
+    let label = labels.get(key);
+    if (label === undefined) labels.set(key, (label = key.slice(key.indexOf(" ") + 1)));
+    return label;
+  };
   const line = (method: string, path: string, status: number, since: number, route?: string | null): void => {
     const ms = performance.now() - since;
     if (metrics) {
       // Labelled by template, never by raw path: ids would make the series unbounded.
       const key = route === undefined ? (routeOf(method, path)?.key ?? null) : route;
-      metrics.request(method, key === null ? "unmatched" : key.slice(key.indexOf(" ") + 1), status, ms / 1000);
+      metrics.request(method, key === null ? "unmatched" : labelOf(key), status, ms / 1000);
     }
     logger?.debug("request", { method, path, status, ms: Math.round(ms * 100) / 100 });
   };

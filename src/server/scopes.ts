@@ -71,30 +71,44 @@ export function routeMatcher(table: Record<string, RouteScope> = ROUTE_SCOPES): 
     list.push(compiled);
     bySegments.set(segments.length, list);
   }
+  // Called for every request (the guard, the request log): the path is walked in place, with no
+  // split arrays; only a per-worker route allocates its match.
   return (method, path) => {
-    const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-    const parts = trimmed.split("/").slice(1);
-    const candidates = bySegments.get(parts.length);
+    const end = path.length > 1 && path.charCodeAt(path.length - 1) === SLASH ? path.length - 1 : path.length;
+    let count = 1;
+    for (let i = 1; i < end; i++) if (path.charCodeAt(i) === SLASH) count++;
+    const candidates = bySegments.get(count);
     if (!candidates) return null;
     const asMethod = method === "HEAD" ? "GET" : method;
     for (const candidate of candidates) {
       if (candidate.method !== asMethod) continue;
+      let from = 1;
+      let workerFrom = 0;
+      let workerTo = 0;
       let matches = true;
-      for (let i = 0; i < parts.length; i++) {
+      for (let i = 0; i < count; i++) {
+        let to = path.indexOf("/", from);
+        if (to < 0 || to > end) to = end;
         const expected = candidate.segments[i];
-        const part = parts[i]!;
-        if (expected === null ? part === "" : expected !== part) {
+        if (expected === null ? to === from : to - from !== expected!.length || !path.startsWith(expected!, from)) {
           matches = false;
           break;
         }
+        if (i === candidate.worker_at) {
+          workerFrom = from;
+          workerTo = to;
+        }
+        from = to + 1;
       }
       if (!matches) continue;
       if (candidate.worker_at < 0) return candidate.route;
-      return { ...candidate.route, worker_id: parts[candidate.worker_at]! };
+      return { ...candidate.route, worker_id: path.slice(workerFrom, workerTo) };
     }
     return null;
   };
 }
+
+const SLASH = 47;
 
 /** Parses a `scope` claim: unknown scopes are ignored (a Backend may issue scopes for newer runtimes). */
 export function parseScopes(claim: unknown): Set<Scope> {

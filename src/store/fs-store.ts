@@ -10,6 +10,9 @@ import { acquireLock, releaseLock } from "./fs/lock.ts";
 import { StorePaths } from "./fs/paths.ts";
 import { StoreSession, type CommitStats, type StoreSettings } from "./fs/session.ts";
 import { NODE_STORE_FS, type StoreFs } from "./fs/store-fs.ts";
+import { unavailable } from "./fs/store-failure.ts";
+import { probeWritable } from "./fs/write-probe.ts";
+import type { StoreHealth } from "../core/readiness.ts";
 import type { EventQuery, RuntimeStore, StoreCommit, StoreOpenOptions, StoreSnapshot } from "../core/ports/store.ts";
 
 export interface FsStoreOptions {
@@ -29,6 +32,10 @@ export interface FsStoreOptions {
 }
 
 export type { CommitStats } from "./fs/session.ts";
+
+/** Recovery after a failed write is tried after this long, doubling up to MAX (and on each commit that is due). */
+const FIRST_PROBE_MS = 100;
+const MAX_PROBE_MS = 2000;
 
 
 /**
@@ -55,6 +62,14 @@ export class FsStore implements RuntimeStore {
   private readonly settings: StoreSettings;
   private readonly lockFile: string;
   private lifecycle: Lifecycle = { status: "new" };
+  private openOptions: StoreOpenOptions | null = null;
+  /** Recovery after a failed write: the attempt running, when the next is due, the timer that starts it. */
+  private recovery: { running: Promise<boolean> | null; due: number; delayMs: number; timer: ReturnType<typeof setTimeout> | null } = {
+    running: null,
+    due: 0,
+    delayMs: FIRST_PROBE_MS,
+    timer: null,
+  };
 
   constructor(options: FsStoreOptions) {
     if (typeof options?.root !== "string" || options.root.length === 0) {
@@ -77,6 +92,7 @@ export class FsStore implements RuntimeStore {
       checkpointMs,
       perSegment,
       onCommit: options.onCommit,
+      onFailure: () => this.scheduleRecovery(),
     };
     this.root = paths.root;
     this.lockFile = paths.abs("LOCK");
@@ -94,6 +110,7 @@ export class FsStore implements RuntimeStore {
     try {
       const { session, snapshot } = await StoreSession.open(this.settings, options, taken_over);
       this.lifecycle = { status: "open", session, realRoot };
+      this.openOptions = options;
       return snapshot;
     } catch (error) {
       await releaseLock(this.lockFile, realRoot, this.settings.paths.fs);
@@ -113,7 +130,90 @@ export class FsStore implements RuntimeStore {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (lifecycle.session.failedWith()) return this.commitWhileFailed(commit);
     return lifecycle.session.submit(commit);
+  }
+
+  /** Writable unless the last write failed and the store has not recovered yet (`/readyz`, `degraded`). */
+  health(): StoreHealth {
+    const failure = this.lifecycle.status === "open" ? this.lifecycle.session.failedWith() : null;
+    return failure ? { writable: false, cause: failure.cause } : { writable: true };
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  /**
+   * A commit while the store cannot write: it waits for a recovery attempt that is running or due,
+   * and goes to the recovered session if that worked; otherwise it is refused at once (503, the
+   * cause; nothing applied).
+   */
+  private async commitWhileFailed(commit: StoreCommit): Promise<void> {
+    const recovered = this.recovery.running ?? (Date.now() >= this.recovery.due ? this.recover() : null);
+    if (recovered && (await recovered) && this.lifecycle.status === "open" && !this.lifecycle.session.failedWith()) {
+      return this.lifecycle.session.submit(commit);
+    }
+    const failure = this.lifecycle.status === "open" ? this.lifecycle.session.failedWith() : null;
+    if (!failure) return this.commit(commit);
+    throw unavailable(failure.cause, false, failure.error);
+  }
+
+  /** A session failed: recovery is tried on a timer (backing off) until it works or the store closes. */
+  private scheduleRecovery(): void {
+    const recovery = this.recovery;
+    if (recovery.timer || this.lifecycle.status !== "open") return;
+    recovery.due = Date.now() + recovery.delayMs;
+    recovery.timer = setTimeout(() => {
+      recovery.timer = null;
+      if (this.lifecycle.status !== "open") return;
+      void (recovery.running ?? this.recover()).then((ok) => {
+        if (!ok) this.scheduleRecovery();
+      });
+    }, recovery.delayMs);
+    (recovery.timer as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * Recovery in process: the failed session takes its failed batches back on disk and cuts the
+   * journal to its last acknowledged record; once a probe write succeeds, a new session is opened
+   * from the layout (replaying the journal, as a restart would) and takes over. Resolves false
+   * while the disk still fails (tried again later).
+   */
+  private recover(): Promise<boolean> {
+    const recovery = this.recovery;
+    const attempt = (async () => {
+      const lifecycle = this.lifecycle;
+      if (lifecycle.status !== "open" || !this.openOptions) return false;
+      const failed = lifecycle.session;
+      const failure = failed.failedWith();
+      if (!failure) return true;
+      const started = performance.now();
+      try {
+        await failed.restoreDisk();
+        await probeWritable(this.settings.paths, this.settings.durable);
+        const { session, snapshot } = await StoreSession.open(this.settings, this.openOptions, null);
+        if (this.lifecycle !== lifecycle) {
+          await session.close();
+          return false;
+        }
+        this.lifecycle = { ...lifecycle, session };
+        recovery.delayMs = FIRST_PROBE_MS;
+        this.settings.log.info("the store writes again (recovered in process)", {
+          cause: failure.cause,
+          recovery_ms: Math.round(performance.now() - started),
+          repairs: snapshot.diagnostics.map((d) => d.code),
+        });
+        return true;
+      } catch (error) {
+        recovery.delayMs = Math.min(recovery.delayMs * 2, MAX_PROBE_MS);
+        recovery.due = Date.now() + recovery.delayMs;
+        this.settings.log.debug("the store still cannot write", { error: messageOf(error) });
+        return false;
+      }
+    })().finally(() => {
+      recovery.running = null;
+    });
+    recovery.running = attempt;
+    return attempt;
   }
 
   /** Refuses a malformed commit on its own, before it joins a batch it could otherwise fail. */
@@ -173,16 +273,22 @@ export class FsStore implements RuntimeStore {
     const lifecycle = this.lifecycle;
     if (lifecycle.status === "new") return Promise.resolve();
     if (lifecycle.status !== "open") return lifecycle.closing;
-    const { session, realRoot } = lifecycle;
+    const { realRoot } = lifecycle;
+    if (this.recovery.timer) clearTimeout(this.recovery.timer);
+    this.recovery.timer = null;
     const closing = (async () => {
+      await this.recovery.running;
+      const session = this.lifecycle.status === "closing" ? this.lifecycle.session : lifecycle.session;
       try {
+        // A store closed while it cannot write still takes the failed batches back, if the disk lets it.
+        if (session.failedWith()) await session.restoreDisk().catch((error) => this.settings.log.warn("the store closes with a failed write not taken back", { error: messageOf(error) }));
         await session.close();
       } finally {
         await releaseLock(this.lockFile, realRoot, this.settings.paths.fs);
         if (this.lifecycle.status === "closing") this.lifecycle = { ...this.lifecycle, status: "closed" };
       }
     })();
-    this.lifecycle = { status: "closing", session, closing };
+    this.lifecycle = { status: "closing", session: lifecycle.session, closing };
     return closing;
   }
 

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { FsStore, Runtime } from "../../src/index.ts";
+import { cpSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { FsStore, Runtime, RuntimeError } from "../../src/index.ts";
 import { FaultyFs } from "../support/faulty-fs.ts";
-import { cleanScratch, expectCode, runtimeOptions, scratchDir } from "./helpers.ts";
+import { cleanScratch, expectCode, runtimeOptions, scratchDir, until } from "./helpers.ts";
 
 afterEach(() => cleanScratch());
 
@@ -38,4 +40,135 @@ describe("FsStore over a wrapped file system (FsStoreOptions.fs)", () => {
     const runtime = await Runtime.open(runtimeOptions(new FsStore({ root, fs: faulty.fs })));
     await runtime.close();
   });
+});
+
+const STUCK = { stuck: { backend: "echo", delay_ms: 3_600_000 } };
+
+async function openFaulty(root: string, faulty: FaultyFs | null, checkpoint_interval_ms = 60_000): Promise<Runtime> {
+  return Runtime.open({
+    ...runtimeOptions(new FsStore({ root, fs: faulty?.fs, checkpoint_interval_ms })),
+    profiles: STUCK,
+    runtime_id: "rt-faulty",
+  });
+}
+
+/** One input per worker (their `stuck` runs never end): the content if acknowledged, else the error. */
+async function inputs(runtime: Runtime, ids: string[], label: string): Promise<Array<{ id: string; content: string; ok: boolean; error?: RuntimeError }>> {
+  return Promise.all(
+    ids.map(async (id) => {
+      const content = `${label}-${id}`;
+      try {
+        await runtime.sendInput(id, { kind: "user", content });
+        return { id, content, ok: true };
+      } catch (error) {
+        if (!(error instanceof RuntimeError)) throw error;
+        return { id, content, ok: false, error };
+      }
+    }),
+  );
+}
+
+async function workers(runtime: Runtime, prefix: string, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+  for (const worker_id of ids) await runtime.createWorker({ worker_id, profile: { kind: "named", value: "stuck" } });
+  return ids;
+}
+
+const userContents = async (runtime: Runtime, id: string) =>
+  (await runtime.transcript(id, { limit: 100 })).items.filter((item) => item.role === "user").map((item) => item.content);
+
+describe("FsStore faults through the library", () => {
+  test("rename failing during a checkpoint: journal files stay, nothing acknowledged is lost after reopen, the store works again", async () => {
+    const faulty = new FaultyFs();
+    const root = scratchDir("faulty");
+    const runtime = await openFaulty(root, faulty, 20);
+    const ids = await workers(runtime, "c", 8);
+    // Every rename fails (the recovery probe renames too, so the store stays degraded until lifted).
+    const fault = faulty.fail({ op: "rename", code: "EIO" });
+    const sent = await inputs(runtime, ids.slice(0, 4), "before");
+    await until(() => fault.hits > 0, "a checkpoint's rename (events/checkpoint.json or a state.json) to fail");
+    // The checkpoint failed: its journal files are all still there (nothing retired), and the store says it cannot write.
+    const journals = readdirSync(join(root, "wal")).filter((name) => name.endsWith(".jsonl"));
+    expect(journals.length).toBeGreaterThan(0);
+    await until(() => runtime.readiness().ready === false, "the store to report that it cannot write");
+    expect(runtime.readiness()).toEqual({ ready: false, cause: "io_error" });
+    const refused = await inputs(runtime, ids.slice(4, 5), "refused");
+    expect(refused[0]!.ok).toBe(false);
+    expect(refused[0]!.error!.code).toBe("runtime_unavailable");
+    expect(refused[0]!.error!.details).toEqual({ cause: "io_error" });
+
+    fault.lift();
+    await until(() => runtime.readiness().ready, "recovery once renames work again");
+    const after = await inputs(runtime, ids.slice(4), "after");
+    for (const input of after) expect(input.ok).toBe(true);
+    const acknowledged = [...sent, ...after].filter((input) => input.ok);
+    for (const input of acknowledged) expect(await userContents(runtime, input.id)).toContain(input.content);
+    await runtime.close();
+
+    const reopened = await openFaulty(root, null);
+    for (const input of acknowledged) expect(await userContents(reopened, input.id)).toContain(input.content);
+    expect(await userContents(reopened, refused[0]!.id)).not.toContain(refused[0]!.content);
+    await reopened.close();
+  }, 60_000);
+
+  test("a create and a delete whose batch fails are not applied, in memory or on disk; both work after recovery", async () => {
+    const faulty = new FaultyFs();
+    const root = scratchDir("faulty");
+    const runtime = await openFaulty(root, faulty);
+    // System input starts no run: the worker stays idle, so it can be deleted.
+    await runtime.createWorker({ worker_id: "kept" });
+    await runtime.sendInput("kept", { kind: "system", content: "calm" });
+    const held = async (rt: Runtime) => (await rt.transcript("kept", { limit: 10 })).items.map((item) => item.content);
+    const fault = faulty.fail({ op: "fsync", path: "/wal/", code: "EIO" });
+    const deleting = await expectCode(runtime.deleteWorker("kept"), "runtime_unavailable");
+    expect(deleting.details).toEqual({ cause: "io_error", outcome: "unknown" });
+    const creating = await expectCode(runtime.createWorker({ worker_id: "new" }), "runtime_unavailable");
+    expect(creating.details?.cause).toBe("io_error");
+    // Still there, with its data; the new one is not.
+    expect(await held(runtime)).toEqual(["calm"]);
+    await expectCode(runtime.getWorker("new"), "worker_not_found");
+
+    fault.lift();
+    await until(() => runtime.readiness().ready, "recovery");
+    expect(await held(runtime)).toEqual(["calm"]);
+    await expectCode(runtime.getWorker("new"), "worker_not_found");
+    await runtime.close();
+
+    const reopened = await openFaulty(root, null);
+    expect(await held(reopened)).toEqual(["calm"]);
+    await expectCode(reopened.getWorker("new"), "worker_not_found");
+    await reopened.createWorker({ worker_id: "new" });
+    await reopened.deleteWorker("kept");
+    await expectCode(reopened.getWorker("kept"), "worker_not_found");
+    await reopened.close();
+  }, 60_000);
+
+  test("a crash (no close) after a failed batch: the store opens and every acknowledged write is there", async () => {
+    const faulty = new FaultyFs();
+    const root = scratchDir("faulty");
+    const runtime = await openFaulty(root, faulty);
+    const ids = await workers(runtime, "k", 16);
+    const calm = await inputs(runtime, ids.slice(0, 8), "calm");
+    for (const input of calm) expect(input.ok).toBe(true);
+    faulty.fail({ op: "write", path: "/wal/", code: "ENOSPC", partial: true });
+    const stormy = await inputs(runtime, ids.slice(8), "storm");
+    for (const input of stormy) {
+      expect(input.ok).toBe(false);
+      expect(input.error!.code).toBe("runtime_unavailable");
+      expect(input.error!.details?.cause).toBe("disk_full");
+    }
+    expect(stormy.some((input) => input.error!.details?.outcome === "unknown")).toBe(true);
+    // The process dies now: what is on disk (a journal with half a batch at its end) is what the next start finds.
+    const copy = scratchDir("faulty-crash");
+    rmSync(copy, { recursive: true });
+    cpSync(root, copy, { recursive: true });
+    const reopened = await openFaulty(copy, null);
+    for (const input of calm) expect(await userContents(reopened, input.id)).toEqual([input.content]);
+    // A batch that never became durable is not there (it was cut short in the journal).
+    for (const input of stormy) expect(await userContents(reopened, input.id)).toEqual([]);
+    const more = await inputs(reopened, ids.slice(8), "again");
+    for (const input of more) expect(input.ok).toBe(true);
+    await reopened.close();
+    await runtime.close();
+  }, 60_000);
 });

@@ -14,8 +14,10 @@ export interface FaultRule {
   path?: RegExp | string;
   /** Fail only the nth matching call from now (1 = the next); default: every matching call. */
   nth?: number;
+  /** Let this many matching calls through first, then fail every one (until lifted). */
+  after?: number;
   code: Errno;
-  /** A failing write first writes half its bytes, as a disk that fills mid-write does. */
+  /** A failing write first writes half its bytes (a short write), then fails the next write of that descriptor, as a disk that fills mid-write does. */
   partial?: boolean;
 }
 
@@ -53,6 +55,8 @@ export class FaultyFs {
   private readonly faults: Armed[] = [];
   private readonly fdPaths = new Map<number, string>();
   private readonly failedSync = new Set<number>();
+  /** Descriptors that got a short write: their next write fails with this. */
+  private readonly shortWritten = new Map<number, Errno>();
   private readonly real: StoreFs;
 
   constructor(real: StoreFs = NODE_STORE_FS) {
@@ -94,6 +98,7 @@ export class FaultyFs {
       if (!ops.includes(op)) continue;
       if (fault.rule.path !== undefined && !paths.some((path) => matches(fault.rule.path!, path))) continue;
       fault.seen++;
+      if (fault.rule.after !== undefined && fault.seen <= fault.rule.after) continue;
       if (fault.rule.nth !== undefined) {
         if (fault.seen !== fault.rule.nth) continue;
         fault.active = false;
@@ -126,6 +131,7 @@ export class FaultyFs {
 
   private closed(fd: number): void {
     this.fdPaths.delete(fd);
+    this.shortWritten.delete(fd);
     this.failedSync.delete(fd);
   }
 
@@ -188,10 +194,17 @@ export class FaultyFs {
       }) as StoreFs["readSync"],
       writeSync: ((fd: number, buffer: Uint8Array, offset?: number, length?: number, position?: number | null) => {
         const path = this.pathOf(fd);
+        const owed = this.shortWritten.get(fd);
+        if (owed) {
+          this.shortWritten.delete(fd);
+          this.calls.push({ op: "write", path, failed: owed });
+          throw errnoError(owed, "write", path);
+        }
         const rule = this.check("write", [path]);
         if (rule) {
           if (rule.partial && typeof offset === "number" && typeof length === "number" && length > 1) {
-            (real.writeSync as (...args: unknown[]) => number)(fd, buffer, offset, Math.floor(length / 2), position);
+            this.shortWritten.set(fd, rule.code);
+            return (real.writeSync as (...args: unknown[]) => number)(fd, buffer, offset, Math.floor(length / 2), position);
           }
           throw errnoError(rule.code, "write", path);
         }

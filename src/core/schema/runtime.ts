@@ -38,6 +38,10 @@ export type ProfileInfo = Static<typeof ProfileInfo>;
 export const RuntimeStatus = Type.Union([Type.Literal("running"), Type.Literal("closing"), Type.Literal("closed")]);
 export type RuntimeStatus = Static<typeof RuntimeStatus>;
 
+/** What `GET /v1/runtime` reports: the lifecycle, or `degraded` while running with a store that cannot write. */
+export const RuntimeSummaryStatus = Type.Union([Type.Literal("running"), Type.Literal("degraded"), Type.Literal("closing"), Type.Literal("closed")]);
+export type RuntimeSummaryStatus = Static<typeof RuntimeSummaryStatus>;
+
 /** Persisted once per store (`runtime.json`, SPEC §8: id, display_name, created_at, format_version). */
 export const RuntimeRecord = Type.Object({
   id: Id,
@@ -53,7 +57,7 @@ export const RuntimeSummary = Type.Object(
     runtime_id: Id,
     display_name: Nullable(Type.String()),
     store: Type.String(),
-    status: RuntimeStatus,
+    status: RuntimeSummaryStatus,
     version: Type.String(),
     started_at: Timestamp,
     workers: Type.Object({

@@ -51,7 +51,14 @@ abstract class Family<Series> implements Metric {
 
   protected abstract create(): Series;
 
-  /** The series for these label values (created at zero on first use). */
+  /**
+   * The series for these label values (created at zero on first use). A hot path keeps what this
+   * returns and updates it in place: looking a series up costs a key string per call.
+   */
+  seriesOf(values: LabelValues): Series {
+    return this.at(values);
+  }
+
   protected at(values: LabelValues): Series {
     const key = values.length === 0 ? "" : values.length === 1 ? values[0]! : values.join("\u0000");
     let entry = this.series.get(key);
@@ -125,7 +132,10 @@ export class Histogram extends Family<Buckets> {
     return { counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
   }
   observe(value: number, values: LabelValues = []): void {
-    const data = this.at(values);
+    this.observeInto(this.at(values), value);
+  }
+  /** Observes into a series kept from `series()`. */
+  observeInto(data: Buckets, value: number): void {
     let i = 0;
     while (i < this.bounds.length && value > this.bounds[i]!) i++;
     data.counts[i]!++;

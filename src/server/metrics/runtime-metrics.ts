@@ -58,6 +58,8 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   const httpDuration = registry.register(
     new Histogram("yoi_http_request_duration_seconds", "HTTP request duration to the response head, by method and route template", ["method", "route"], SECONDS_BUCKETS),
   );
+  // route → method → its series, so a request finds them without building label strings.
+  const httpSeries = new Map<string, Map<string, { duration: ReturnType<Histogram["seriesOf"]>; byStatus: Map<number, { value: number }> }>>();
   const sseSubscribers = registry.register(new Gauge("yoi_sse_subscribers", "Open event streams"));
   const sseDropped = registry.register(
     new Counter("yoi_sse_dropped_subscribers_total", "Event streams ended because the client fell too far behind (overflow)"),
@@ -91,13 +93,35 @@ export function createRuntimeMetrics(): RuntimeMetrics {
   (sampler as { unref?: () => void }).unref?.();
 
   let unfollow = (): void => {};
+  // Every run reports three times: its series are found by profile (and status) in maps and
+  // updated in place, as the HTTP series are.
+  // A series appears in the exposition once it is first used, as before.
+  type Buckets = ReturnType<Histogram["seriesOf"]>;
+  const startedBy = new Map<string, { value: number }>();
+  const firstDeltaBy = new Map<string, Buckets>();
+  const endedBy = new Map<string, Map<string, { count: { value: number }; duration: Buckets }>>();
   const runs: RunObserver = {
-    started: (profile) => runsStarted.inc([profile]),
-    ended: (profile, status, seconds) => {
-      runsEnded.inc([profile, status]);
-      if (seconds !== null) runDuration.observe(seconds, [profile, status]);
+    started: (profile) => {
+      let series = startedBy.get(profile);
+      if (series === undefined) startedBy.set(profile, (series = runsStarted.seriesOf([profile])));
+      series.value++;
     },
-    firstDelta: (profile, seconds) => firstDelta.observe(seconds, [profile]),
+    ended: (profile, status, seconds) => {
+      let byStatus = endedBy.get(profile);
+      if (byStatus === undefined) endedBy.set(profile, (byStatus = new Map()));
+      let series = byStatus.get(status);
+      if (series === undefined) {
+        series = { count: runsEnded.seriesOf([profile, status]), duration: runDuration.seriesOf([profile, status]) };
+        byStatus.set(status, series);
+      }
+      series.count.value++;
+      if (seconds !== null) runDuration.observeInto(series.duration, seconds);
+    },
+    firstDelta: (profile, seconds) => {
+      let series = firstDeltaBy.get(profile);
+      if (series === undefined) firstDeltaBy.set(profile, (series = firstDelta.seriesOf([profile])));
+      firstDelta.observeInto(series, seconds);
+    },
     // The sampler and the observer end with the runtime (the scrape still answers, from the last values).
     stopped: () => {
       clearInterval(sampler);
@@ -114,8 +138,19 @@ export function createRuntimeMetrics(): RuntimeMetrics {
     },
     http: {
       request(method, route, status, seconds) {
-        httpRequests.inc([method, route, String(status)]);
-        httpDuration.observe(seconds, [method, route]);
+        // Every request lands here: its series are looked up by constant strings and a number,
+        // and updated in place (no label arrays or key strings per request).
+        let byMethod = httpSeries.get(route);
+        if (byMethod === undefined) httpSeries.set(route, (byMethod = new Map()));
+        let series = byMethod.get(method);
+        if (series === undefined) {
+          series = { duration: httpDuration.seriesOf([method, route]), byStatus: new Map() };
+          byMethod.set(method, series);
+        }
+        let count = series.byStatus.get(status);
+        if (count === undefined) series.byStatus.set(status, (count = httpRequests.seriesOf([method, route, String(status)])));
+        count.value++;
+        httpDuration.observeInto(series.duration, seconds);
       },
       sseOpened: () => sseSubscribers.inc(),
       sseClosed(dropped) {

@@ -1,5 +1,4 @@
-import { RuntimeError } from "../../core/errors.ts";
-import { messageOf } from "../../shared/errors.ts";
+import type { Waiting } from "./lines.ts";
 import type { StorePaths } from "./paths.ts";
 
 /** Bytes one file may have waiting before it is written. */
@@ -45,30 +44,73 @@ export class AppendFiles {
     this.pending.delete(relative);
     this.total -= waiting.bytes;
     const data = waiting.chunks.length === 1 ? waiting.chunks[0]! : Buffer.concat(waiting.chunks, waiting.bytes);
-    const fd = this.descriptor(relative);
     let written = 0;
-    while (written < data.length) written += this.paths.fs.writeSync(fd, data, written, data.length - written);
+    try {
+      const fd = this.descriptor(relative);
+      while (written < data.length) written += this.paths.fs.writeSync(fd, data, written, data.length - written);
+    } catch (error) {
+      // What did not reach the file waits again, first in line: the file and its queue still add up.
+      const rest = data.subarray(written);
+      const later = this.pending.get(relative);
+      this.pending.set(relative, { chunks: [rest, ...(later?.chunks ?? [])], bytes: rest.length + (later?.bytes ?? 0) });
+      this.total += rest.length;
+      throw error;
+    }
   }
 
-  /** `writeback` before a read: a failure is the store's (store_io), not the reader's. */
-  writebackBeforeRead(relative: string): void {
+
+
+  /**
+   * `writeback` before a read of `relative`, whose logical size (file + waiting bytes) is `size`.
+   * When the disk refuses the write (full, failing), the read still sees everything: the bytes
+   * that wait are returned, with where in the file they start, for the reader to take from memory.
+   */
+  beforeRead(relative: string, size: number): Waiting | null {
     try {
       this.writeback(relative);
-    } catch (error) {
-      throw new RuntimeError("store_io", `the store could not write ${relative}: ${messageOf(error)}`);
+      return null;
+    } catch {
+      const waiting = this.pending.get(relative);
+      if (!waiting) return null;
+      const bytes = waiting.chunks.length === 1 ? waiting.chunks[0]! : Buffer.concat(waiting.chunks, waiting.bytes);
+      return { from: size - bytes.length, bytes };
     }
+  }
+
+  /**
+   * Takes back the last `bytes` appended to `relative` (a failed batch's); returns how many of them
+   * had been written to the file already (the caller cuts the file for those).
+   */
+  dropTail(relative: string, bytes: number): number {
+    const waiting = this.pending.get(relative);
+    if (!waiting) return bytes;
+    if (waiting.bytes <= bytes) {
+      this.pending.delete(relative);
+      this.total -= waiting.bytes;
+      return bytes - waiting.bytes;
+    }
+    const all = Buffer.concat(waiting.chunks, waiting.bytes);
+    const kept = all.subarray(0, all.length - bytes);
+    this.pending.set(relative, { chunks: [kept], bytes: kept.length });
+    this.total -= bytes;
+    return 0;
   }
 
   writebackAll(): void {
     for (const relative of [...this.pending.keys()]) this.writeback(relative);
   }
 
-  /** Forgets files under `prefix` (a deleted worker's directory, a removed segment): nothing waiting is written. */
-  discardUnder(prefix: string): void {
+  /**
+   * Forgets files under `prefix` (a deleted worker's directory, a removed segment): nothing waiting
+   * is written. Returns what was waiting, for `putBack` should the deletion be taken back.
+   */
+  discardUnder(prefix: string): Array<[string, Buffer]> {
+    const taken: Array<[string, Buffer]> = [];
     for (const [relative, waiting] of this.pending) {
       if (relative === prefix || relative.startsWith(`${prefix}/`)) {
         this.pending.delete(relative);
         this.total -= waiting.bytes;
+        taken.push([relative, Buffer.concat(waiting.chunks, waiting.bytes)]);
       }
     }
     for (const [relative, fd] of this.open) {
@@ -77,6 +119,14 @@ export class AppendFiles {
         this.paths.fs.closeSync(fd);
       }
     }
+    return taken;
+  }
+
+  /** Waits `data` for `relative` again, ahead of anything waiting now (what `discardUnder` took). */
+  putBack(relative: string, data: Buffer): void {
+    const later = this.pending.get(relative);
+    this.pending.set(relative, { chunks: [data, ...(later?.chunks ?? [])], bytes: data.length + (later?.bytes ?? 0) });
+    this.total += data.length;
   }
 
   /** Closes every descriptor; what still waits is dropped (the journal keeps it for replay). */

@@ -74,6 +74,11 @@ export class BatchPlan {
     return this.structural.length > 0;
   }
 
+  /** Each appended file with its size before this batch. */
+  *appendedFrom(): Iterable<[string, number]> {
+    for (const [path, planned] of this.appends) yield [path, planned.offset];
+  }
+
   appendedPaths(): Iterable<string> {
     return this.appends.keys();
   }

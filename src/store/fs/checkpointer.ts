@@ -63,6 +63,11 @@ export class Checkpointer {
     this.due = loaded.leftoverJournals.length > 0 || this.dirtyWorkers.size > 0;
   }
 
+  /** Why the last checkpoint failed, or null. */
+  get failure(): unknown {
+    return this.error;
+  }
+
   /** The checkpoint running in the background, if any (settles, never rejects). */
   get inFlight(): Promise<void> | null {
     return this.running;
@@ -95,6 +100,9 @@ export class Checkpointer {
     if (this.error !== null) throw this.error;
     // Closing runs the last checkpoint itself.
     if (!this.due || this.running || this.stopped) return;
+    // Only what is durable is checkpointed: a batch still syncing may yet fail and be taken back.
+    await this.journal.settled();
+    if (this.journal.failed !== null) return;
     this.due = false;
     const work = this.capture(batch);
     const retired = this.journal.number;
@@ -104,7 +112,9 @@ export class Checkpointer {
     this.running = this.run(work, retired)
       .catch((error) => {
         this.error = error;
-        this.settings.log.error("a store checkpoint failed; the store accepts no more writes", { error: messageOf(error) });
+        this.settings.log.error("a store checkpoint failed; its journal files stay, and the store recovers like after a failed write", {
+          error: messageOf(error),
+        });
       })
       .finally(() => {
         this.running = null;

@@ -1,7 +1,7 @@
 import { RuntimeError } from "../../core/errors.ts";
 import type { StoredEvent } from "../../core/schema/event.ts";
 import type { BatchPlan } from "./batch-plan.ts";
-import { completeLines, keyPrefix, leadingInteger, lineStartBeforeSync, NEWLINE, readAt, readAtSync } from "./lines.ts";
+import { completeLines, keyPrefix, leadingInteger, lineStartBeforeSync, NEWLINE, readAt, readAtSync, withWaiting, type Waiting } from "./lines.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
 import { errnoCode } from "../../shared/errors.ts";
@@ -51,8 +51,8 @@ export class EventLog {
     private readonly paths: StorePaths,
     private readonly perSegment: number,
     private readonly maxRetained: number,
-    /** Writes what still waits for a segment, before it is read. */
-    private readonly beforeRead: (path: string) => void,
+    /** Writes what still waits for a segment (of `size` bytes) before it is read; what the disk refuses is read from memory. */
+    private readonly beforeRead: (path: string, size: number) => Waiting | null,
   ) {}
 
   /**
@@ -260,7 +260,7 @@ export class EventLog {
   }
 
   private async readRange(segment: Segment, position: number, length: number, after: number): Promise<Buffer> {
-    this.beforeRead(segment.path);
+    const waiting = this.beforeRead(segment.path, segment.bytes);
     let handle;
     try {
       handle = await this.paths.fs.promises.open(this.paths.abs(segment.path), "r");
@@ -269,7 +269,7 @@ export class EventLog {
       throw error;
     }
     try {
-      return await readAt(handle, position, length);
+      return await readAt(withWaiting(handle, waiting), position, length);
     } finally {
       await handle.close();
     }
@@ -278,7 +278,7 @@ export class EventLog {
   /** Builds a segment's index from its file on first read; false when retention removed it meanwhile. */
   private async ensureIndex(segment: Segment): Promise<boolean> {
     if (segment.ids) return true;
-    this.beforeRead(segment.path);
+    const waiting = this.beforeRead(segment.path, segment.bytes);
     let handle;
     try {
       handle = await this.paths.fs.promises.open(this.paths.abs(segment.path), "r");
@@ -287,7 +287,7 @@ export class EventLog {
       throw error;
     }
     try {
-      const buffer = await readAt(handle, 0, segment.bytes);
+      const buffer = await readAt(withWaiting(handle, waiting), 0, segment.bytes);
       if (!segment.ids) this.fillIndex(segment, buffer, null);
       return true;
     } finally {

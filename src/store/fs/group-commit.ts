@@ -14,22 +14,25 @@ export interface Applied {
  * submission order, so one sync serves every commit that arrived meanwhile. Two batches may be
  * in flight — one syncing while the next is written — and they settle in order. Items resolve
  * in submission order, once durable. After any failure every later submission fails too
- * (fail-stop): what reached the disk is then unknown, and only a reopen (replay) settles it.
+ * (fail-stop for this queue): the session that owns it is replaced by a recovered one (fs-store.ts).
  */
 export class GroupCommit<T> {
   private waiting: Waiting<T>[] = [];
   private running: Promise<void> | null = null;
   private failure: unknown = null;
+  /** A kick since the loop last ran `between`: the loop must not end before it runs it again. */
+  private kicked = false;
 
   constructor(
     private readonly apply: (items: T[]) => Promise<Applied>,
     /** Runs before each batch (checkpoint bookkeeping); a failure here fails the store too. */
     private readonly between: () => Promise<void>,
-    private readonly failed: (error: unknown) => unknown,
+    /** The rejection for an item, after `error`; `applied`: its batch was (partly) written before it failed. */
+    private readonly failed: (error: unknown, applied: boolean) => unknown,
   ) {}
 
   submit(item: T): Promise<void> {
-    if (this.failure !== null) return Promise.reject(this.failed(this.failure));
+    if (this.failure !== null) return Promise.reject(this.failed(this.failure, false));
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
       this.kick();
@@ -38,7 +41,9 @@ export class GroupCommit<T> {
 
   /** Starts a pass of the loop if none runs (e.g. a checkpoint became due while idle). */
   kick(): void {
-    // Started on a microtask, so commits issued in the same tick join the first batch.
+    // Started on a microtask, so commits issued in the same tick join the first batch. A kick
+    // while the loop is finishing is remembered, or a checkpoint that became due would wait for the next commit.
+    this.kicked = true;
     this.running ??= Promise.resolve().then(() => this.loop());
   }
 
@@ -56,6 +61,7 @@ export class GroupCommit<T> {
     let outstanding: Promise<void> = Promise.resolve();
     try {
       for (;;) {
+        this.kicked = false;
         if (this.failure === null) {
           try {
             await this.between();
@@ -67,11 +73,11 @@ export class GroupCommit<T> {
         this.waiting = [];
         if (batch.length === 0) {
           await outstanding;
-          if (this.waiting.length === 0) break;
+          if (this.waiting.length === 0 && !this.kicked) break;
           continue;
         }
         if (this.failure !== null) {
-          for (const waiting of batch) waiting.reject(this.failed(this.failure));
+          for (const waiting of batch) waiting.reject(this.failed(this.failure, false));
           continue;
         }
         let applied: Applied;
@@ -79,7 +85,7 @@ export class GroupCommit<T> {
           applied = await this.apply(batch.map((waiting) => waiting.item));
         } catch (error) {
           this.failure = error;
-          for (const waiting of batch) waiting.reject(this.failed(error));
+          for (const waiting of batch) waiting.reject(this.failed(error, true));
           continue;
         }
         const previous = outstanding;
@@ -89,7 +95,7 @@ export class GroupCommit<T> {
           },
           (error) => {
             this.failure ??= error;
-            for (const waiting of batch) waiting.reject(this.failed(this.failure));
+            for (const waiting of batch) waiting.reject(this.failed(this.failure, true));
           },
         );
         // The batch before this one must settle before another is written: at most two in flight.

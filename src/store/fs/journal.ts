@@ -46,6 +46,12 @@ export class JournalWriter {
   private handle: FileHandle | null = null;
   /** The sync in flight (settles, never rejects): rotation waits for it. */
   private syncing: Promise<void> = Promise.resolve();
+  /**
+   * A write or sync of this file failed: nothing more is written to it or synced through it. After a
+   * failed fsync the kernel may have dropped the dirty pages, so a later fsync that succeeds proves
+   * nothing ("fsyncgate"); the store recovers into a fresh file instead (session.ts).
+   */
+  failed: unknown = null;
   number = 0;
   bytes = 0;
 
@@ -74,12 +80,18 @@ export class JournalWriter {
    */
   write(batch: number, ops: JournalOp[], payload: string[], bytes: number): Buffer {
     if (!this.handle) throw new Error("the journal is not open");
+    if (this.failed !== null) throw this.failed;
     const text = payload.join("");
     const body = JSON.stringify({ batch, ops, payload: bytes, payload_crc: checksumHex(text) });
     const header = sealLine(body);
     const record = Buffer.from(`${header}${text}\n`);
     let written = 0;
-    while (written < record.length) written += this.paths.fs.writeSync(this.handle.fd, record, written, record.length - written);
+    try {
+      while (written < record.length) written += this.paths.fs.writeSync(this.handle.fd, record, written, record.length - written);
+    } catch (error) {
+      this.failed = error;
+      throw error;
+    }
     this.bytes += record.length;
     return record.subarray(record.length - 1 - bytes, record.length - 1);
   }
@@ -88,14 +100,27 @@ export class JournalWriter {
   sync(): Promise<void> {
     const handle = this.handle;
     if (!this.durable || !handle) return Promise.resolve();
-    const synced = new Promise<void>((resolve, reject) => this.paths.fs.fdatasync(handle.fd, (error) => (error ? reject(error) : resolve())));
+    if (this.failed !== null) return Promise.reject(this.failed);
+    const synced = new Promise<void>((resolve, reject) =>
+      this.paths.fs.fdatasync(handle.fd, (error) => {
+        if (!error) return resolve();
+        this.failed ??= error;
+        reject(error);
+      }),
+    );
     this.syncing = synced.catch(() => undefined);
     return synced;
+  }
+
+  /** Resolves once the sync in flight (if any) returned, whatever it returned. */
+  settled(): Promise<void> {
+    return this.syncing;
   }
 
   /** Switches to the next file once the sync in flight returned; the one left behind is complete and synced. */
   async rotate(): Promise<void> {
     await this.syncing;
+    if (this.failed !== null) throw this.failed;
     const old = this.handle;
     await this.start(this.number + 1);
     await old?.close();
@@ -269,4 +294,33 @@ export function scopeFrom(
     }
     position = end + 1 + header.payload + 1;
   }
+}
+
+/**
+ * Cuts journal file `path` back to `size` (the end of its last acknowledged record) through a new
+ * descriptor and syncs that: what a failed batch left past `size` is never replayed, and the cut
+ * is durable before anything is acknowledged after it. (Only the new descriptor is synced: the
+ * one whose sync failed is never trusted again.)
+ */
+export function cutJournal(fs: StoreFs, path: string, size: number): Promise<void> {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "r+");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException)?.code === "ENOENT") return Promise.resolve();
+    return Promise.reject(error);
+  }
+  try {
+    if (fs.fstatSync(fd).size > size) fs.ftruncateSync(fd, size);
+  } catch (error) {
+    fs.closeSync(fd);
+    return Promise.reject(error);
+  }
+  return new Promise<void>((resolve, reject) =>
+    fs.fdatasync(fd, (error) => {
+      fs.closeSync(fd);
+      if (error) reject(error);
+      else resolve();
+    }),
+  );
 }

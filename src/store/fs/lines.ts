@@ -1,4 +1,3 @@
-import type { FileHandle } from "node:fs/promises";
 import type { StoreFs } from "./store-fs.ts";
 
 export const NEWLINE = 0x0a;
@@ -17,7 +16,7 @@ export function readAtSync(fs: StoreFs, fd: number, position: number, length: nu
 }
 
 /** Up to `length` bytes at `position` (fewer at the end of the file). */
-export async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+export async function readAt(handle: ReadSource, position: number, length: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
   let filled = 0;
   while (filled < length) {
@@ -84,4 +83,33 @@ export function tryParse(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** What `readAt` reads from: a file, or a file with bytes still waiting to be written behind it. */
+export interface ReadSource {
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+/**
+ * Bytes of a file that wait in memory to be written behind the journal (append-files.ts), and the
+ * offset in the file they start at. While the disk refuses writes, reads take them from here.
+ */
+export interface Waiting {
+  from: number;
+  bytes: Buffer;
+}
+
+/** `handle`, with `waiting` read from memory: what the file will hold once written behind. */
+export function withWaiting(handle: ReadSource, waiting: Waiting | null): ReadSource {
+  if (!waiting || waiting.bytes.length === 0) return handle;
+  return {
+    async read(buffer, offset, length, position) {
+      if (position < waiting.from) return handle.read(buffer, offset, Math.min(length, waiting.from - position), position);
+      const start = position - waiting.from;
+      const end = Math.min(waiting.bytes.length, start + length);
+      if (end <= start) return { bytesRead: 0 };
+      buffer.set(waiting.bytes.subarray(start, end), offset);
+      return { bytesRead: end - start };
+    },
+  };
 }

@@ -51,7 +51,7 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
   const maxRetained = options.max_retained_events;
   const perSegment = settings.perSegment ?? Math.min(10_000, Math.max(1, Math.ceil(maxRetained / 10)));
   const files = new AppendFiles(paths);
-  const events = new EventLog(paths, perSegment, maxRetained, (path) => files.writebackBeforeRead(path));
+  const events = new EventLog(paths, perSegment, maxRetained, (path, size) => files.beforeRead(path, size));
   const lastStoredEvent = events.load(repairs, replay.gaps);
   const diagnostics = new DiagnosticLog(paths);
   diagnostics.load(repairs);

@@ -322,7 +322,7 @@ async function applyStep(
 
 function moveAside(paths: StorePaths, worker_id: string, result: ReplayResult): void {
   const aside = moveWorkerDirAside(paths, worker_id);
-  if (aside) result.removals.push(aside);
+  if (aside) result.removals.push(aside.remove());
 }
 
 function removeFile(paths: StorePaths, file: string): void {

@@ -1,14 +1,14 @@
 import type { FileHandle } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { Run } from "../../core/schema/run.ts";
-import { completeLines, NEWLINE, readAt } from "./lines.ts";
+import { completeLines, NEWLINE, readAt, withWaiting, type ReadSource, type Waiting } from "./lines.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { parseSealed } from "./sealed-line.ts";
 import type { StoreFs } from "./store-fs.ts";
 
 const CHUNK = 64 * 1024;
 
-async function withFile<T>(fs: StoreFs, file: string, fallback: T, use: (handle: FileHandle) => Promise<T>): Promise<T> {
+async function withFile<T>(fs: StoreFs, file: string, waiting: Waiting | null, fallback: T, use: (source: ReadSource) => Promise<T>): Promise<T> {
   let handle: FileHandle;
   try {
     handle = await fs.promises.open(file, "r");
@@ -17,7 +17,7 @@ async function withFile<T>(fs: StoreFs, file: string, fallback: T, use: (handle:
     throw error;
   }
   try {
-    return await use(handle);
+    return await use(withWaiting(handle, waiting));
   } finally {
     await handle.close();
   }
@@ -32,8 +32,8 @@ function parseRun(text: string, path: string, offset: number, unsealed: boolean)
 }
 
 /** Every run of runs.jsonl (first `bytes`), in creation order, latest record per run. */
-export function readRuns(fs: StoreFs, file: string, path: string, bytes: number, unsealed: boolean): Promise<Run[]> {
-  return withFile(fs, file, [], async (handle) => {
+export function readRuns(fs: StoreFs, file: string, path: string, bytes: number, unsealed: boolean, waiting: Waiting | null = null): Promise<Run[]> {
+  return withFile(fs, file, waiting, [], async (handle) => {
     const buffer = await readAt(handle, 0, bytes);
     const runs = new Map<string, Run>();
     for (const [start, end] of completeLines(buffer).lines) {
@@ -48,9 +48,17 @@ export function readRuns(fs: StoreFs, file: string, path: string, bytes: number,
  * The latest record of one run, reading runs.jsonl backwards from `bytes`: the last record of a
  * run is the one that counts, and recent runs — the ones asked about — are near the end.
  */
-export function findRun(fs: StoreFs, file: string, path: string, bytes: number, run_id: string, unsealed: boolean): Promise<Run | undefined> {
+export function findRun(
+  fs: StoreFs,
+  file: string,
+  path: string,
+  bytes: number,
+  run_id: string,
+  unsealed: boolean,
+  waiting: Waiting | null = null,
+): Promise<Run | undefined> {
   const needle = Buffer.from(`"run_id":${JSON.stringify(run_id)}`);
-  return withFile(fs, file, undefined, async (handle) => {
+  return withFile(fs, file, waiting, undefined, async (handle) => {
     let position = bytes;
     // Bytes after `position` that belong to a line whose start has not been read yet.
     let carry: Buffer = Buffer.alloc(0);

@@ -8,19 +8,22 @@ import { errnoCode, messageOf } from "../../shared/errors.ts";
 import type { EventQuery, StoreCommit, StoreOpenOptions, StoreSnapshot } from "../../core/ports/store.ts";
 import type { AppendFiles } from "./append-files.ts";
 import { BatchPlan } from "./batch-plan.ts";
+import { BatchUndo } from "./batch-undo.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import type { DiagnosticLog } from "./diagnostic-log.ts";
 import type { EventLog } from "./event-log.ts";
 import type { IdempotencyLog } from "./idempotency-log.ts";
 import { GroupCommit, type Applied } from "./group-commit.ts";
-import { JournalWriter, type JournalOp } from "./journal.ts";
+import { cutJournal, JournalWriter, type JournalOp } from "./journal.ts";
 import { loadStore, type Loaded } from "./load.ts";
 import type { StorePaths } from "./paths.ts";
 import { RunCache } from "./run-cache.ts";
 import { findRun, readRuns } from "./run-reader.ts";
 import { readTranscriptPage, transcriptLine } from "./transcript-reader.ts";
 import { createWorkerDir, moveWorkerDirAside } from "./worker-dir.ts";
+import { fsyncDir } from "./atomic.ts";
 import { addAnchor, newWorker, type FsWorker } from "./worker.ts";
+import { causeOf, unavailable, type FailureCause } from "./store-failure.ts";
 import { parseSealed, sealLine } from "./sealed-line.ts";
 
 /** An FsStore's options, checked: the same for every open. */
@@ -33,6 +36,8 @@ export interface StoreSettings {
   perSegment: number | undefined;
   /** Told of every batch once durable (metrics). */
   onCommit?: (commit: CommitStats) => void;
+  /** Told when a session first fails to write (the store starts recovering). */
+  onFailure?: () => void;
 }
 
 export interface CommitStats {
@@ -75,6 +80,14 @@ export class StoreSession {
   private batch: number;
   /** The publication of the last batch written (settles, never rejects). */
   private publishing: Promise<void> = Promise.resolve();
+  /** Batches applied and not yet durable, oldest first: what a failure takes back. */
+  private readonly unsettled: BatchUndo[] = [];
+  /** The end of the last durable journal record: a failed batch's bytes lie past it. */
+  private acked = { number: 0, end: 0 };
+  /** Set by the first failed write or sync: this session writes nothing more (fs-store.ts recovers). */
+  private failure: { cause: FailureCause; error: unknown } | null = null;
+  /** Resolves once a failure's batches are settled and taken back in memory: reads wait for it, so they see acknowledged data only. */
+  private undone: Promise<void> | null = null;
 
   /** Loads the layout (LOCK already held) and starts a fresh journal file. */
   static async open(
@@ -103,8 +116,9 @@ export class StoreSession {
     this.queue = new GroupCommit<StoreCommit>(
       (commits) => this.flush(commits),
       () => this.checkpointer.between(this.batch),
-      (error) => storeFailed(error),
+      (error, applied) => this.failed(error, applied),
     );
+    this.acked = { number: journal.number, end: 0 };
     this.checkpointer = new Checkpointer(
       settings,
       journal,
@@ -123,18 +137,26 @@ export class StoreSession {
   }
 
   private async flush(commits: StoreCommit[]): Promise<Applied> {
+    const undo = new BatchUndo();
+    this.unsettled.push(undo);
     const plan = new BatchPlan(++this.batch);
     const counts: Counts = new Map();
-    for (const commit of commits) this.planCommit(plan, counts, commit);
+    for (const commit of commits) this.planCommit(plan, undo, counts, commit);
     // A checkpoint in flight writes into worker directories: let it finish before any moves.
     const checkpoint = this.checkpointer.inFlight;
     if (plan.hasStructural && checkpoint) await checkpoint;
 
     const { ops, payload, bytes, writes } = plan.finish(journaledStates(plan));
+    for (const [path, from] of plan.appendedFrom()) undo.appended.set(path, { from, to: plan.endOf(path, from) });
     const written = this.journal.write(plan.batch, ops, payload, bytes);
-    await this.applyStructure(plan);
+    const journalEnd = { number: this.journal.number, end: this.journal.bytes };
+    await this.applyStructure(plan, undo);
     for (const [path, start, length] of writes) this.files.append(path, written.subarray(start, start + length));
-    for (const path of plan.removedPaths()) this.removeFile(path);
+    // Removals wait until the batch is durable: a failed batch must be able to take them back.
+    for (const path of plan.removedPaths()) {
+      undo.discarded.push(...this.files.discardUnder(path));
+      undo.removed.push(path);
+    }
     // Applied: readers of transcripts and runs may see it (events wait for the sync below).
     for (const worker of plan.touched) advance(worker, plan, counts.get(worker));
     const syncStart = performance.now();
@@ -153,6 +175,7 @@ export class StoreSession {
     // Events and diagnostics reach readers only once durable, so no one sees what a crash takes back.
     // Two batches may sync at once; they are published in batch order all the same.
     const durable = Promise.all([this.publishing, synced]).then(() => {
+      this.settled(undo, journalEnd);
       this.events.published(plan.events);
       this.diagnosticLog.published(plan.diagnostics);
     });
@@ -160,27 +183,37 @@ export class StoreSession {
     return { durable };
   }
 
-  /** Worker directories: the deleted moved aside at once (removed behind), the created made whole. */
-  private applyStructure(plan: BatchPlan): Promise<unknown> {
+  /** A batch is durable: nothing of it will be taken back; what it removed goes for good. */
+  private settled(undo: BatchUndo, journalEnd: { number: number; end: number }): void {
+    const at = this.unsettled.indexOf(undo);
+    if (at >= 0) this.unsettled.splice(at, 1);
+    this.acked = journalEnd;
+    for (const moved of undo.movedAside) this.trackRemoval(moved.remove());
+    for (const path of undo.removed) this.removeFile(path);
+  }
+
+  /** Worker directories: the deleted moved aside at once (removed once durable), the created made whole. */
+  private applyStructure(plan: BatchPlan, undo: BatchUndo): Promise<unknown> {
     for (const id of plan.removeDirs) {
-      this.files.discardUnder(this.paths.workerDir(id));
-      const removal = moveWorkerDirAside(this.paths, id);
-      if (removal) this.trackRemoval(removal);
+      undo.discarded.push(...this.files.discardUnder(this.paths.workerDir(id)));
+      const moved = moveWorkerDirAside(this.paths, id);
+      if (moved) undo.movedAside.push(moved);
     }
     return Promise.all(
       [...plan.created.values()].map(async ({ worker, record, state }) => {
+        undo.createdDirs.push(this.paths.workerDir(worker.id));
         await createWorkerDir(this.paths, record, state, plan.batch, this.settings.durable);
         worker.on_disk = true;
       }),
     );
   }
 
+  /** Removes a file a durable batch retired; a failure leaves it for retention to retry, and is logged. */
   private removeFile(path: string): void {
-    this.files.discardUnder(path);
     try {
       this.paths.fs.unlinkSync(this.paths.abs(path));
     } catch (error) {
-      if (errnoCode(error) !== "ENOENT") throw error;
+      if (errnoCode(error) !== "ENOENT") this.settings.log.warn("could not remove a retired store file", { file: path, error: messageOf(error) });
     }
   }
 
@@ -195,11 +228,12 @@ export class StoreSession {
     }
   }
 
-  private planCommit(plan: BatchPlan, counts: Counts, commit: StoreCommit): void {
+  private planCommit(plan: BatchPlan, undo: BatchUndo, counts: Counts, commit: StoreCommit): void {
     if (commit.createWorker) {
       const record = commit.createWorker;
       const id = record.worker_ref.worker_id;
       const state = commit.states!.find((s) => s.worker_id === id)!.state;
+      undo.noteId(id, this.workers.get(id));
       if (this.workers.has(id)) this.planDelete(plan, id);
       const worker = newWorker(id, record, state);
       this.workers.set(id, worker);
@@ -208,27 +242,33 @@ export class StoreSession {
     for (const { worker_id, state } of commit.states ?? []) {
       const worker = this.available(worker_id);
       if (!worker) continue;
+      undo.save(worker);
       worker.state = state;
       plan.touched.add(worker);
     }
     for (const run of commit.runs ?? []) {
       const worker = this.available(run.worker_ref.worker_id);
       if (!worker) continue;
+      undo.save(worker);
       plan.append(worker.runs_path, worker.runs_bytes, sealLine(JSON.stringify(run)));
       plan.touched.add(worker);
       worker.last_run = run;
       this.runCache.update(worker.id, run);
     }
-    for (const entry of commit.transcript ?? []) this.planEntry(plan, counts, entry);
-    if (commit.deleteWorker !== undefined) this.planDelete(plan, commit.deleteWorker);
+    for (const entry of commit.transcript ?? []) this.planEntry(plan, undo, counts, entry);
+    if (commit.deleteWorker !== undefined) {
+      undo.noteId(commit.deleteWorker, this.workers.get(commit.deleteWorker));
+      this.planDelete(plan, commit.deleteWorker);
+    }
     if (commit.events?.length) this.events.plan(commit.events as StoredEvent[], plan);
     if (commit.diagnostics?.length) this.diagnosticLog.plan(commit.diagnostics as Diagnostic[], plan);
     if (commit.idempotency?.length) this.idempotencyLog.plan(commit.idempotency, plan);
   }
 
-  private planEntry(plan: BatchPlan, counts: Counts, entry: TranscriptEntry): void {
+  private planEntry(plan: BatchPlan, undo: BatchUndo, counts: Counts, entry: TranscriptEntry): void {
     const worker = this.available(entry.worker_ref.worker_id);
     if (!worker) return;
+    undo.save(worker);
     const offset = plan.append(worker.transcript_path, worker.transcript_bytes, transcriptLine(entry));
     const count = counts.get(worker) ?? { count: worker.transcript_count, last: null };
     count.count++;
@@ -283,35 +323,104 @@ export class StoreSession {
     this.removals.add(tracked);
   }
 
+  // ---------------------------------------------------------------- failure
+
+  /**
+   * A write, sync or checkpoint failed. The first failure stops this session writing (its queue
+   * refuses everything after) and, once the batches in flight have settled, takes them all back
+   * in memory, so reads serve acknowledged data only. The store recovers by replacing the session.
+   */
+  private failed(error: unknown, applied: boolean): RuntimeError {
+    if (!this.failure) {
+      this.failure = { cause: causeOf(error), error };
+      this.settings.log.error("the store cannot write; it refuses writes until the disk works again", {
+        cause: this.failure.cause,
+        error: messageOf(error),
+      });
+      this.undone = this.queue.idle().then(() => this.undoInMemory());
+      this.settings.onFailure?.();
+    }
+    return unavailable(this.failure.cause, applied, error);
+  }
+
+  /** Why this session cannot write, or null; a failed background checkpoint counts too. */
+  failedWith(): { cause: FailureCause; error: unknown } | null {
+    const checkpoint = this.checkpointer.failure;
+    if (!this.failure && checkpoint !== null) this.failed(checkpoint, false);
+    return this.failure;
+  }
+
+  /** Takes the failed batches back in memory, and their worker directories on disk (if the disk lets it: else restoreDisk does). */
+  private undoInMemory(): void {
+    for (const undo of [...this.unsettled].reverse()) {
+      for (const worker of undo.undoInMemory(this.workers, this.files)) this.runCache.forgetWorker(worker.id);
+      try {
+        undo.undoStructure(this.paths);
+      } catch (error) {
+        this.settings.log.warn("could not put a failed batch's worker directories back yet", { error: messageOf(error) });
+      }
+    }
+  }
+
+  /**
+   * After a failure: waits for everything in flight, then takes the failed batches back on disk —
+   * created directories moved out, deleted ones put back, appended files cut to their acknowledged
+   * sizes — and cuts the journal back to its last acknowledged record (through a new descriptor,
+   * synced). Then closes every file: a reopen builds the recovered session from the layout and
+   * the journal, which now hold exactly what was acknowledged. Throws while the disk still fails;
+   * it can be tried again.
+   */
+  async restoreDisk(): Promise<void> {
+    this.checkpointer.stop();
+    await this.undone;
+    await this.checkpointer.inFlight;
+    await Promise.all(this.removals);
+    // What was acknowledged and still waits is written first (the disk may still refuse: then
+    // nothing changed, reads keep taking it from memory, and this is tried again later).
+    this.files.writebackAll();
+    this.files.closeAll();
+    await this.journal.close();
+    while (this.unsettled.length > 0) {
+      this.unsettled[this.unsettled.length - 1]!.undoOnDisk(this.paths);
+      this.unsettled.pop();
+    }
+    if (this.settings.durable) await fsyncDir(this.paths.fs, this.paths.abs("workers"));
+    const current = this.journal.number;
+    await cutJournal(this.paths.fs, this.paths.abs(this.paths.journal(current)), this.acked.number === current ? this.acked.end : 0);
+  }
+
   // ---------------------------------------------------------------- reads
 
   async listRuns(worker_id: string): Promise<Run[]> {
+    await this.undone;
     const worker = this.readable(worker_id);
     if (!worker) return [];
     const path = worker.runs_path;
-    this.files.writebackBeforeRead(path);
-    return this.verified(worker, readRuns(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, this.paths.unsealedAccepted));
+    const waiting = this.files.beforeRead(path, worker.runs_bytes);
+    return this.verified(worker, readRuns(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, this.paths.unsealedAccepted, waiting));
   }
 
   async getRun(worker_id: string, run_id: string): Promise<Run | undefined> {
+    await this.undone;
     const worker = this.readable(worker_id);
     if (!worker || typeof run_id !== "string") return undefined;
     if (worker.last_run?.run_id === run_id) return worker.last_run;
     const cached = this.runCache.get(worker.id, run_id);
     if (cached) return cached;
     const path = worker.runs_path;
-    this.files.writebackBeforeRead(path);
-    const run = await this.verified(worker, findRun(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, run_id, this.paths.unsealedAccepted));
+    const waiting = this.files.beforeRead(path, worker.runs_bytes);
+    const run = await this.verified(worker, findRun(this.paths.fs, this.paths.abs(path), path, worker.runs_bytes, run_id, this.paths.unsealedAccepted, waiting));
     if (run && this.workers.get(worker.id) === worker) this.runCache.put(worker.id, run);
     return run;
   }
 
   async readTranscript(worker_id: string, start: number, limit: number): Promise<TranscriptEntry[]> {
+    await this.undone;
     const worker = this.readable(worker_id);
     if (!worker) return [];
     const path = worker.transcript_path;
-    this.files.writebackBeforeRead(path);
-    return this.verified(worker, readTranscriptPage(this.paths.fs, this.paths.abs(path), path, worker, start, limit, this.paths.unsealedAccepted));
+    const waiting = this.files.beforeRead(path, worker.transcript_bytes);
+    return this.verified(worker, readTranscriptPage(this.paths.fs, this.paths.abs(path), path, worker, start, limit, this.paths.unsealedAccepted, waiting));
   }
 
   readEvents({ after, limit, worker_id }: EventQuery): Promise<StoredEvent[]> {
@@ -377,7 +486,3 @@ function advance(worker: FsWorker, plan: BatchPlan, count: { count: number; last
   }
 }
 
-function storeFailed(error: unknown): RuntimeError {
-  if (error instanceof RuntimeError) return error;
-  return new RuntimeError("store_io", `the store could not write and accepts no more writes until reopened: ${messageOf(error)}`);
-}

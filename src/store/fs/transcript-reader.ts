@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { TranscriptEntry } from "../../core/schema/transcript.ts";
-import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAt } from "./lines.ts";
+import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAt, withWaiting, type ReadSource, type Waiting } from "./lines.ts";
 import { addAnchor, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { parseSealed, sealLine } from "./sealed-line.ts";
@@ -35,6 +35,7 @@ export async function readTranscriptPage(
   start: number,
   count: number,
   unsealed: boolean,
+  waiting: Waiting | null = null,
 ): Promise<TranscriptEntry[]> {
   const bytes = worker.transcript_bytes;
   const total = worker.transcript_count;
@@ -47,9 +48,10 @@ export async function readTranscriptPage(
     throw error;
   }
   try {
-    const from = await locate(handle, path, worker, start, bytes, total);
+    const source = withWaiting(handle, waiting);
+    const from = await locate(source, path, worker, start, bytes, total);
     const wanted = Math.min(count, total - start);
-    const { entries, next } = await readForward(handle, path, from.offset, from.sequence, start, wanted, bytes, unsealed);
+    const { entries, next } = await readForward(source, path, from.offset, from.sequence, start, wanted, bytes, unsealed);
     if (start + entries.length < total) addAnchor(worker, start + entries.length, next);
     return entries;
   } finally {
@@ -67,7 +69,7 @@ interface Position {
  * between the bounds (entries are of similar length on average, so one or two probes usually
  * land on the line) and fall back to halving when a probe did not halve the span.
  */
-async function locate(handle: FileHandle, path: string, worker: FsWorker, target: number, bytes: number, total: number): Promise<Position> {
+async function locate(handle: ReadSource, path: string, worker: FsWorker, target: number, bytes: number, total: number): Promise<Position> {
   let lo: Position = { offset: 0, sequence: 0 };
   let hi: { offset: number; sequence: number | null } = { offset: bytes, sequence: total };
   for (const anchor of worker.anchors) {
@@ -97,7 +99,7 @@ async function locate(handle: FileHandle, path: string, worker: FsWorker, target
 }
 
 /** The first line start in (from, limit) and its sequence, or null when none starts there. */
-async function lineAfter(handle: FileHandle, path: string, from: number, limit: number): Promise<Position | null> {
+async function lineAfter(handle: ReadSource, path: string, from: number, limit: number): Promise<Position | null> {
   let position = from;
   while (position < limit) {
     const chunk = await readAt(handle, position, Math.min(PROBE, limit - position));
@@ -115,7 +117,7 @@ async function lineAfter(handle: FileHandle, path: string, from: number, limit: 
   return null;
 }
 
-async function sequenceAt(handle: FileHandle, path: string, offset: number): Promise<number> {
+async function sequenceAt(handle: ReadSource, path: string, offset: number): Promise<number> {
   const head = await readAt(handle, offset, 32);
   const fast = leadingInteger(head, 0, head.length, SEQUENCE);
   if (fast !== null) return fast;
@@ -136,7 +138,7 @@ async function sequenceAt(handle: FileHandle, path: string, offset: number): Pro
 
 /** Reads lines from `offset` (the line of `sequence`), skipping to `start`, until `count` entries. */
 async function readForward(
-  handle: FileHandle,
+  handle: ReadSource,
   path: string,
   offset: number,
   sequence: number,

@@ -48,18 +48,32 @@ export async function createWorkerDir(
   if (durable) await fsyncDir(fs, paths.abs("workers"));
 }
 
+/** A worker directory moved aside: `remove()` deletes it for good, `restore()` puts it back. */
+export interface MovedAside {
+  id: string;
+  aside: string;
+  remove(): Promise<void>;
+  restore(): void;
+}
+
 /**
- * Moves workers/<id>/ aside (one atomic rename) and returns the removal of what was moved, which
- * may finish in the background: the worker is gone from the layout the moment this returns.
- * Returns null when there was no such directory.
+ * Moves workers/<id>/ aside (one atomic rename) under tmp/: the worker is gone from the layout the
+ * moment this returns. The caller removes what was moved once the delete is durable (or puts it
+ * back when the batch that deleted it failed). Returns null when there was no such directory.
  */
-export function moveWorkerDirAside(paths: StorePaths, id: string): Promise<void> | null {
+export function moveWorkerDirAside(paths: StorePaths, id: string): MovedAside | null {
+  const target = paths.abs(paths.workerDir(id));
   const aside = paths.abs(paths.temporary(`deleted-${id}`));
   try {
-    paths.fs.renameSync(paths.abs(paths.workerDir(id)), aside);
+    paths.fs.renameSync(target, aside);
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return null;
     throw error;
   }
-  return paths.fs.promises.rm(aside, { recursive: true, force: true });
+  return {
+    id,
+    aside,
+    remove: () => paths.fs.promises.rm(aside, { recursive: true, force: true }),
+    restore: () => paths.fs.renameSync(aside, target),
+  };
 }
