@@ -2,12 +2,12 @@ import { Buffer } from "node:buffer";
 
 /** Keeps only the last `limit` bytes written to it: a bounded record of a process's stderr. */
 export class ByteTail {
-  private chunks: Buffer[] = [];
+  private chunks: Uint8Array[] = [];
   private size = 0;
 
   constructor(private readonly limit: number) {}
 
-  push(chunk: Buffer): void {
+  push(chunk: Uint8Array): void {
     this.chunks.push(chunk);
     this.size += chunk.length;
     // Compact only when well past the limit, so a stream of small writes costs O(1) each.

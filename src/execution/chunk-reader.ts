@@ -1,12 +1,22 @@
 import type { Buffer } from "node:buffer";
 import type { Readable } from "node:stream";
 
+/** Pulls a program's output one chunk at a time; `ChunkReader` (Node stream) or `WebChunkReader`. */
+export interface ByteReader {
+  /** The next chunk, or null once the stream ended or reading was stopped. */
+  read(): Promise<Uint8Array | null>;
+  /** Stops reading at once: the pipe is closed and pending and later reads return null. */
+  stop(): void;
+  /** Stops reading unless the stream ends within `ms`. */
+  stopAfter(ms: number): void;
+}
+
 /**
  * Pulls chunks from a byte stream one `read()` at a time. The stream is paused while nobody reads,
  * so a child process that writes faster than its output is consumed blocks on its pipe instead of
  * filling this process's memory.
  */
-export class ChunkReader {
+export class ChunkReader implements ByteReader {
   private readonly queue: Buffer[] = [];
   private ended = false;
   private wake: (() => void) | null = null;

@@ -4,7 +4,6 @@ import { BackendError, type BackendDefinition, type BackendEnvironment, type Exe
 import { environment } from "../platform/environment.ts";
 import { ByteTail } from "./byte-tail.ts";
 import { childEnv } from "./child-env.ts";
-import { ChunkReader } from "./chunk-reader.ts";
 import { ProcessGroup, SpawnError, type ExitStatus } from "./process-group.ts";
 import { DEFAULT_MAX_HISTORY_ITEMS, expandArgument, INPUT_PLACEHOLDER, jsonInput, runEnvironment } from "./run-context.ts";
 import { WorkDirs } from "./work-dir.ts";
@@ -72,7 +71,7 @@ class CommandBackend implements ExecutionBackend {
 
   async *run(context: RunContext): AsyncIterable<RunOutput> {
     const { signal } = context;
-    const cwd = await this.workDirs.of(context);
+    let cwd = await this.workDirs.of(context, true);
     const stdin =
       this.mode === "stdin"
         ? context.input
@@ -81,12 +80,22 @@ class CommandBackend implements ExecutionBackend {
           : null;
     if (signal.aborted) return;
     const input = this.mode === "arg" ? context.input : null;
-    const argv = this.argv.map((arg) => expandArgument(arg, context, cwd, input));
-    // The profile's own `env` may not take the run context's names: a program must be able to trust them.
-    const env = { ...this.env, ...runEnvironment(context, cwd) };
-    let group: ProcessGroup;
+    const start = (cwd: string) => {
+      const argv = this.argv.map((arg) => expandArgument(arg, context, cwd, input));
+      // The profile's own `env` may not take the run context's names: a program must be able to trust them.
+      const env = { ...this.env, ...runEnvironment(context, cwd) };
+      return ProcessGroup.run(argv, { cwd, env, stdin });
+    };
+    let started: Awaited<ReturnType<typeof ProcessGroup.run>>;
     try {
-      group = await ProcessGroup.start(argv, { cwd, env, stdin });
+      try {
+        started = await start(cwd);
+      } catch (error) {
+        // The work directory made for an earlier run may have been removed since: made again, once.
+        if (!(error instanceof SpawnError && error.errno === "ENOENT" && this.workDirs.forget(cwd))) throw error;
+        cwd = await this.workDirs.of(context, true);
+        started = await start(cwd);
+      }
     } catch (error) {
       if (error instanceof SpawnError) {
         throw new BackendError("spawn_failed", error.message, { program: error.program, errno: error.errno });
@@ -94,8 +103,7 @@ class CommandBackend implements ExecutionBackend {
       throw error;
     }
 
-    const stdout = new ChunkReader(group.stdout);
-    const stderrReader = new ChunkReader(group.stderr);
+    const { group, stdout, stderr: stderrReader } = started;
     const stderr = new ByteTail(STDERR_TAIL_BYTES);
     const stderrDone = (async () => {
       for (let chunk = await stderrReader.read(); chunk; chunk = await stderrReader.read()) stderr.push(chunk);

@@ -1,14 +1,22 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { isLive, processIds, readProcStat } from "../platform/proc-stat.ts";
+import { isLive, processIds, readProcStat, readProcStatAsync } from "../platform/proc-stat.ts";
 import { sleep } from "../shared/sleep.ts";
 
 /**
- * The process groups of running command runs, one small file each, in a per-user directory of the
- * host. A runtime that dies without ending its runs (SIGKILL, a crash) leaves its files behind;
- * the next runtime process that starts a command backend on the host ends those groups, so no
- * program outlives its run for longer than it takes to restart the runtime.
+ * The process groups of running command runs, in a per-user directory of the host. A runtime that
+ * dies without ending its runs (SIGKILL, a crash) leaves its notes behind; the next runtime
+ * process that starts a command backend on the host ends those groups, so no program outlives its
+ * run for longer than it takes to restart the runtime.
+ *
+ * Two kinds of note (issue 16: creating and deleting a file per run cost more than the run):
+ * - every group goes at once into this process's own append-only log, `<pid>-<start>.log`: a
+ *   header line naming the owner, then `+<pgid> <leader_start>` when a group starts and
+ *   `-<pgid>` when it is gone; one write(2) each on an open file, compacted now and then;
+ * - a group still running after `NOTE_FILE_AFTER_MS` also gets its own `<pgid>.json`, the note
+ *   every version of the runtime reads (and which shows what runs, for a person looking).
  *
  * Linux only: it needs /proc to tell a group from a later one that reuses its id (the leader's
  * start time, and the boot id). Elsewhere nothing is noted and nothing is reaped.
@@ -24,10 +32,37 @@ export interface LedgerEntry {
 
 export type Signaller = (pgid: number, signal: "SIGTERM" | "SIGKILL") => boolean;
 
-export class GroupLedger {
-  private readonly self: { pid: number; start: number; boot_id: string } | null;
+/** How long a group runs before it also gets a `<pgid>.json` note: most runs end before. */
+const NOTE_FILE_AFTER_MS = 250;
+/** Records the log may hold beyond its live groups before it is rewritten with only those. */
+const COMPACT_AFTER_RECORDS = 10_000;
+const LOG_NAME = /^([1-9][0-9]*)-([0-9]+)\.log$/;
 
-  constructor(readonly dir: string = defaultDir()) {
+interface Owner {
+  pid: number;
+  start: number;
+  boot_id: string;
+}
+
+export class GroupLedger {
+  private readonly self: Owner | null;
+  /** This process's log: its descriptor, opened on the first note; -1 when it cannot be written. */
+  private log: number | null = null;
+  private logRecords = 0;
+  /** Groups noted and not yet gone, with their leader's start time. */
+  private readonly live = new Map<number, number>();
+  /** Groups that got a `<pgid>.json`, or are being given one. */
+  private readonly filed = new Map<number, Promise<void>>();
+  /** The last operation asked for, by group id (see `inTurn`). */
+  private readonly pending = new Map<number, Promise<void>>();
+
+  constructor(
+    readonly dir: string = defaultDir(),
+    private readonly tuning: { fileAfterMs: number; compactAfterRecords: number } = {
+      fileAfterMs: NOTE_FILE_AFTER_MS,
+      compactAfterRecords: COMPACT_AFTER_RECORDS,
+    },
+  ) {
     const start = startTimeOf(process.pid);
     const boot_id = bootId();
     this.self = start !== null && boot_id !== null ? { pid: process.pid, start, boot_id } : null;
@@ -40,23 +75,104 @@ export class GroupLedger {
     }
   }
 
-  /** Notes a group this process leads; best effort (a full disk must not fail the run). */
+  private get logPath(): string {
+    return join(this.dir, `${this.self!.pid}-${this.self!.start}.log`);
+  }
+
+  /**
+   * Notes a group this process leads; best effort (a full disk must not fail the run). The
+   * leader's start time is read off the event loop: /proc/<pid>/stat of a program still in exec
+   * answers only once the exec is done (≈0.7 ms of a stalled event loop per run, issue 16).
+   */
   note(pgid: number): void {
-    if (!this.self) return;
-    const leader_start = startTimeOf(pgid);
-    if (leader_start === null) return;
-    const entry: LedgerEntry = { pgid, leader_start, owner_pid: this.self.pid, owner_start: this.self.start, boot_id: this.self.boot_id };
+    const self = this.self;
+    if (!self) return;
+    void this.inTurn(pgid, async () => {
+      const leader_start = (await readProcStatAsync(pgid))?.start;
+      // Gone already (or unreadable): it can no longer be told from a later group of its id.
+      if (leader_start === undefined) return;
+      this.live.set(pgid, leader_start);
+      this.append(`+${pgid} ${leader_start}\n`);
+      if (Number.isFinite(this.tuning.fileAfterMs)) {
+        const timer = setTimeout(() => this.file(pgid, leader_start), this.tuning.fileAfterMs);
+        (timer as { unref?: () => void }).unref?.();
+      }
+    });
+  }
+
+  /** The group is gone: its notes go (after they were written, if that is still under way). */
+  forget(pgid: number): Promise<void> {
+    if (!this.self) return Promise.resolve();
+    return this.inTurn(pgid, async () => {
+      const filed = this.filed.get(pgid);
+      const wasLive = this.live.delete(pgid);
+      if (filed) {
+        this.filed.delete(pgid);
+        await filed;
+      }
+      if (filed) await rm(join(this.dir, `${pgid}.json`), { force: true });
+      if (wasLive) this.append(`-${pgid}\n`);
+    });
+  }
+
+  /** Gives a group that still runs its `<pgid>.json`. */
+  private file(pgid: number, leader_start: number): void {
+    const self = this.self!;
+    if (this.live.get(pgid) !== leader_start || this.filed.has(pgid)) return;
+    const entry: LedgerEntry = { pgid, leader_start, owner_pid: self.pid, owner_start: self.start, boot_id: self.boot_id };
+    this.filed.set(
+      pgid,
+      writeFile(join(this.dir, `${pgid}.json`), JSON.stringify(entry), { mode: 0o600 }).catch(() => {}),
+    );
+  }
+
+  /** Appends records to this process's log, opening it (with its owner header) first. */
+  private append(records: string): void {
     try {
-      writeFileSync(join(this.dir, `${pgid}.json`), JSON.stringify(entry), { mode: 0o600 });
+      if (this.log === null) this.log = this.openLog();
+      if (this.log < 0) return;
+      writeSync(this.log, records);
+      if (++this.logRecords > this.live.size + this.tuning.compactAfterRecords) this.compact();
     } catch {
-      // Without the note the group is still ended by this process; only a crash could orphan it.
+      // Without the record the group is still ended by this process; only a crash could orphan it.
     }
   }
 
-  /** The group is gone: its note goes. */
-  forget(pgid: number): void {
-    if (!this.self) return;
-    rmSync(join(this.dir, `${pgid}.json`), { force: true });
+  private openLog(): number {
+    try {
+      const fd = openSync(this.logPath, "a", 0o600);
+      writeSync(fd, `${JSON.stringify({ owner_pid: this.self!.pid, owner_start: this.self!.start, boot_id: this.self!.boot_id })}\n`);
+      return fd;
+    } catch {
+      return -1;
+    }
+  }
+
+  /** Rewrites the log with only the groups that still run, in place at once (rename). */
+  private compact(): void {
+    const self = this.self!;
+    const header = `${JSON.stringify({ owner_pid: self.pid, owner_start: self.start, boot_id: self.boot_id })}\n`;
+    const records = [...this.live].map(([pgid, start]) => `+${pgid} ${start}\n`).join("");
+    const temporary = `${this.logPath}.tmp`;
+    writeFileSync(temporary, header + records, { mode: 0o600 });
+    renameSync(temporary, this.logPath);
+    closeSync(this.log!);
+    this.log = openSync(this.logPath, "a", 0o600);
+    this.logRecords = this.live.size;
+  }
+
+  /**
+   * Runs the operations on one group id in the order they were asked for, so the removal of an
+   * ended group's notes never overtakes their writing, nor undoes the notes of a later group that
+   * got the same id.
+   */
+  private inTurn(pgid: number, operation: () => Promise<void>): Promise<void> {
+    const done = (this.pending.get(pgid) ?? Promise.resolve()).then(operation).catch(() => {});
+    this.pending.set(pgid, done);
+    void done.then(() => {
+      if (this.pending.get(pgid) === done) this.pending.delete(pgid);
+    });
+    return done;
   }
 
   /**
@@ -72,6 +188,14 @@ export class GroupLedger {
       return [];
     }
     const found: LedgerEntry[] = [];
+    const seen = new Set<number>();
+    for (const name of names) {
+      if (!LOG_NAME.test(name)) continue;
+      for (const entry of this.orphansOfLog(join(this.dir, name))) {
+        if (!seen.has(entry.pgid)) found.push(entry);
+        seen.add(entry.pgid);
+      }
+    }
     for (const name of names) {
       if (!/^[1-9][0-9]*\.json$/.test(name)) continue;
       const path = join(this.dir, name);
@@ -79,9 +203,48 @@ export class GroupLedger {
       const thisBoot = entry !== null && entry.boot_id === this.self.boot_id;
       // A live owner (this process among them) ends its groups itself.
       if (thisBoot && isRunningSince(entry.owner_pid, entry.owner_start)) continue;
-      if (thisBoot && groupIsThatGroup(entry)) found.push(entry);
-      else rmSync(path, { force: true });
+      if (thisBoot && groupIsThatGroup(entry)) {
+        if (!seen.has(entry.pgid)) found.push(entry);
+        seen.add(entry.pgid);
+      } else rmSync(path, { force: true });
     }
+    return found;
+  }
+
+  /**
+   * The groups a dead owner's log names that still run. The log itself goes: what it names is
+   * returned to be reaped now, and a failure to reap leaves the group noted in its own file.
+   */
+  private orphansOfLog(path: string): LedgerEntry[] {
+    let lines: string[];
+    try {
+      lines = readFileSync(path, "utf8").split("\n");
+    } catch {
+      return [];
+    }
+    const owner = parseOwner(lines[0] ?? "");
+    if (owner && owner.boot_id === this.self!.boot_id && isRunningSince(owner.pid, owner.start)) return [];
+    const running = new Map<number, number>();
+    for (const line of lines.slice(1)) {
+      const added = /^\+([1-9][0-9]*) ([0-9]+)$/.exec(line);
+      if (added) running.set(Number(added[1]), Number(added[2]));
+      else if (/^-[1-9][0-9]*$/.test(line)) running.delete(Number(line.slice(1)));
+    }
+    const found: LedgerEntry[] = [];
+    if (owner && owner.boot_id === this.self!.boot_id) {
+      for (const [pgid, leader_start] of running) {
+        const entry: LedgerEntry = { pgid, leader_start, owner_pid: owner.pid, owner_start: owner.start, boot_id: owner.boot_id };
+        if (!groupIsThatGroup(entry)) continue;
+        found.push(entry);
+        // Kept in a note of its own until it is reaped, should this process die first.
+        try {
+          writeFileSync(join(this.dir, `${pgid}.json`), JSON.stringify(entry), { mode: 0o600 });
+        } catch {
+          // Reaped now all the same.
+        }
+      }
+    }
+    rmSync(path, { force: true });
     return found;
   }
 
@@ -94,7 +257,7 @@ export class GroupLedger {
         const deadline = Date.now() + graceMs;
         while (groupIsThatGroup(entry) && Date.now() < deadline) await sleep(25);
         if (groupIsThatGroup(entry)) signal(entry.pgid, "SIGKILL");
-        this.forget(entry.pgid);
+        rmSync(join(this.dir, `${entry.pgid}.json`), { force: true });
       }),
     );
     return orphans.length;
@@ -109,6 +272,17 @@ function defaultDir(): string {
     user = "user";
   }
   return join(tmpdir(), `yoi-runtime-${user}`, "groups");
+}
+
+function parseOwner(line: string): Owner | null {
+  try {
+    const value = JSON.parse(line) as { owner_pid?: unknown; owner_start?: unknown; boot_id?: unknown };
+    const ints = [value.owner_pid, value.owner_start];
+    if (!ints.every((n) => Number.isSafeInteger(n) && (n as number) >= 0) || typeof value.boot_id !== "string") return null;
+    return { pid: value.owner_pid as number, start: value.owner_start as number, boot_id: value.boot_id };
+  } catch {
+    return null;
+  }
 }
 
 function readEntry(path: string): LedgerEntry | null {

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
+import { ChunkReader, type ByteReader } from "./chunk-reader.ts";
 import { GroupLedger } from "./group-ledger.ts";
+import { WebChunkReader } from "./web-chunk-reader.ts";
+import { spawnLeaderNatively } from "../platform/spawn-leader.ts";
 import { isLive, processIdsAsync, readProcStatAsync } from "../platform/proc-stat.ts";
 import { errnoCode, messageOf } from "../shared/errors.ts";
 import { sleep } from "../shared/sleep.ts";
@@ -44,16 +47,32 @@ const POLL_MAX_MS = 25;
  * signalled at once with `kill(-pgid)`, and its end can be observed.
  */
 export class ProcessGroup {
-  readonly exited: Promise<ExitStatus>;
   private terminating: Promise<void> | null = null;
 
   private constructor(
-    private readonly child: ChildProcess,
     readonly pid: number,
-  ) {
-    this.exited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => resolve({ code, signal }));
-    });
+    readonly exited: Promise<ExitStatus>,
+    /** Null when the platform's native spawn started it (see `run`): its pipes are not Node streams. */
+    private readonly child: ChildProcess | null,
+  ) {}
+
+  /**
+   * Starts `argv` (no shell) with `input` written to its stdin (null: no stdin) and readers of its
+   * output, through the platform's native spawn where there is one (Bun), else as `start` does.
+   * Throws SpawnError when the program cannot be started.
+   */
+  static async run(
+    argv: readonly string[],
+    options: { cwd: string; env: Record<string, string>; stdin: string | null },
+  ): Promise<{ group: ProcessGroup; stdout: ByteReader; stderr: ByteReader }> {
+    const native = spawnLeaderNatively(argv, options);
+    if (native === null) {
+      const group = await ProcessGroup.start(argv, options);
+      return { group, stdout: new ChunkReader(group.stdout), stderr: new ChunkReader(group.stderr) };
+    }
+    const group = new ProcessGroup(native.pid, native.exited, null);
+    ledger().note(native.pid);
+    return { group, stdout: new WebChunkReader(native.stdout), stderr: new WebChunkReader(native.stderr) };
   }
 
   /** Starts `argv` (no shell). Throws SpawnError when the program cannot be started. */
@@ -86,7 +105,8 @@ export class ProcessGroup {
             : messageOf(error);
       throw new SpawnError(program, errno, `could not start ${JSON.stringify(program)}: ${reason}`);
     }
-    const group = new ProcessGroup(child, child.pid);
+    const exited = new Promise<ExitStatus>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    const group = new ProcessGroup(child.pid, exited, child);
     ledger().note(child.pid);
     if (options.stdin !== null) {
       // A child that exits without reading its input closes the pipe: EPIPE is not a failure of the run.
@@ -98,15 +118,20 @@ export class ProcessGroup {
 
   /** The child's stdin, when it was started with `stdin: { pipe: true }`. */
   get stdin(): Writable {
-    return this.child.stdin!;
+    return this.nodeChild().stdin!;
   }
 
   get stdout(): Readable {
-    return this.child.stdout!;
+    return this.nodeChild().stdout!;
   }
 
   get stderr(): Readable {
-    return this.child.stderr!;
+    return this.nodeChild().stderr!;
+  }
+
+  private nodeChild(): ChildProcess {
+    if (this.child === null) throw new Error("a group started by run() has no Node streams; use the readers run() returned");
+    return this.child;
   }
 
   /**
@@ -116,12 +141,12 @@ export class ProcessGroup {
   terminate(graceMs: number): Promise<void> {
     this.terminating ??= (async () => {
       if (!signalGroup(this.pid, "SIGTERM") || (await waitGone(this.pid, graceMs))) {
-        ledger().forget(this.pid);
+        await ledger().forget(this.pid);
         return;
       }
       signalGroup(this.pid, "SIGKILL");
       // A group stuck in the kernel stays noted: the next runtime process tries again.
-      if (await waitGone(this.pid, KILL_WAIT_MS)) ledger().forget(this.pid);
+      if (await waitGone(this.pid, KILL_WAIT_MS)) await ledger().forget(this.pid);
     })();
     return this.terminating;
   }

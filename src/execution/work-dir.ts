@@ -11,6 +11,8 @@ import { BackendError, type RunContext } from "../core/ports/backend.ts";
 export class WorkDirs {
   /** Parent of the per-worker directories when the store keeps nothing on disk; made on first use. */
   private tempRoot: Promise<string> | null = null;
+  /** Directories made by `of(…, reuse)`, not made again on later runs. */
+  private readonly made = new Set<string>();
 
   constructor(
     private readonly profile: string,
@@ -18,7 +20,12 @@ export class WorkDirs {
     private readonly tempPrefix: string,
   ) {}
 
-  async of(context: Pick<RunContext, "worker_ref" | "work_dir" | "workspace">): Promise<string> {
+  /**
+   * The directory, made if missing. With `reuse`, a directory this made before is taken as it is
+   * (issue 16: a mkdir per run of a short program is a measurable part of it); a caller that finds
+   * it gone after all calls `forget` and asks again.
+   */
+  async of(context: Pick<RunContext, "worker_ref" | "work_dir" | "workspace">, reuse = false): Promise<string> {
     const configured = this.configured;
     if (configured !== undefined) {
       const info = await stat(configured).catch(() => null);
@@ -35,13 +42,21 @@ export class WorkDirs {
       this.tempRoot ??= mkdtemp(join(tmpdir(), this.tempPrefix));
       dir = join(await this.tempRoot, context.worker_ref.worker_id);
     }
+    if (reuse && this.made.has(dir)) return dir;
     await mkdir(dir, { recursive: true });
+    if (reuse) this.made.add(dir);
     return dir;
+  }
+
+  /** Whether `dir` was taken as made; it is made again on the next `of`. */
+  forget(dir: string): boolean {
+    return this.made.delete(dir);
   }
 
   async close(): Promise<void> {
     const root = this.tempRoot;
     this.tempRoot = null;
+    this.made.clear();
     if (root) await rm(await root, { recursive: true, force: true });
   }
 }

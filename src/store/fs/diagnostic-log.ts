@@ -1,11 +1,10 @@
 import { Diagnostic } from "../../core/schema/diagnostic.ts";
 import type { Diagnostic as DiagnosticType } from "../../core/schema/diagnostic.ts";
-import { firstError } from "../../core/validate.ts";
 import type { BatchPlan } from "./batch-plan.ts";
-import { completeLines, readAtSync, tryParse } from "./lines.ts";
-import { numberedName, type StorePaths } from "./paths.ts";
+import type { StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
-import { parseSealed, sealLine } from "./sealed-line.ts";
+import { readSealedGenerations } from "./sealed-generations.ts";
+import { sealLine } from "./sealed-line.ts";
 
 /** Diagnostics kept, as the memory store keeps them. */
 export const MAX_DIAGNOSTICS = 1000;
@@ -29,42 +28,10 @@ export class DiagnosticLog {
   constructor(private readonly paths: StorePaths) {}
 
   load(repairs: Repairs): void {
-    const numbers = this.paths.fs.readdirSync(this.paths.abs("diagnostics"))
-      .map((name) => numberedName(name))
-      .filter((n): n is number => n !== null)
-      .sort((a, b) => a - b);
-    const all: DiagnosticType[] = [];
-    for (const number of numbers) {
-      const path = this.paths.diagnostics(number);
-      const fd = this.paths.fs.openSync(this.paths.abs(path), "r+");
-      try {
-        const size = this.paths.fs.fstatSync(fd).size;
-        const buffer = readAtSync(this.paths.fs, fd, 0, size);
-        const { lines, rest } = completeLines(buffer);
-        let bytes = size;
-        let count = 0;
-        for (let i = 0; i < lines.length; i++) {
-          const [start, end] = lines[i]!;
-          const value = parseSealed(buffer.toString("utf8", start, end), this.paths.unsealedAccepted);
-          if (firstError(Diagnostic, value) === null) {
-            all.push(value as DiagnosticType);
-            count++;
-          } else if (i === lines.length - 1 && rest === size) {
-            bytes = start;
-          }
-          // An unreadable line in the middle is skipped: it is still on disk for whoever looks.
-        }
-        if (rest < size) bytes = Math.min(bytes, rest);
-        if (bytes < size) {
-          this.paths.fs.ftruncateSync(fd, bytes);
-          repairs.repaired(path, `the last line was torn; cut ${size - bytes} bytes at byte ${bytes}`);
-        }
-        this.generations.push({ number, path, bytes, count });
-      } finally {
-        this.paths.fs.closeSync(fd);
-      }
-    }
-    this.recent = all.slice(-MAX_DIAGNOSTICS);
+    // An unreadable line in the middle is skipped: it is still on disk for whoever looks.
+    const read = readSealedGenerations<DiagnosticType>(this.paths, "diagnostics", (n) => this.paths.diagnostics(n), Diagnostic, repairs);
+    this.generations = read.map(({ number, path, bytes, records }) => ({ number, path, bytes, count: records.length }));
+    this.recent = read.flatMap((generation) => generation.records).slice(-MAX_DIAGNOSTICS);
   }
 
   /** Plans appending `diagnostics`; a full generation starts the next, and only the newest two stay. */

@@ -1,11 +1,10 @@
 import { IdempotencyRecord } from "../../core/schema/idempotency.ts";
 import type { IdempotencyRecord as IdempotencyRecordType } from "../../core/schema/idempotency.ts";
-import { firstError } from "../../core/validate.ts";
 import type { BatchPlan } from "./batch-plan.ts";
-import { completeLines, readAtSync } from "./lines.ts";
-import { numberedName, type StorePaths } from "./paths.ts";
+import type { StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
-import { parseSealed, sealLine } from "./sealed-line.ts";
+import { readSealedGenerations } from "./sealed-generations.ts";
+import { sealLine } from "./sealed-line.ts";
 
 interface Generation {
   number: number;
@@ -35,47 +34,21 @@ export class IdempotencyLog {
 
   /** Reads every generation: unexpired records, oldest first. A torn last line is cut; a damaged one is reported and skipped. */
   load(repairs: Repairs): IdempotencyRecordType[] {
-    const numbers = this.paths.fs.readdirSync(this.paths.abs("idempotency"))
-      .map((name) => numberedName(name))
-      .filter((n): n is number => n !== null)
-      .sort((a, b) => a - b);
     const kept: IdempotencyRecordType[] = [];
     const cutoff = this.now() - this.retentionMs;
-    for (const number of numbers) {
-      const path = this.paths.idempotency(number);
-      const fd = this.paths.fs.openSync(this.paths.abs(path), "r+");
-      try {
-        const size = this.paths.fs.fstatSync(fd).size;
-        const buffer = readAtSync(this.paths.fs, fd, 0, size);
-        const { lines, rest } = completeLines(buffer);
-        let bytes = size;
-        const generation: Generation = { number, path, bytes: 0, first_at: Number.POSITIVE_INFINITY, last_at: 0 };
-        for (let i = 0; i < lines.length; i++) {
-          const [start, end] = lines[i]!;
-          const value = parseSealed(buffer.toString("utf8", start, end), this.paths.unsealedAccepted);
-          if (firstError(IdempotencyRecord, value) === null) {
-            const record = value as IdempotencyRecordType;
-            generation.first_at = Math.min(generation.first_at, record.created_at);
-            generation.last_at = Math.max(generation.last_at, record.created_at);
-            if (record.created_at > cutoff) kept.push(record);
-          } else if (i === lines.length - 1 && rest === size) {
-            bytes = start;
-          } else {
-            // Never served: a retry with that key runs again. Still on disk for whoever looks.
-            repairs.add("error", "store_corrupt", `${path} is damaged at byte ${start}; that idempotency key is forgotten`, null, { file: path, offset: start });
-          }
-        }
-        if (rest < size) bytes = Math.min(bytes, rest);
-        if (bytes < size) {
-          this.paths.fs.ftruncateSync(fd, bytes);
-          repairs.repaired(path, `the last line was torn; cut ${size - bytes} bytes at byte ${bytes}`);
-        }
-        generation.bytes = bytes;
-        if (generation.first_at === Number.POSITIVE_INFINITY) generation.first_at = this.now();
-        this.generations.push(generation);
-      } finally {
-        this.paths.fs.closeSync(fd);
+    for (const read of readSealedGenerations<IdempotencyRecordType>(this.paths, "idempotency", (n) => this.paths.idempotency(n), IdempotencyRecord, repairs)) {
+      const generation: Generation = { number: read.number, path: read.path, bytes: read.bytes, first_at: Number.POSITIVE_INFINITY, last_at: 0 };
+      for (const record of read.records) {
+        generation.first_at = Math.min(generation.first_at, record.created_at);
+        generation.last_at = Math.max(generation.last_at, record.created_at);
+        if (record.created_at > cutoff) kept.push(record);
       }
+      for (const offset of read.damaged) {
+        // Never served: a retry with that key runs again. Still on disk for whoever looks.
+        repairs.add("error", "store_corrupt", `${read.path} is damaged at byte ${offset}; that idempotency key is forgotten`, null, { file: read.path, offset });
+      }
+      if (generation.first_at === Number.POSITIVE_INFINITY) generation.first_at = this.now();
+      this.generations.push(generation);
     }
     return kept.sort((a, b) => a.created_at - b.created_at);
   }
