@@ -405,6 +405,8 @@ async function binaryCase(): Promise<void> {
 async function memoryCase(): Promise<void> {
   await collect("memory.ts", ["--workers", quick ? "2000" : "10000", "--rounds", quick ? "1" : "2", "--durability", "none"], "memory");
   notes.push("memory: the fs store ran with `--durability none` (fsyncs change the time to create 10,000 workers, not what stays resident)");
+  // Durable creates/s beside it (issue 16: batched like inputs).
+  await collect("memory.ts", ["--workers", quick ? "2000" : "10000", "--rounds", quick ? "1" : "2", "--durability", "fsync", "--creates-only"], "memory");
 }
 
 async function executionCase(): Promise<void> {

@@ -4,7 +4,9 @@
  * created over HTTP (and the process settled); the difference divided by the count. The two
  * stores alternate over `--rounds`; medians are reported.
  *
- *   bun scripts/bench/memory.ts [--workers 10000] [--rounds 1] [--durability fsync|none] [--json FILE]
+ *   bun scripts/bench/memory.ts [--workers 10000] [--rounds 1] [--durability fsync|none] [--creates-only] [--json FILE]
+ *
+ * Also creates/s over HTTP, fs against memory in the same rounds (issue 16).
  *
  * Creates run 8 at a time: more in flight raise the heap high-water mark, which RSS keeps.
  */
@@ -20,6 +22,8 @@ const { values } = parseArgs({
     workers: { type: "string", default: "10000" },
     rounds: { type: "string", default: "1" },
     durability: { type: "string", default: "fsync" },
+    // Only the creates/s figure (a second run with another durability adds no RSS rows).
+    "creates-only": { type: "boolean", default: false },
     json: { type: "string" },
   },
   strict: true,
@@ -96,7 +100,7 @@ for (let round = 0; round < rounds; round++) {
 
 const figures: Figure[] = [];
 const rows: string[] = [];
-for (const store of ["memory", "fs"] as const) {
+for (const store of values["creates-only"] ? [] : (["memory", "fs"] as const)) {
   const perWorker = samples[store].map((s) => (s.after - s.before) / count); // KiB
   const before = samples[store].map((s) => s.before / 1024);
   const after = samples[store].map((s) => s.after / 1024);
@@ -112,6 +116,21 @@ for (const store of ["memory", "fs"] as const) {
   });
   rows.push(`| RSS per idle worker, --store ${store} | ${fmt(median(perWorker), 2)} KiB | ${detail} |`);
 }
+// Creates/s over HTTP, the fs store against the memory store in the same rounds (issue 16: with
+// durability none, at least half the memory store's rate).
+const createRate = (store: StoreKind) => samples[store].map((s) => count / (s.createMs / 1000));
+const createRatio = median(createRate("fs").map((fs, i) => fs / createRate("memory")[i]!));
+figures.push({
+  case: "memory",
+  name: `creates/s over HTTP (8 in flight, ${fmt(count)} workers), \`--store fs\` (durability ${durability})`,
+  value: median(createRate("fs")),
+  unit: "/s",
+  rounds: createRate("fs"),
+  baseline: { name: "the same creates on `--store memory`", value: median(createRate("memory")), unit: "/s", rounds: createRate("memory") },
+  ratio: createRatio,
+  ...(durability === "none" ? { target: "≥ 0.5× the memory store", met: createRatio >= 0.5 } : {}),
+});
+rows.push(`| creates/s, --store fs (durability ${durability}) vs memory | ${fmt(median(createRate("fs")))} /s vs ${fmt(median(createRate("memory")))} /s | ${fmt(createRatio, 2)}× |`);
 console.log(`RSS per idle worker, ${fmt(count)} workers, ${rounds} round(s), Bun ${Bun.version}\n`);
 console.log("| measure | result | detail |\n|---|---|---|");
 for (const row of rows) console.log(row);

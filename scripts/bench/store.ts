@@ -154,14 +154,16 @@ async function throughput(): Promise<void> {
     const httpRatio = ratioOfRounds(results.fs, results.raw);
     const apiRatio = ratioOfRounds(results.api, results.raw);
     const loop = { name: "serial append + fdatasync loop, same disk", value: rawPerSecond, unit: "/s", rounds: results.raw };
-    const httpMet = httpPerSecond >= 5000 && httpRatio >= 1.5;
+    // Issue 16: durability costs at most a fifth of what the same HTTP load manages without a disk.
+    const memoryRatio = ratioOfRounds(results.fs, results.memory);
+    const httpMet = memoryRatio >= 0.8;
 
     row("(a) serial append + fdatasync loop (same disk)", `${fmt(rawPerSecond)} /s`, "baseline", "");
     row(
       `(a) durable inputs acknowledged, HTTP, ${CLIENTS} clients / ${CLIENTS} echo workers`,
       `${fmt(httpPerSecond)} /s`,
-      `${fmt(httpRatio, 1)}× the loop`,
-      `≥ 5,000 /s and ≥ 1.5× → ${httpMet ? "met" : "NOT met"}`,
+      `${fmt(httpRatio, 1)}× the loop, ${fmt(memoryRatio, 2)}× the memory store`,
+      `≥ 0.8× the memory store → ${httpMet ? "met" : "NOT met"}`,
     );
     row("(a) same HTTP load on `--store memory` (no disk: the HTTP ceiling here)", `${fmt(memoryPerSecond)} /s`, "", "");
     row(`(a) same load through the Runtime API in process`, `${fmt(apiPerSecond)} /s`, `${fmt(apiRatio, 1)}× the loop`, "");
@@ -172,10 +174,11 @@ async function throughput(): Promise<void> {
         value: httpPerSecond,
         unit: "/s",
         rounds: results.fs,
-        baseline: loop,
-        ratio: httpRatio,
-        target: "≥ 5,000 /s and ≥ 1.5× the loop",
+        baseline: { name: "the same HTTP load on `--store memory`", value: memoryPerSecond, unit: "/s", rounds: results.memory },
+        ratio: memoryRatio,
+        target: "≥ 0.8× the memory store",
         met: httpMet,
+        detail: `${fmt(httpRatio, 2)}× the serial append + fdatasync loop (${fmt(rawPerSecond)} /s)`,
       },
       {
         case: "store",
@@ -340,11 +343,11 @@ async function startup(): Promise<void> {
     "(b) spawn to first 200 of /healthz, 10,000 workers / 1,000,000 entries",
     `${fmt(server.startedMs)} ms`,
     `RSS ${fmt(memory.rss)} MiB (peak ${fmt(memory.peak)})`,
-    `≤ 1 s and ≤ 250 MB → ${server.startedMs <= 1000 && memory.peak * 1.048576 <= 250 ? "met" : "NOT met"}`,
+    `≤ 500 ms and ≤ 250 MB → ${server.startedMs <= 500 && memory.peak * 1.048576 <= 250 ? "met" : "NOT met"}`,
   );
   if (binaryMs !== null) row("(b) the same with dist/yoi-runtime (compiled)", `${fmt(binaryMs)} ms`, "", binaryMs <= 1000 ? "≤ 1 s → met" : "≤ 1 s → NOT met");
   row("(b) Runtime.open in process, same store", `${fmt(openMs)} ms`, `bench process RSS ${fmt(openRss)} MiB`, `(generating it took ${fmt(generateMs / 1000, 1)} s)`);
-  const met = server.startedMs <= 1000 && memory.peak * 1.048576 <= 250;
+  const met = server.startedMs <= 500 && memory.peak * 1.048576 <= 250;
   figures.push(
     {
       case: "store",
@@ -353,7 +356,7 @@ async function startup(): Promise<void> {
       unit: "ms",
       baseline: { name: "the same, empty store", value: emptyMs, unit: "ms" },
       ratio: server.startedMs / emptyMs,
-      target: "≤ 1 s and ≤ 250 MB",
+      target: "≤ 500 ms and ≤ 250 MB",
       met,
       detail: `RSS ${fmt(memory.rss)} MiB (peak ${fmt(memory.peak)}), empty ${fmt(emptyRss.rss)} MiB`,
     },
@@ -404,19 +407,21 @@ async function pages(): Promise<void> {
   await runtime.close();
   times.sort((a, b) => a - b);
   const p99 = percentile(times, 99);
+  const max = times[times.length - 1]!;
+  const pagesMet = p99 <= 3 && max <= 20;
   row(
     `(c) transcript page of 100 at random offsets, 1,000,000 entries (${fmt(size / 2 ** 20)} MiB file), 2,000 reads`,
     `p50 ${fmt(percentile(times, 50), 2)} ms, p99 ${fmt(p99, 2)} ms`,
     `max ${fmt(times[times.length - 1]!, 2)} ms; first read after open ${fmt(firstMs, 2)} ms`,
-    `p99 ≤ 5 ms → ${p99 <= 5 ? "met" : "NOT met"}`,
+    `p99 ≤ 3 ms and max ≤ 20 ms → ${pagesMet ? "met" : "NOT met"}`,
   );
   figures.push({
     case: "store",
     name: `transcript page of 100 at a random offset, 1,000,000 entries (${fmt(size / 2 ** 20)} MiB file), p99 of 2,000`,
     value: p99,
     unit: "ms",
-    target: "p99 ≤ 5 ms",
-    met: p99 <= 5,
+    target: "p99 ≤ 3 ms and max ≤ 20 ms",
+    met: pagesMet,
     detail: `p50 ${fmt(percentile(times, 50), 2)} ms, max ${fmt(times[times.length - 1]!, 2)} ms; first read after open ${fmt(firstMs, 2)} ms`,
   });
 }

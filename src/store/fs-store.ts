@@ -256,7 +256,7 @@ export class FsStore implements RuntimeStore {
     return this.session?.listDiagnostics() ?? [];
   }
 
-  /** workers/<id>/work, created with the worker (and again if someone removed it). */
+  /** workers/<id>/work, made on first use (with the worker's directory if that is not made yet) and again if someone removed it. */
   workDir(worker_id: string): string | null {
     const dir = this.settings.paths.abs(this.settings.paths.workerFile(this.checkedId(worker_id), "work"));
     this.session?.ensureWorkDir(worker_id, dir);

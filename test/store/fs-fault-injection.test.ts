@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { cpSync, readdirSync, rmSync } from "node:fs";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FsStore, Runtime, RuntimeError } from "../../src/index.ts";
 import { FaultyFs } from "../support/faulty-fs.ts";
+import { cleanTempDirs, makeRepo, openWithWorkspaces, tempDir } from "../workspaces/helpers.ts";
 import { cleanScratch, expectCode, runtimeOptions, scratchDir, until } from "./helpers.ts";
 
 afterEach(() => cleanScratch());
@@ -170,5 +171,138 @@ describe("FsStore faults through the library", () => {
     for (const input of more) expect(input.ok).toBe(true);
     await reopened.close();
     await runtime.close();
+  }, 60_000);
+});
+
+/**
+ * Issue 16 makes a created worker's directory lazily (first append, first work/ use, next
+ * checkpoint); issue 12 degrades the store on any failed write. Where they meet: the making of
+ * that directory failing with ENOSPC. The staging directory every making starts with is
+ * tmp/create-<id>…, so failing that mkdir fails exactly the making.
+ */
+describe("FsStore faults while making a lazily created worker's directory", () => {
+  test("ENOSPC at the first append: that input is refused and taken back, the acknowledged create survives recovery and reopen", async () => {
+    const faulty = new FaultyFs();
+    const root = scratchDir("faulty-lazy");
+    const runtime = await openFaulty(root, faulty);
+    const ids = await workers(runtime, "z", 4);
+    // Acknowledged with one journal line each: no directory yet.
+    for (const id of ids) expect(existsSync(join(root, "workers", id))).toBe(false);
+    const calm = await inputs(runtime, ids.slice(0, 2), "calm");
+    for (const input of calm) expect(input.ok).toBe(true);
+    // System input starts no run: "quiet" takes more input later.
+    await runtime.createWorker({ worker_id: "quiet" });
+    await runtime.sendInput("quiet", { kind: "system", content: "calm" });
+    const quiet = async (rt: Runtime) => (await rt.transcript("quiet", { limit: 10 })).items.map((item) => item.content);
+    const fault = faulty.fail({ op: "mkdir", path: "create-", code: "ENOSPC" });
+    // "quiet" (directory made, its acknowledged input still waiting to be written behind) writes in
+    // the same storm: taking back a batch that failed before its appends must not drop earlier bytes.
+    const [stormy, quietRefused] = await Promise.all([
+      inputs(runtime, ids.slice(2), "storm"),
+      expectCode(runtime.sendInput("quiet", { kind: "system", content: "storm" }), "runtime_unavailable"),
+    ]);
+    expect(quietRefused.details?.cause).toBe("disk_full");
+    expect(fault.hits).toBeGreaterThan(0);
+    for (const input of stormy) {
+      expect(input.ok).toBe(false);
+      expect(input.error!.code).toBe("runtime_unavailable");
+      expect(input.error!.details?.cause).toBe("disk_full");
+    }
+    expect(runtime.readiness()).toEqual({ ready: false, cause: "disk_full" });
+    // Taken back: the workers are there, without the refused inputs; their directories are not.
+    for (const id of ids.slice(2)) {
+      expect(await runtime.getWorker(id)).toMatchObject({ transcript_items: 0 });
+      expect(await userContents(runtime, id)).toEqual([]);
+    }
+    for (const input of calm) expect(await userContents(runtime, input.id)).toEqual([input.content]);
+    expect(await quiet(runtime)).toEqual(["calm"]);
+
+    fault.lift();
+    await until(() => runtime.readiness().ready, "recovery once directories can be made again");
+    for (const id of ids.slice(2)) expect(await userContents(runtime, id)).toEqual([]);
+    const again = await inputs(runtime, ids.slice(2), "again");
+    for (const input of again) expect(input.ok).toBe(true);
+    await runtime.close();
+
+    const reopened = await openFaulty(root, null);
+    expect((await reopened.summary()).workers).toMatchObject({ total: 5, unavailable: 0 });
+    for (const input of [...calm, ...again]) expect(await userContents(reopened, input.id)).toEqual([input.content]);
+    expect(await quiet(reopened)).toEqual(["calm"]);
+    await reopened.close();
+  }, 60_000);
+
+  test("ENOSPC while a checkpoint makes the directories: the journal holding the creates stays, none is lost after recovery and reopen", async () => {
+    const faulty = new FaultyFs();
+    const root = scratchDir("faulty-lazy");
+    const fault = faulty.fail({ op: "mkdir", path: "create-", code: "ENOSPC" });
+    const runtime = await openFaulty(root, faulty, 20);
+    // Creates need no directory: each is acknowledged until the checkpoint's making fails and the store degrades.
+    const acknowledged: string[] = [];
+    for (let i = 0; i < 40 && runtime.readiness().ready; i++) {
+      try {
+        await runtime.createWorker({ worker_id: `y${i}` });
+        acknowledged.push(`y${i}`);
+      } catch (error) {
+        expect(error).toBeInstanceOf(RuntimeError);
+        expect((error as RuntimeError).code).toBe("runtime_unavailable");
+      }
+    }
+    expect(acknowledged.length).toBeGreaterThan(0);
+    await until(() => fault.hits > 0 && runtime.readiness().ready === false, "a checkpoint's making of a directory to fail");
+    expect(runtime.readiness()).toEqual({ ready: false, cause: "disk_full" });
+    // Nothing retired: a crash now replays every acknowledged create.
+    const copy = scratchDir("faulty-lazy-crash");
+    rmSync(copy, { recursive: true });
+    cpSync(root, copy, { recursive: true });
+    const crashed = await openFaulty(copy, null);
+    for (const id of acknowledged) expect(await crashed.getWorker(id)).toMatchObject({ status: "idle" });
+    await crashed.close();
+
+    fault.lift();
+    await until(() => runtime.readiness().ready, "recovery once directories can be made again");
+    for (const id of acknowledged) expect(await runtime.getWorker(id)).toMatchObject({ status: "idle" });
+    await runtime.createWorker({ worker_id: "after" });
+    await runtime.close();
+    // The close checkpointed: every directory is made.
+    for (const id of acknowledged) expect(existsSync(join(root, "workers", id, "worker.json"))).toBe(true);
+
+    const reopened = await openFaulty(root, null);
+    for (const id of [...acknowledged, "after"]) expect(await reopened.getWorker(id)).toMatchObject({ status: "idle" });
+    expect((await reopened.summary()).workers).toMatchObject({ total: acknowledged.length + 1, unavailable: 0 });
+    await reopened.close();
+  }, 60_000);
+});
+
+describe("FsStore faults: a create with worktrees, whose directory its own batch makes", () => {
+  afterAll(cleanTempDirs);
+
+  test("its batch fails: the directory it made is moved out; the same create works after recovery and survives reopen", async () => {
+    const repo = makeRepo();
+    const faulty = new FaultyFs();
+    const root = scratchDir("faulty-ws");
+    const wsRoot = tempDir("faulty-ws-root");
+    const open = (fs: FaultyFs | null) =>
+      openWithWorkspaces({ workspaces: { app: { repo: repo.dir } }, root: wsRoot, store: new FsStore({ root, fs: fs?.fs, checkpoint_interval_ms: 60_000 }) });
+    const runtime = await open(faulty);
+    const request = { worker_id: "ws1", workspace_refs: [{ name: "app", reference: "" }] };
+    const fault = faulty.fail({ op: "fsync", path: "/wal/", code: "EIO" });
+    const refused = await expectCode(runtime.createWorker(request), "runtime_unavailable");
+    expect(refused.details).toEqual({ cause: "io_error", outcome: "unknown" });
+    await expectCode(runtime.getWorker("ws1"), "worker_not_found");
+    // Its batch made workers/ws1/ (the worktree moves in right after the create): taken back.
+    expect(existsSync(join(root, "workers", "ws1"))).toBe(false);
+
+    fault.lift();
+    await until(() => runtime.readiness().ready, "recovery");
+    expect(existsSync(join(root, "workers", "ws1"))).toBe(false);
+    const created = await runtime.createWorker(request);
+    expect(created.workspaces?.length).toBe(1);
+    expect(existsSync(join(root, "workers", "ws1", "work"))).toBe(true);
+    await runtime.close();
+
+    const reopened = await open(null);
+    expect(await reopened.getWorker("ws1")).toMatchObject({ status: "idle" });
+    expect(existsSync(join(root, "workers", "ws1", "worker.json"))).toBe(true);
+    await reopened.close();
   }, 60_000);
 });

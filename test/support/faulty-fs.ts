@@ -251,6 +251,19 @@ export class FaultyFs {
         this.guard("unlink", String(path));
         real.unlinkSync(path);
       },
+      statSync: ((path: string, ...rest: unknown[]) => {
+        this.guard("stat", String(path));
+        return (real.statSync as (...args: unknown[]) => unknown)(path, ...rest);
+      }) as StoreFs["statSync"],
+      writeFileSync: ((path: string, ...rest: unknown[]) => {
+        this.guard("open", String(path));
+        this.guard("write", String(path));
+        return (real.writeFileSync as (...args: unknown[]) => unknown)(path, ...rest);
+      }) as StoreFs["writeFileSync"],
+      rmSync: (path, options) => {
+        this.guard("rm", String(path));
+        real.rmSync(path, options);
+      },
       promises: {
         open: (async (path: string, ...rest: unknown[]) => {
           this.guard("open", String(path));

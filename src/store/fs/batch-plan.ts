@@ -74,6 +74,11 @@ export class BatchPlan {
     return this.structural.length > 0;
   }
 
+  /** Paths this batch appends to that were empty (or missing) before it: their directory entry may be new. */
+  *startedPaths(): Iterable<string> {
+    for (const [path, planned] of this.appends) if (planned.offset === 0 && planned.end > 0) yield path;
+  }
+
   /** Each appended file with its size before this batch. */
   *appendedFrom(): Iterable<[string, number]> {
     for (const [path, planned] of this.appends) yield [path, planned.offset];

@@ -16,6 +16,8 @@ const PARALLEL_SYNCS = 32;
 /** What is written and not yet checkpointed, as taken between two batches. */
 interface CheckpointWork {
   batch: number;
+  /** Created workers whose directories are to be made (and synced) before the journal goes. */
+  unmade: FsWorker[];
   workers: Array<{ worker: FsWorker; state: WorkerState; transcript_bytes: number; runs_bytes: number }>;
   files: string[];
   dirs: string[];
@@ -34,6 +36,7 @@ export class Checkpointer {
   private readonly dirtyWorkers = new Set<FsWorker>();
   private readonly dirtyFiles = new Set<string>();
   private readonly dirtyDirs = new Set<string>();
+  private readonly unmade = new Set<FsWorker>();
   private due: boolean;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
@@ -51,6 +54,8 @@ export class Checkpointer {
     private readonly current: (worker: FsWorker) => boolean,
     /** Starts a pass of the commit loop, which runs `between`. */
     private readonly kick: () => void,
+    /** Makes an unmade worker's directory (without syncs). */
+    private readonly makeDir: (worker: FsWorker) => Promise<void>,
     loaded: { dirtyWorkers: readonly FsWorker[]; written: Iterable<string>; leftoverJournals: readonly number[] },
     /** What events/checkpoint.json records of the event log as it is now. */
     private readonly eventsRecord: () => EventsCheckpoint,
@@ -81,6 +86,26 @@ export class Checkpointer {
   /** A deleted worker: nothing of it is checkpointed any more. */
   forgetWorker(worker: FsWorker): void {
     this.dirtyWorkers.delete(worker);
+    this.unmade.delete(worker);
+    this.dirtyDirs.delete(`workers/${worker.id}`);
+  }
+
+  /** A created worker whose directory is made lazily: the next checkpoint makes it, if nothing did before. */
+  noteUnmade(worker: FsWorker): void {
+    this.unmade.add(worker);
+  }
+
+  /** A worker's directory was made (without syncs): the next checkpoint syncs its files and names. */
+  noteMade(worker: FsWorker): void {
+    this.unmade.delete(worker);
+    for (const path of madePaths(worker)) this.dirtyFiles.add(path);
+    this.dirtyDirs.add(`workers/${worker.id}`);
+    this.dirtyDirs.add("workers");
+  }
+
+  /** `dir` (root-relative) got a new name: the next checkpoint syncs it. */
+  noteDir(dir: string): void {
+    this.dirtyDirs.add(dir);
   }
 
   /** `path` (root-relative) was appended to: the next checkpoint syncs it, and a new name's directory. */
@@ -136,10 +161,12 @@ export class Checkpointer {
    */
   async last(batch: number, writeFailed: boolean): Promise<void> {
     if (writeFailed || this.error !== null) return;
+    // Unmade directories are made whatever their number: replaying their creates would cost the next start more.
     if (this.dirtyWorkers.size <= CLOSE_CHECKPOINT_LIMIT) {
       await this.run(this.capture(batch), this.journal.number);
     } else {
       this.files.writebackAll();
+      await inParallel(this.liveUnmade(), (worker) => this.makeDir(worker));
       this.settings.log.info("the store leaves its journal for the next start to replay", { workers: this.dirtyWorkers.size });
     }
   }
@@ -159,17 +186,23 @@ export class Checkpointer {
     (this.timer as { unref?: () => void }).unref?.();
   }
 
+  /** Unmade workers still the store's and loadable. */
+  private liveUnmade(): FsWorker[] {
+    return [...this.unmade].filter((worker) => worker.unmade !== null && worker.unavailable === null && this.current(worker));
+  }
+
   /** What is written so far and not yet checkpointed; taken between batches. */
   private capture(batch: number): CheckpointWork {
     this.files.writebackAll();
     const workers: CheckpointWork["workers"] = [];
     for (const worker of this.dirtyWorkers) {
-      if (worker.unavailable !== null || !worker.state || !worker.on_disk || !this.current(worker)) continue;
+      if (worker.unavailable !== null || !worker.state || !(worker.on_disk || worker.unmade) || !this.current(worker)) continue;
       workers.push({ worker, state: worker.state, transcript_bytes: worker.transcript_bytes, runs_bytes: worker.runs_bytes });
     }
     const files = [...this.dirtyFiles];
     const events = files.some((path) => path.startsWith("events/")) ? this.eventsRecord() : null;
-    const work: CheckpointWork = { batch, workers, files, dirs: [...this.dirtyDirs], events };
+    const work: CheckpointWork = { batch, unmade: this.liveUnmade(), workers, files, dirs: [...this.dirtyDirs], events };
+    this.unmade.clear();
     this.dirtyWorkers.clear();
     this.dirtyFiles.clear();
     this.dirtyDirs.clear();
@@ -182,9 +215,25 @@ export class Checkpointer {
    */
   private async run(work: CheckpointWork, retired: number): Promise<void> {
     const { paths, durable } = this.settings;
+    // The journal holds these creates until now: their directories are made before it goes.
+    await inParallel(work.unmade, (worker) => (this.current(worker) ? this.makeDir(worker) : Promise.resolve()));
+    for (const worker of work.unmade) {
+      // Synced below: the next checkpoint need not again.
+      for (const path of madePaths(worker)) this.dirtyFiles.delete(path);
+      this.dirtyDirs.delete(`workers/${worker.id}`);
+    }
     if (durable) {
-      await inParallel(work.files, (path) => syncFile(paths.fs, paths.abs(path)));
-      await inParallel(work.dirs, (dir) => fsyncDir(paths.fs, paths.abs(dir)));
+      const files = new Set(work.files);
+      const dirs = new Set(work.dirs);
+      for (const worker of work.unmade) {
+        if (!this.current(worker)) continue;
+        for (const path of madePaths(worker)) files.add(path);
+        dirs.add(`workers/${worker.id}`);
+        dirs.add("workers");
+      }
+      await inParallel([...files], (path) => syncFile(paths.fs, paths.abs(path)));
+      // A worker deleted since keeps no directory to sync.
+      await inParallel([...dirs], (dir) => fsyncDir(paths.fs, paths.abs(dir)).catch(ignoreMissing));
     }
     // The segments are synced: from now on their bytes up to here are acknowledged, not a torn
     // tail. Without durability nothing is synced, so there is nothing to vouch for.
@@ -200,6 +249,11 @@ export class Checkpointer {
     }
     this.journals = keep;
   }
+}
+
+/** The files a worker's directory is made with. */
+function madePaths(worker: FsWorker): string[] {
+  return [`workers/${worker.id}/worker.json`, `workers/${worker.id}/state.json`];
 }
 
 async function inParallel<T>(items: readonly T[], run: (item: T) => Promise<void>): Promise<void> {

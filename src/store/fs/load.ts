@@ -10,7 +10,7 @@ import { replayJournal, type ReplayResult } from "./replay.ts";
 import { Repairs } from "./repairs.ts";
 import { openRuntimeRecord } from "./runtime-record.ts";
 import type { StoreSettings } from "./session.ts";
-import { loadWorker } from "./worker-loader.ts";
+import { loadWorker, readWorkerTexts } from "./worker-loader.ts";
 import { newWorker, type FsWorker } from "./worker.ts";
 import { writeUnavailableMarker } from "./unavailable-marker.ts";
 
@@ -57,7 +57,7 @@ export async function loadStore(settings: StoreSettings, options: StoreOpenOptio
   diagnostics.load(repairs);
   const idempotency = new IdempotencyLog(paths, (options.idempotency_retention_s ?? 86_400) * 1000, options.now ?? Date.now);
   const keys = idempotency.load(repairs);
-  const loaded = loadWorkers(paths, runtime.id, repairs, replay);
+  const loaded = await loadWorkers(paths, runtime.id, repairs, replay);
   // Journal damage is seen only while its file is in wal/: the workers it made unavailable stay so.
   await Promise.all(loaded.marks.map(([id, reason]) => writeUnavailableMarker(paths, id, reason, durable)));
 
@@ -102,7 +102,7 @@ function noteTakeover(repairs: Repairs, stale_pid: number | null): void {
 }
 
 /** Every entry of workers/, in id order; anything that is not a worker is reported and left alone. */
-function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, replay: ReplayResult) {
+async function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, replay: ReplayResult) {
   const workers = new Map<string, FsWorker>();
   const stored: StoredWorker[] = [];
   const dirty: FsWorker[] = [];
@@ -110,6 +110,10 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
   let batch = 0;
   let last_event_id = 0;
   const entries = paths.fs.readdirSync(paths.abs("workers"), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const texts = readWorkerTexts(
+    paths,
+    entries.filter((entry) => entry.isDirectory() && isValidId(entry.name)).map((entry) => entry.name),
+  );
   for (const entry of entries) {
     if (!isValidId(entry.name)) {
       repairs.add("warning", "store_unexpected_entry", `workers/${entry.name} is not a worker directory; it is left as it is`, null, {
@@ -119,7 +123,7 @@ function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repairs, re
     }
     // A name that is a worker id but not a directory (a symlink, a file) still claims that id.
     const loaded = entry.isDirectory()
-      ? loadWorker(paths, runtime_id, entry.name, repairs, replay.states.get(entry.name))
+      ? loadWorker(paths, runtime_id, entry.name, repairs, replay.states.get(entry.name), texts.get(entry.name))
       : notADirectory(entry.name);
     const worker = loaded.worker;
     const aside = replay.setAside;

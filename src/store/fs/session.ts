@@ -20,7 +20,7 @@ import type { StorePaths } from "./paths.ts";
 import { RunCache } from "./run-cache.ts";
 import { findRun, readRuns } from "./run-reader.ts";
 import { readTranscriptPage, transcriptLine } from "./transcript-reader.ts";
-import { createWorkerDir, moveWorkerDirAside } from "./worker-dir.ts";
+import { createWorkerDir, createWorkerDirSync, moveWorkerDirAside } from "./worker-dir.ts";
 import { fsyncDir } from "./atomic.ts";
 import { addAnchor, newWorker, type FsWorker } from "./worker.ts";
 import { causeOf, unavailable, type FailureCause } from "./store-failure.ts";
@@ -125,6 +125,7 @@ export class StoreSession {
       this.files,
       (worker) => this.workers.get(worker.id) === worker,
       () => this.queue.kick(),
+      (worker) => this.makeDir(worker),
       loaded,
       () => this.events.checkpointRecord(),
     );
@@ -147,11 +148,19 @@ export class StoreSession {
     if (plan.hasStructural && checkpoint) await checkpoint;
 
     const { ops, payload, bytes, writes } = plan.finish(journaledStates(plan));
-    for (const [path, from] of plan.appendedFrom()) undo.appended.set(path, { from, to: plan.endOf(path, from) });
     const written = this.journal.write(plan.batch, ops, payload, bytes);
     const journalEnd = { number: this.journal.number, end: this.journal.bytes };
     await this.applyStructure(plan, undo);
-    for (const [path, start, length] of writes) this.files.append(path, written.subarray(start, start + length));
+    // Only what was appended is taken back: a batch that failed before (a directory it needed
+    // could not be made) must not drop bytes of earlier, acknowledged batches still waiting.
+    const sizes = new Map(plan.appendedFrom());
+    for (const [path, start, length] of writes) {
+      const from = sizes.get(path)!;
+      const taken = undo.appended.get(path) ?? { from, to: from };
+      taken.to += length;
+      undo.appended.set(path, taken);
+      this.files.append(path, written.subarray(start, start + length));
+    }
     // Removals wait until the batch is durable: a failed batch must be able to take them back.
     for (const path of plan.removedPaths()) {
       undo.discarded.push(...this.files.discardUnder(path));
@@ -192,20 +201,51 @@ export class StoreSession {
     for (const path of undo.removed) this.removeFile(path);
   }
 
-  /** Worker directories: the deleted moved aside at once (removed once durable), the created made whole. */
-  private applyStructure(plan: BatchPlan, undo: BatchUndo): Promise<unknown> {
+  /**
+   * Worker directories: the deleted moved aside at once (removed once durable). A created worker's
+   * is made only once something is appended to its logs (here, before the appends are queued), its
+   * work/ is asked for, or a checkpoint comes: the journal holds the create until then. A making
+   * that fails fails the batch; every making is let finish first, so taking the batch back (which
+   * moves out what its creates made) never races one.
+   */
+  private async applyStructure(plan: BatchPlan, undo: BatchUndo): Promise<void> {
     for (const id of plan.removeDirs) {
       undo.discarded.push(...this.files.discardUnder(this.paths.workerDir(id)));
       const moved = moveWorkerDirAside(this.paths, id);
       if (moved) undo.movedAside.push(moved);
     }
-    return Promise.all(
-      [...plan.created.values()].map(async ({ worker, record, state }) => {
-        undo.createdDirs.push(this.paths.workerDir(worker.id));
-        await createWorkerDir(this.paths, record, state, plan.batch, this.settings.durable);
+    const making: Promise<void>[] = [];
+    for (const worker of plan.touched) {
+      if (worker.on_disk) continue;
+      const appends = plan.endOf(worker.transcript_path, worker.transcript_bytes) !== worker.transcript_bytes || plan.endOf(worker.runs_path, worker.runs_bytes) !== worker.runs_bytes;
+      // Worktrees move into work/ right after the create is answered: the directory must be there first.
+      const worktrees = (worker.unmade?.record.workspaces?.length ?? 0) > 0;
+      if (appends || worktrees) making.push(this.makeDir(worker, appends));
+    }
+    const failed = (await Promise.allSettled(making)).find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+
+  /**
+   * Makes an unmade worker's directory (once, however many ask); its syncs are the next
+   * checkpoint's. A making that fails leaves the worker unmade (the journal still holds its create).
+   */
+  private makeDir(worker: FsWorker, logs = false): Promise<void> {
+    if (worker.on_disk || !worker.unmade) return Promise.resolve();
+    const { record, state, batch } = worker.unmade;
+    worker.making ??= createWorkerDir(this.paths, record, state, batch, false, logs).then(
+      () => {
         worker.on_disk = true;
-      }),
+        worker.unmade = null;
+        worker.making = null;
+        this.checkpointer.noteMade(worker);
+      },
+      (error) => {
+        worker.making = null;
+        throw error;
+      },
     );
+    return worker.making;
   }
 
   /** Removes a file a durable batch retired; a failure leaves it for retention to retry, and is logged. */
@@ -220,6 +260,8 @@ export class StoreSession {
   /** What the next checkpoint must make durable in the layout. */
   private noteDirty(plan: BatchPlan): void {
     for (const path of plan.appendedPaths()) this.checkpointer.noteFile(path);
+    // A log's first append created it: its directory entry is synced too.
+    for (const path of plan.startedPaths()) if (path.startsWith("workers/")) this.checkpointer.noteDir(path.slice(0, path.lastIndexOf("/")));
     for (const worker of plan.touched) {
       const created = plan.created.get(worker.id);
       // A worker created with nothing else is exactly what its new state.json says.
@@ -236,8 +278,12 @@ export class StoreSession {
       undo.noteId(id, this.workers.get(id));
       if (this.workers.has(id)) this.planDelete(plan, id);
       const worker = newWorker(id, record, state);
+      worker.unmade = { record, state, batch: plan.batch };
+      // Made lazily, maybe by this very batch (a first append): taking the batch back moves it out if so.
+      undo.createdDirs.push(this.paths.workerDir(id));
       this.workers.set(id, worker);
       plan.create(worker, record, state);
+      this.checkpointer.noteUnmade(worker);
     }
     for (const { worker_id, state } of commit.states ?? []) {
       const worker = this.available(worker_id);
@@ -435,12 +481,30 @@ export class StoreSession {
     return this.diagnosticLog.list();
   }
 
-  /** workers/<id>/work (`dir`), created again if someone removed it while the worker exists. */
+  /**
+   * workers/<id>/work (`dir`), made on first use (with the worker's directory, when that is not
+   * made yet) and again if someone removed it while the worker exists.
+   */
   ensureWorkDir(worker_id: string, dir: string): void {
-    if (!this.workDirs.has(worker_id) && this.workers.get(worker_id)?.on_disk) {
-      this.paths.fs.mkdirSync(dir, { recursive: true });
-      this.workDirs.add(worker_id);
+    const worker = this.workers.get(worker_id);
+    if (!worker || this.workDirs.has(worker_id)) return;
+    if (!worker.on_disk && worker.unmade && !worker.making) {
+      if (this.failure) throw unavailable(this.failure.cause, false, this.failure.error);
+      const { record, state, batch } = worker.unmade;
+      try {
+        createWorkerDirSync(this.paths, record, state, batch);
+      } catch (error) {
+        // The disk refuses what a write needs: the store degrades as after a failed write (the journal keeps the create).
+        throw this.failed(error, false);
+      }
+      worker.on_disk = true;
+      worker.unmade = null;
+      this.checkpointer.noteMade(worker);
     }
+    // While the directory is being made, work/ may come first: the making moves its files in then.
+    if (!worker.on_disk && !worker.making) return;
+    this.paths.fs.mkdirSync(dir, { recursive: true });
+    this.workDirs.add(worker_id);
   }
 
   // ---------------------------------------------------------------- close

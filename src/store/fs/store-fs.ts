@@ -23,6 +23,9 @@ export interface StoreFs {
   mkdirSync: typeof sync.mkdirSync;
   renameSync: typeof sync.renameSync;
   unlinkSync: typeof sync.unlinkSync;
+  statSync: typeof sync.statSync;
+  writeFileSync: typeof sync.writeFileSync;
+  rmSync: typeof sync.rmSync;
   promises: {
     open: typeof promises.open;
     readFile: typeof promises.readFile;
@@ -50,6 +53,9 @@ export const NODE_STORE_FS: StoreFs = {
   mkdirSync: sync.mkdirSync,
   renameSync: sync.renameSync,
   unlinkSync: sync.unlinkSync,
+  statSync: sync.statSync,
+  writeFileSync: sync.writeFileSync,
+  rmSync: sync.rmSync,
   promises: {
     open: promises.open,
     readFile: promises.readFile,

@@ -1,7 +1,6 @@
-import type { FileHandle } from "node:fs/promises";
 import { RuntimeError } from "../../core/errors.ts";
 import type { TranscriptEntry } from "../../core/schema/transcript.ts";
-import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAt, withWaiting, type ReadSource, type Waiting } from "./lines.ts";
+import { completeLines, keyPrefix, leadingInteger, NEWLINE, readAtSync, type Waiting } from "./lines.ts";
 import { addAnchor, type FsWorker } from "./worker.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { parseSealed, sealLine } from "./sealed-line.ts";
@@ -35,28 +34,49 @@ export async function readTranscriptPage(
   start: number,
   count: number,
   unsealed: boolean,
+  /** Acknowledged bytes the disk has not taken yet (append-files.ts `beforeRead`): read from memory. */
   waiting: Waiting | null = null,
 ): Promise<TranscriptEntry[]> {
   const bytes = worker.transcript_bytes;
   const total = worker.transcript_count;
   if (count <= 0 || start >= total) return [];
-  let handle: FileHandle;
+  // Synchronous reads: a page is a few small reads of a file the page cache holds, each far
+  // cheaper than a hop to the I/O threads and back, which on a loaded machine is what made the
+  // slowest pages slow (issue 16: p99 and max of pages at random offsets). One turn of the event
+  // loop first (a few µs): a caller reading pages in a loop must not starve the writes' completions.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  let handle: OpenFile;
   try {
-    handle = await fs.promises.open(file, "r");
+    handle = { fs, fd: fs.openSync(file, "r"), waiting: waiting && waiting.bytes.length > 0 ? waiting : null };
   } catch (error) {
     if (errnoCode(error) === "ENOENT") return [];
     throw error;
   }
   try {
-    const source = withWaiting(handle, waiting);
-    const from = await locate(source, path, worker, start, bytes, total);
+    const from = locate(handle, path, worker, start, bytes, total);
     const wanted = Math.min(count, total - start);
-    const { entries, next } = await readForward(source, path, from.offset, from.sequence, start, wanted, bytes, unsealed);
+    const { entries, next } = readForward(handle, path, from.offset, from.sequence, start, wanted, bytes, unsealed);
     if (start + entries.length < total) addAnchor(worker, start + entries.length, next);
     return entries;
   } finally {
-    await handle.close();
+    fs.closeSync(handle.fd);
   }
+}
+
+/** The transcript file open for a page's reads, with the bytes still waiting to be written behind it. */
+interface OpenFile {
+  fs: StoreFs;
+  fd: number;
+  waiting: Waiting | null;
+}
+
+/** Up to `length` bytes at `position`: from the file, and past `waiting.from` from memory. */
+function readAt({ fs, fd, waiting }: OpenFile, position: number, length: number): Buffer {
+  if (!waiting) return readAtSync(fs, fd, position, length);
+  if (position >= waiting.from) return waiting.bytes.subarray(position - waiting.from, position - waiting.from + length);
+  const head = readAtSync(fs, fd, position, Math.min(length, waiting.from - position));
+  if (head.length < waiting.from - position || head.length === length) return head;
+  return Buffer.concat([head, waiting.bytes.subarray(0, length - head.length)]);
 }
 
 interface Position {
@@ -69,7 +89,7 @@ interface Position {
  * between the bounds (entries are of similar length on average, so one or two probes usually
  * land on the line) and fall back to halving when a probe did not halve the span.
  */
-async function locate(handle: ReadSource, path: string, worker: FsWorker, target: number, bytes: number, total: number): Promise<Position> {
+function locate(handle: OpenFile, path: string, worker: FsWorker, target: number, bytes: number, total: number): Position {
   let lo: Position = { offset: 0, sequence: 0 };
   let hi: { offset: number; sequence: number | null } = { offset: bytes, sequence: total };
   for (const anchor of worker.anchors) {
@@ -89,7 +109,7 @@ async function locate(handle: ReadSource, path: string, worker: FsWorker, target
       guess = Math.floor(lo.offset + (target - lo.sequence) * line - line / 2);
     }
     guess = Math.min(Math.max(guess, lo.offset), hi.offset - 1);
-    const probe = await lineAfter(handle, path, guess, hi.offset);
+    const probe = lineAfter(handle, path, guess, hi.offset);
     if (probe === null) hi = { offset: guess + 1, sequence: null };
     else if (probe.sequence <= target) lo = probe;
     else hi = probe;
@@ -99,10 +119,10 @@ async function locate(handle: ReadSource, path: string, worker: FsWorker, target
 }
 
 /** The first line start in (from, limit) and its sequence, or null when none starts there. */
-async function lineAfter(handle: ReadSource, path: string, from: number, limit: number): Promise<Position | null> {
+function lineAfter(handle: OpenFile, path: string, from: number, limit: number): Position | null {
   let position = from;
   while (position < limit) {
-    const chunk = await readAt(handle, position, Math.min(PROBE, limit - position));
+    const chunk = readAt(handle, position, Math.min(PROBE, limit - position));
     if (chunk.length === 0) return null;
     const index = chunk.indexOf(NEWLINE);
     if (index < 0) {
@@ -112,20 +132,20 @@ async function lineAfter(handle: ReadSource, path: string, from: number, limit: 
     const offset = position + index + 1;
     if (offset >= limit) return null;
     const fast = leadingInteger(chunk, index + 1, chunk.length, SEQUENCE);
-    return { offset, sequence: fast ?? (await sequenceAt(handle, path, offset)) };
+    return { offset, sequence: fast ?? sequenceAt(handle, path, offset) };
   }
   return null;
 }
 
-async function sequenceAt(handle: ReadSource, path: string, offset: number): Promise<number> {
-  const head = await readAt(handle, offset, 32);
+function sequenceAt(handle: OpenFile, path: string, offset: number): number {
+  const head = readAt(handle, offset, 32);
   const fast = leadingInteger(head, 0, head.length, SEQUENCE);
   if (fast !== null) return fast;
   // Not the shape this store writes (edited by hand?): parse the whole line. Only a position is
   // taken from it: the lines served are verified by readForward.
   let length = 4096;
   for (;;) {
-    const chunk = await readAt(handle, offset, length);
+    const chunk = readAt(handle, offset, length);
     const end = chunk.indexOf(NEWLINE);
     if (end >= 0 || chunk.length < length) {
       const value = parseSealed(chunk.toString("utf8", 0, end >= 0 ? end : chunk.length), true) as { sequence?: unknown } | undefined;
@@ -137,8 +157,8 @@ async function sequenceAt(handle: ReadSource, path: string, offset: number): Pro
 }
 
 /** Reads lines from `offset` (the line of `sequence`), skipping to `start`, until `count` entries. */
-async function readForward(
-  handle: ReadSource,
+function readForward(
+  handle: OpenFile,
   path: string,
   offset: number,
   sequence: number,
@@ -146,13 +166,13 @@ async function readForward(
   count: number,
   bytes: number,
   unsealed: boolean,
-): Promise<{ entries: TranscriptEntry[]; next: number }> {
+): { entries: TranscriptEntry[]; next: number } {
   const out: TranscriptEntry[] = [];
   let position = offset;
   let current = sequence;
   let chunkSize = SCAN_WINDOW;
   while (out.length < count && position < bytes) {
-    const chunk = await readAt(handle, position, Math.min(chunkSize, bytes - position));
+    const chunk = readAt(handle, position, Math.min(chunkSize, bytes - position));
     const { lines, rest } = completeLines(chunk);
     if (lines.length === 0) {
       if (chunk.length < chunkSize) throw corrupt(path, position);

@@ -1,3 +1,4 @@
+import { errnoCode } from "../../shared/errors.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import type { StorePaths } from "./paths.ts";
 import { openDocument, sealDocument } from "./sealed-line.ts";
@@ -15,11 +16,17 @@ export interface UnavailableMarker {
 }
 
 /** The reason a marker gives, or null when there is none; a damaged marker still marks. */
-export function readUnavailableMarker(paths: StorePaths, worker_id: string): string | null {
+/** `prefetched`: the file as read ahead (null: there is none; undefined: not read yet). */
+export function readUnavailableMarker(paths: StorePaths, worker_id: string, prefetched?: string | Error | null): string | null {
   const file = paths.workerFile(worker_id, "unavailable.json");
   let text: string;
+  if (prefetched === null) return null;
   try {
-    text = paths.fs.readFileSync(paths.abs(file), "utf8");
+    if (prefetched instanceof Error) {
+      if (errnoCode(prefetched) === "ENOENT") return null;
+      throw prefetched;
+    }
+    text = prefetched ?? paths.fs.readFileSync(paths.abs(file), "utf8");
   } catch {
     return paths.fs.existsSync(paths.abs(file)) ? `${file} cannot be read; the worker was marked unavailable` : null;
   }

@@ -16,8 +16,12 @@ async function writeNew(fs: StoreFs, path: string, data: string, durable: boolea
 }
 
 /**
- * Creates workers/<id>/ whole or not at all: it is assembled under tmp/ (worker.json, state.json,
- * empty logs, work/), synced, and renamed into place, so a crash never leaves half a worker.
+ * Creates workers/<id>/ whole or not at all: worker.json and state.json (and the empty logs, when
+ * appends follow) are assembled under tmp/ and renamed into place, so a crash never leaves half a
+ * worker. Otherwise the logs are made by their first append and work/ on first use: a create
+ * costs the fewest file creations (issue 16).
+ * With `durable` everything is synced before this returns (replay); otherwise whoever wrote the
+ * create to the journal syncs the files and directories before the journal goes (checkpoint).
  */
 export async function createWorkerDir(
   paths: StorePaths,
@@ -25,6 +29,8 @@ export async function createWorkerDir(
   state: WorkerState,
   batch: number,
   durable: boolean,
+  /** Also the (empty) logs: the directory is made for appends that follow at once. */
+  logs = false,
 ): Promise<void> {
   const id = record.worker_ref.worker_id;
   const target = paths.abs(paths.workerDir(id));
@@ -32,20 +38,53 @@ export async function createWorkerDir(
   const fs = paths.fs;
   await fs.promises.mkdir(staging);
   try {
-    await fs.promises.mkdir(`${staging}/work`);
     await Promise.all([
       writeNew(fs, `${staging}/worker.json`, recordFile(record), durable),
       writeNew(fs, `${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), durable),
-      writeNew(fs, `${staging}/transcript.jsonl`, "", durable),
-      writeNew(fs, `${staging}/runs.jsonl`, "", durable),
+      ...(logs ? ["transcript.jsonl", "runs.jsonl"].map((log) => writeNew(fs, `${staging}/${log}`, "", durable)) : []),
     ]);
     if (durable) await fsyncDir(fs, staging);
-    await fs.promises.rename(staging, target);
+    await renameIntoPlace(fs, staging, target);
   } catch (error) {
     await fs.promises.rm(staging, { recursive: true, force: true });
     throw error;
   }
   if (durable) await fsyncDir(fs, paths.abs("workers"));
+}
+
+/** createWorkerDir without waiting and without syncs (the journal holds the create; a checkpoint syncs it). */
+export function createWorkerDirSync(paths: StorePaths, record: WorkerRecord, state: WorkerState, batch: number): void {
+  const id = record.worker_ref.worker_id;
+  const staging = paths.abs(paths.temporary(`create-${id}`));
+  const fs = paths.fs;
+  fs.mkdirSync(staging);
+  try {
+    fs.writeFileSync(`${staging}/worker.json`, recordFile(record), { flag: "wx", mode: 0o644 });
+    fs.writeFileSync(`${staging}/state.json`, stateFile(state, { batch, transcript_bytes: 0, runs_bytes: 0 }), { flag: "wx", mode: 0o644 });
+    fs.renameSync(staging, paths.abs(paths.workerDir(id)));
+  } catch (error) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * The staged directory becomes the worker's. When the worker's work/ was made meanwhile (a command
+ * run asked for it while this was under way) the files move in one by one instead, worker.json
+ * last: until it is there the journal's create still counts as not applied.
+ */
+async function renameIntoPlace(fs: StoreFs, staging: string, target: string): Promise<void> {
+  const { rename, rm } = fs.promises;
+  try {
+    await rename(staging, target);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error;
+    for (const log of ["transcript.jsonl", "runs.jsonl"]) await rename(`${staging}/${log}`, `${target}/${log}`).catch(() => {});
+    await rename(`${staging}/state.json`, `${target}/state.json`);
+    await rename(`${staging}/worker.json`, `${target}/worker.json`);
+    await rm(staging, { recursive: true, force: true });
+  }
 }
 
 /** A worker directory moved aside: `remove()` deletes it for good, `restore()` puts it back. */

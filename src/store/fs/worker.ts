@@ -9,8 +9,16 @@ export interface FsWorker {
   record: WorkerRecord | null;
   state: WorkerState | null;
   unavailable: string | null;
-  /** False until its directory exists (a create in the batch being written). */
+  /** False until its directory exists: a created worker's is made lazily (see `unmade`). */
   on_disk: boolean;
+  /**
+   * A created worker whose directory is not made yet: the journal holds the create, and the
+   * directory is made by its first append, its first work/ use or the next checkpoint, whichever
+   * comes first (issue 16: a create costs one journal line, not a directory's file creations).
+   */
+  unmade: { record: WorkerRecord; state: WorkerState; batch: number } | null;
+  /** The making of that directory, while under way. */
+  making: Promise<void> | null;
   transcript_bytes: number;
   /** Entries in transcript.jsonl: the next sequence. */
   transcript_count: number;
@@ -31,6 +39,8 @@ export function newWorker(id: string, record: WorkerRecord | null, state: Worker
     state,
     unavailable: null,
     on_disk: false,
+    unmade: null,
+    making: null,
     transcript_bytes: 0,
     transcript_count: 0,
     runs_bytes: 0,
