@@ -98,35 +98,13 @@ export function requestPipeline({ runtime, token, verifier, logger, metrics, gra
     }
   };
 
-  const hotWrite = (request: Request): Promise<Response> | undefined => {
-    const input = matchHotInput(request);
-    if (input === undefined) return undefined;
-    const since = log ? performance.now() : 0;
-    let passed: Admitted | Promise<Admitted>;
-    try {
-      passed = guard(request, input.path, input.route);
-    } catch (refusal) {
-      return Promise.resolve(refused(refusal, request, since));
-    }
-    if (!(passed instanceof Promise)) {
-      grants.remember(request, passed);
-      return sendInput(input, request, since);
-    }
-    return passed.then(
-      (verified) => {
-        grants.remember(request, verified);
-        return sendInput(input, request, since);
-      },
-      (error: unknown) => refused(error, request, since),
-    );
-  };
-
-  const front = (request: Request): Promise<Response> | undefined => {
-    // A request dispatched again after its signed token was verified goes the hooks' way.
-    if (grants.admitted(request) !== undefined) return undefined;
-    if (request.method === "POST") return hotWrite(request);
-    const match = hot(request);
-    if (match === undefined) return undefined;
+  // The guard in front of a front-door answer: synchronous for the static token (no promise on the
+  // hot path); a signed token seen for the first time is verified once, asynchronously.
+  const admit = (
+    request: Request,
+    match: { path: string; route: Parameters<typeof guard>[2] },
+    go: (passed: Admitted, since: number) => Promise<Response>,
+  ): Promise<Response> => {
     const since = log ? performance.now() : 0;
     let passed: Admitted | Promise<Admitted>;
     try {
@@ -134,11 +112,27 @@ export function requestPipeline({ runtime, token, verifier, logger, metrics, gra
     } catch (refusal) {
       return Promise.resolve(refused(refusal, request, since));
     }
-    if (!(passed instanceof Promise)) return answer(match, request, since);
+    if (!(passed instanceof Promise)) return go(passed, since);
     return passed.then(
-      () => answer(match, request, since),
+      (verified) => go(verified, since),
       (error: unknown) => refused(error, request, since),
     );
+  };
+
+  const front = (request: Request): Promise<Response> | undefined => {
+    // A request dispatched again after its signed token was verified goes the hooks' way.
+    if (grants.admitted(request) !== undefined) return undefined;
+    if (request.method === "POST") {
+      const input = matchHotInput(request);
+      if (input === undefined) return undefined;
+      return admit(request, input, (passed, since) => {
+        grants.remember(request, passed);
+        return sendInput(input, request, since);
+      });
+    }
+    const match = hot(request);
+    if (match === undefined) return undefined;
+    return admit(request, match, (_, since) => answer(match, request, since));
   };
 
   const admitted = (request: Request, passed: Admitted, since: number): Promise<Response> | undefined => {
