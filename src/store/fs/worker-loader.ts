@@ -42,13 +42,15 @@ export function readWorkerTexts(paths: StorePaths, ids: readonly string[]): Map<
     }
   };
   for (const id of ids) {
-    const markerPath = paths.abs(paths.workerFile(id, "unavailable.json"));
+    // One path join per worker, not one per file: 10,000s of workers make it count.
+    const dir = paths.abs(paths.workerDir(id));
+    const markerPath = `${dir}/unavailable.json`;
     texts.set(id, {
-      record: read(paths.abs(paths.workerFile(id, "worker.json"))),
-      state: read(paths.abs(paths.workerFile(id, "state.json"))),
+      record: read(`${dir}/worker.json`),
+      state: read(`${dir}/state.json`),
       marker: paths.fs.existsSync(markerPath) ? read(markerPath) : null,
-      transcript_size: fileSize(paths.fs, paths.abs(paths.workerFile(id, "transcript.jsonl"))),
-      runs_size: fileSize(paths.fs, paths.abs(paths.workerFile(id, "runs.jsonl"))),
+      transcript_size: fileSize(paths.fs, `${dir}/transcript.jsonl`),
+      runs_size: fileSize(paths.fs, `${dir}/runs.jsonl`),
     });
   }
   return texts;
