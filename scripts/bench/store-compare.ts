@@ -7,6 +7,7 @@
  *   bun scripts/bench/store.ts --only c --keep        # leaves <scratch>/pages-1m (1,000,000 entries)
  *   bun scripts/bench/store-compare.ts --compare DIR --data <scratch>/startup-10k [--pages <scratch>/pages-1m] [--rounds 5] [--seconds 3]
  *   bun scripts/bench/store-compare.ts --compare DIR [--rounds 9]    # without --data: (2), (3) and (4) only
+ *   bun scripts/bench/store-compare.ts --compare DIR --data <scratch>/startup-10k --startup-only   # (1) and (5) only
  *
  * (1) Runtime.open of the store at `--data` (10,000 workers / 1,000,000 entries), then close.
  * (2) Durable inputs/s through the Runtime API (durability fsync, a fresh store per turn): 64
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     pages: { type: "string" },
     rounds: { type: "string", default: "5" },
     seconds: { type: "string", default: "3" },
+    "startup-only": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -180,7 +182,9 @@ const cases = [
   { name: `${fmt(CREATES)} creates (8 in flight, close included), durability fsync`, measure: createsOn("fsync"), wall: "creates/s", cpu: "CPU µs/create", wallLowerIsBetter: false },
   ...(values.pages ? [{ name: "transcript page of 100 at a random offset (1,000 pages)", measure: pages, wall: "p99 ms", cpu: "CPU µs/page", wallLowerIsBetter: true }] : []),
   { name: "spawn to first 200 of /healthz, same store as (1)", measure: spawnToHealthy, wall: "ms", cpu: "", wallLowerIsBetter: true },
-].filter((entry) => data !== null || (entry.measure !== openClose && entry.measure !== spawnToHealthy));
+]
+  .filter((entry) => data !== null || (entry.measure !== openClose && entry.measure !== spawnToHealthy))
+  .filter((entry) => !values["startup-only"] || entry.measure === openClose || entry.measure === spawnToHealthy);
 const rows: string[] = [];
 const row = (name: string, unit: string, mine: number[], theirs: number[], lowerIsBetter: boolean) => {
   const ratio = ratioOfRounds(mine, theirs);

@@ -79,7 +79,13 @@ export async function openRuntime(options: RuntimeOptions): Promise<RuntimeConte
     now: clock,
   });
   ctx.idempotency.load(snapshot.idempotency ?? []);
-  const workers = await Promise.all(snapshot.workers.map((stored) => withWorkspaces(ctx, stored)));
+  // Only workers with worktrees wait on a check: a promise for each of 10,000s of workers costs start-up time.
+  const workers = snapshot.workers.slice();
+  const checks: Promise<void>[] = [];
+  workers.forEach((stored, at) => {
+    if (hasWorkspacesToCheck(stored)) checks.push(withWorkspaces(ctx, stored).then((checked) => void (workers[at] = checked)));
+  });
+  await Promise.all(checks);
   snapshot = { ...snapshot, workers };
   for (const stored of workers) ctx.workers.set(stored.worker_id, entryOf(stored));
   await ctx.workspaces?.sweep(new Set(ctx.workers.keys()));
@@ -93,11 +99,14 @@ export async function openRuntime(options: RuntimeOptions): Promise<RuntimeConte
  */
 async function withWorkspaces(ctx: RuntimeContext, stored: StoredWorker): Promise<StoredWorker> {
   const workspaces = stored.record?.workspaces ?? [];
-  if (stored.unavailable !== undefined || workspaces.length === 0) return stored;
   const reason = ctx.workspaces
     ? await ctx.workspaces.recover(stored.worker_id, workspaces)
     : `this worker has workspaces (${workspaces.map((ws) => ws.name).join(", ")}) and none are configured`;
   return reason === null ? stored : { worker_id: stored.worker_id, record: stored.record, state: stored.state, unavailable: reason };
+}
+
+function hasWorkspacesToCheck(stored: StoredWorker): boolean {
+  return stored.unavailable === undefined && (stored.record?.workspaces?.length ?? 0) > 0;
 }
 
 function entryOf(stored: StoredWorker): WorkerEntry {

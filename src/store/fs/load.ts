@@ -109,10 +109,14 @@ async function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repai
   const marks: Array<[string, string]> = [];
   let batch = 0;
   let last_event_id = 0;
-  const entries = paths.fs.readdirSync(paths.abs("workers"), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  // Sorted by name with the default (code unit) order: a comparator reading each Dirent's name
+  // costs more than the rest of the listing at 10,000 workers.
+  const byName = new Map<string, boolean>();
+  for (const entry of paths.fs.readdirSync(paths.abs("workers"), { withFileTypes: true })) byName.set(entry.name, entry.isDirectory());
+  const entries = [...byName.keys()].sort().map((name) => ({ name, isDirectory: byName.get(name)! }));
   const texts = readWorkerTexts(
     paths,
-    entries.filter((entry) => entry.isDirectory() && isValidId(entry.name)).map((entry) => entry.name),
+    entries.filter((entry) => entry.isDirectory && isValidId(entry.name)).map((entry) => entry.name),
   );
   for (const entry of entries) {
     if (!isValidId(entry.name)) {
@@ -122,7 +126,7 @@ async function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repai
       continue;
     }
     // A name that is a worker id but not a directory (a symlink, a file) still claims that id.
-    const loaded = entry.isDirectory()
+    const loaded = entry.isDirectory
       ? loadWorker(paths, runtime_id, entry.name, repairs, replay.states.get(entry.name), texts.get(entry.name))
       : notADirectory(entry.name);
     const worker = loaded.worker;
@@ -132,7 +136,7 @@ async function loadWorkers(paths: StorePaths, runtime_id: string, repairs: Repai
     const lost =
       replay.isolated.get(worker.id) ??
       (aside && (aside.scope.workers === null || aside.scope.workers.has(worker.id)) ? aside.reason : undefined);
-    if (lost !== undefined && entry.isDirectory()) {
+    if (lost !== undefined && entry.isDirectory) {
       worker.unavailable ??= lost;
       if (!paths.fs.existsSync(paths.abs(paths.workerFile(worker.id, "unavailable.json")))) marks.push([worker.id, lost]);
     }

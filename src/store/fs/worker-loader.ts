@@ -42,24 +42,27 @@ export function readWorkerTexts(paths: StorePaths, ids: readonly string[]): Map<
     }
   };
   for (const id of ids) {
-    const markerPath = paths.abs(paths.workerFile(id, "unavailable.json"));
+    // One path join per worker, not one per file: 10,000s of workers make it count.
+    const dir = paths.abs(paths.workerDir(id));
+    const markerPath = `${dir}/unavailable.json`;
     texts.set(id, {
-      record: read(paths.abs(paths.workerFile(id, "worker.json"))),
-      state: read(paths.abs(paths.workerFile(id, "state.json"))),
+      record: read(`${dir}/worker.json`),
+      state: read(`${dir}/state.json`),
       marker: paths.fs.existsSync(markerPath) ? read(markerPath) : null,
-      transcript_size: fileSize(paths.fs, paths.abs(paths.workerFile(id, "transcript.jsonl"))),
-      runs_size: fileSize(paths.fs, paths.abs(paths.workerFile(id, "runs.jsonl"))),
+      transcript_size: fileSize(paths.fs, `${dir}/transcript.jsonl`),
+      runs_size: fileSize(paths.fs, `${dir}/runs.jsonl`),
     });
   }
   return texts;
 }
 
-function readJson(paths: StorePaths, path: string, prefetched?: string | Error): Json {
+/** `relative`: the file's root-relative path, made absolute only when it was not read ahead. */
+function readJson(paths: StorePaths, relative: string, prefetched?: string | Error): Json {
   const unsealed = paths.unsealedAccepted;
   let text: string;
   try {
     if (prefetched instanceof Error) throw prefetched;
-    text = prefetched ?? paths.fs.readFileSync(path, "utf8");
+    text = prefetched ?? paths.fs.readFileSync(paths.abs(relative), "utf8");
   } catch (error) {
     const code = errnoCode(error);
     return { problem: code === "ENOENT" ? "is missing" : `cannot be read (${code})` };
@@ -121,7 +124,7 @@ export function loadWorker(
   if ("problem" in record) return unavailable("worker.json", record.problem);
   worker.record = record.record;
 
-  const chosen = chooseState(readJson(paths, paths.abs(paths.workerFile(id, "state.json")), texts?.state), journaled);
+  const chosen = chooseState(readJson(paths, paths.workerFile(id, "state.json"), texts?.state), journaled);
   if ("problem" in chosen) return unavailable("state.json", chosen.problem);
   if (chosen.replaces) {
     repairs.repaired(paths.workerFile(id, "state.json"), `${chosen.replaces}; the journal's newer state is used and written back`, id);
@@ -169,7 +172,7 @@ export function loadWorker(
 
 /** worker.json, checked: a worker record of this id, of this runtime. */
 function readRecord(paths: StorePaths, runtime_id: string, id: string, prefetched?: string | Error): { record: WorkerRecord } | { problem: string } {
-  const file = readJson(paths, paths.abs(paths.workerFile(id, "worker.json")), prefetched);
+  const file = readJson(paths, paths.workerFile(id, "worker.json"), prefetched);
   if (file.problem !== undefined) return { problem: file.problem };
   const problem = firstError(WorkerRecord, file.value);
   if (problem) return { problem: `does not hold a worker record (${problem})` };
