@@ -175,6 +175,22 @@ export class FaultyFs {
     });
   }
 
+  /** A call whose first argument is a path, guarded on it (a fault throws before the real call). */
+  private onPath<F extends (path: any, ...rest: any[]) => unknown>(op: FsOp, call: F): F {
+    return ((path: unknown, ...rest: unknown[]) => {
+      this.guard(op, String(path));
+      return call(path, ...rest);
+    }) as F;
+  }
+
+  /** The same for a promise-returning call: a fault rejects, as the real call would. */
+  private onPathAsync<F extends (path: any, ...rest: any[]) => Promise<unknown>>(op: FsOp, call: F): F {
+    return (async (path: unknown, ...rest: unknown[]) => {
+      this.guard(op, String(path));
+      return call(path, ...rest);
+    }) as F;
+  }
+
   private build(): StoreFs {
     const real = this.real;
     const fs: StoreFs = {
@@ -227,77 +243,38 @@ export class FaultyFs {
         }
         real.fdatasync(fd, callback);
       },
-      readFileSync: ((path: string, ...rest: unknown[]) => {
-        this.guard("read", String(path));
-        return (real.readFileSync as (...args: unknown[]) => unknown)(path, ...rest);
-      }) as StoreFs["readFileSync"],
-      readdirSync: ((path: string, ...rest: unknown[]) => {
-        this.guard("readdir", String(path));
-        return (real.readdirSync as (...args: unknown[]) => unknown)(path, ...rest);
-      }) as StoreFs["readdirSync"],
-      existsSync: (path) => {
-        this.guard("stat", String(path));
-        return real.existsSync(path);
-      },
-      mkdirSync: ((path: string, ...rest: unknown[]) => {
-        this.guard("mkdir", String(path));
-        return (real.mkdirSync as (...args: unknown[]) => unknown)(path, ...rest);
-      }) as StoreFs["mkdirSync"],
+      readFileSync: this.onPath("read", real.readFileSync),
+      readdirSync: this.onPath("readdir", real.readdirSync),
+      existsSync: this.onPath("stat", real.existsSync),
+      mkdirSync: this.onPath("mkdir", real.mkdirSync),
       renameSync: (from, to) => {
         this.guard("rename", String(from), String(to));
         real.renameSync(from, to);
       },
-      unlinkSync: (path) => {
-        this.guard("unlink", String(path));
-        real.unlinkSync(path);
-      },
-      statSync: ((path: string, ...rest: unknown[]) => {
-        this.guard("stat", String(path));
-        return (real.statSync as (...args: unknown[]) => unknown)(path, ...rest);
-      }) as StoreFs["statSync"],
+      unlinkSync: this.onPath("unlink", real.unlinkSync),
+      statSync: this.onPath("stat", real.statSync),
       writeFileSync: ((path: string, ...rest: unknown[]) => {
         this.guard("open", String(path));
         this.guard("write", String(path));
         return (real.writeFileSync as (...args: unknown[]) => unknown)(path, ...rest);
       }) as StoreFs["writeFileSync"],
-      rmSync: (path, options) => {
-        this.guard("rm", String(path));
-        real.rmSync(path, options);
-      },
+      rmSync: this.onPath("rm", real.rmSync),
       promises: {
         open: (async (path: string, ...rest: unknown[]) => {
           this.guard("open", String(path));
           const handle = await (real.promises.open as (...args: unknown[]) => Promise<FileHandle>)(path, ...rest);
           return this.wrapHandle(handle, String(path));
         }) as StoreFs["promises"]["open"],
-        readFile: (async (path: string, ...rest: unknown[]) => {
-          this.guard("read", String(path));
-          return (real.promises.readFile as (...args: unknown[]) => Promise<unknown>)(path, ...rest);
-        }) as StoreFs["promises"]["readFile"],
-        readdir: (async (path: string, ...rest: unknown[]) => {
-          this.guard("readdir", String(path));
-          return (real.promises.readdir as (...args: unknown[]) => Promise<unknown>)(path, ...rest);
-        }) as StoreFs["promises"]["readdir"],
-        mkdir: (async (path: string, ...rest: unknown[]) => {
-          this.guard("mkdir", String(path));
-          return (real.promises.mkdir as (...args: unknown[]) => Promise<unknown>)(path, ...rest);
-        }) as StoreFs["promises"]["mkdir"],
+        readFile: this.onPathAsync("read", real.promises.readFile),
+        readdir: this.onPathAsync("readdir", real.promises.readdir),
+        mkdir: this.onPathAsync("mkdir", real.promises.mkdir),
         rename: async (from, to) => {
           this.guard("rename", String(from), String(to));
           return real.promises.rename(from, to);
         },
-        unlink: async (path) => {
-          this.guard("unlink", String(path));
-          return real.promises.unlink(path);
-        },
-        rm: async (path, options) => {
-          this.guard("rm", String(path));
-          return real.promises.rm(path, options);
-        },
-        realpath: (async (path: string, ...rest: unknown[]) => {
-          this.guard("stat", String(path));
-          return (real.promises.realpath as (...args: unknown[]) => Promise<unknown>)(path, ...rest);
-        }) as StoreFs["promises"]["realpath"],
+        unlink: this.onPathAsync("unlink", real.promises.unlink),
+        rm: this.onPathAsync("rm", real.promises.rm),
+        realpath: this.onPathAsync("stat", real.promises.realpath),
       },
     };
     return fs;
