@@ -75,6 +75,12 @@ export class GroupLedger {
     }
   }
 
+  /** The log's first line: whose it is (read back by parseOwner). */
+  private get header(): string {
+    const self = this.self!;
+    return `${JSON.stringify({ owner_pid: self.pid, owner_start: self.start, boot_id: self.boot_id })}\n`;
+  }
+
   private get logPath(): string {
     return join(this.dir, `${this.self!.pid}-${this.self!.start}.log`);
   }
@@ -83,11 +89,11 @@ export class GroupLedger {
    * Notes a group this process leads; best effort (a full disk must not fail the run). The
    * leader's start time is read off the event loop: /proc/<pid>/stat of a program still in exec
    * answers only once the exec is done (≈0.7 ms of a stalled event loop per run, issue 16).
+   * Resolves once the note is written (or given up); it never rejects, so callers need not wait.
    */
-  note(pgid: number): void {
-    const self = this.self;
-    if (!self) return;
-    void this.inTurn(pgid, async () => {
+  note(pgid: number): Promise<void> {
+    if (!this.self) return Promise.resolve();
+    return this.inTurn(pgid, async () => {
       const leader_start = (await readProcStatAsync(pgid))?.start;
       // Gone already (or unreadable): it can no longer be told from a later group of its id.
       if (leader_start === undefined) return;
@@ -109,8 +115,8 @@ export class GroupLedger {
       if (filed) {
         this.filed.delete(pgid);
         await filed;
+        await rm(join(this.dir, `${pgid}.json`), { force: true });
       }
-      if (filed) await rm(join(this.dir, `${pgid}.json`), { force: true });
       if (wasLive) this.append(`-${pgid}\n`);
     });
   }
@@ -141,7 +147,7 @@ export class GroupLedger {
   private openLog(): number {
     try {
       const fd = openSync(this.logPath, "a", 0o600);
-      writeSync(fd, `${JSON.stringify({ owner_pid: this.self!.pid, owner_start: this.self!.start, boot_id: this.self!.boot_id })}\n`);
+      writeSync(fd, this.header);
       return fd;
     } catch {
       return -1;
@@ -150,11 +156,9 @@ export class GroupLedger {
 
   /** Rewrites the log with only the groups that still run, in place at once (rename). */
   private compact(): void {
-    const self = this.self!;
-    const header = `${JSON.stringify({ owner_pid: self.pid, owner_start: self.start, boot_id: self.boot_id })}\n`;
     const records = [...this.live].map(([pgid, start]) => `+${pgid} ${start}\n`).join("");
     const temporary = `${this.logPath}.tmp`;
-    writeFileSync(temporary, header + records, { mode: 0o600 });
+    writeFileSync(temporary, this.header + records, { mode: 0o600 });
     renameSync(temporary, this.logPath);
     closeSync(this.log!);
     this.log = openSync(this.logPath, "a", 0o600);

@@ -65,11 +65,11 @@ describe.if(isLinux)("group ledger: the append-only log of a runtime process", (
     const ledger = new GroupLedger(dir, { fileAfterMs: Number.POSITIVE_INFINITY, compactAfterRecords: 8 });
     const long = spawn("/bin/sh", ["-c", "sleep 120"], { detached: true, stdio: "ignore" });
     cleanups.push(() => killGroup(long.pid!));
-    ledger.note(long.pid!);
+    await ledger.note(long.pid!);
     for (let i = 0; i < 12; i++) {
       const short = spawn("/bin/sh", ["-c", "sleep 120"], { detached: true, stdio: "ignore" });
       cleanups.push(() => killGroup(short.pid!));
-      ledger.note(short.pid!);
+      await ledger.note(short.pid!);
       const exited = new Promise((resolve) => short.once("exit", resolve));
       killGroup(short.pid!);
       await exited;
