@@ -31,10 +31,10 @@ export interface WriteOptions {
 const KEY = /^[\x21-\x7E]{1,255}$/;
 const MAX_SCOPE = 1024;
 
-/** Refuses a key that is not 1–255 visible ASCII characters; `name` is what the message calls it. */
-export function checkIdempotencyKey(key: unknown, name = "idempotency key"): string {
+/** Refuses a key that is not 1–255 visible ASCII characters. */
+export function checkIdempotencyKey(key: unknown): string {
   if (typeof key !== "string" || !KEY.test(key)) {
-    throw new RuntimeError("invalid_request", `${name} must be 1-255 visible ASCII characters (0x21-0x7E)`, { field: name });
+    throw new RuntimeError("invalid_request", "idempotency key must be 1-255 visible ASCII characters (0x21-0x7E)", { field: "idempotency key" });
   }
   return key;
 }

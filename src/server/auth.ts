@@ -1,11 +1,8 @@
 import { RuntimeError } from "../core/errors.ts";
 import { FULL_GRANT, grantsScope, grantsWorker, routeMatcher, type Grant, type MatchedRoute, type Scope } from "./scopes.ts";
 import type { TokenVerifier } from "./token-verifier.ts";
+import { nodeCrypto } from "./node-crypto.ts";
 
-type Crypto = typeof import("node:crypto");
-let crypto: Crypto | undefined;
-/** node:crypto, loaded when a static token is first checked: a runtime without one never loads it. */
-const nodeCrypto = (): Crypto => (crypto ??= process.getBuiltinModule("node:crypto") as Crypto);
 
 const digest = (value: string): Buffer => nodeCrypto().createHash("sha256").update(value, "utf8").digest();
 

@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { RuntimeError } from "../core/errors.ts";
 import { canonicalJson, checkIdempotencyKey } from "../core/idempotency.ts";
 import type { WriteOptions } from "../core/runtime.ts";
 import type { RequestGrants } from "./auth.ts";
+import { nodeCrypto } from "./node-crypto.ts";
 
 /** The header every POST takes to make a retry safe (SPEC §10). */
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
@@ -34,7 +34,7 @@ export function writeOptionsOf(
   const key = request.headers.get(IDEMPOTENCY_HEADER);
   if (key === null) return {};
   try {
-    checkIdempotencyKey(key, IDEMPOTENCY_HEADER);
+    checkIdempotencyKey(key);
   } catch {
     throw new RuntimeError("invalid_request", `the ${IDEMPOTENCY_HEADER} header must be 1-255 visible ASCII characters (0x21-0x7E)`, {
       header: IDEMPOTENCY_HEADER,
@@ -43,6 +43,6 @@ export function writeOptionsOf(
   const grant = grants.grantOf(request);
   const scope = grant.kind === "full" ? "" : `token:${grant.subject ?? ""}`;
   // SHA-256 here (synchronous, and several times cheaper than WebCrypto's digest for a small body).
-  const fingerprint = createHash("sha256").update(canonicalJson(["POST", route, ...ids, body ?? {}])).digest("hex");
+  const fingerprint = nodeCrypto().createHash("sha256").update(canonicalJson(["POST", route, ...ids, body ?? {}])).digest("hex");
   return { idempotency: { key, fingerprint, scope } };
 }

@@ -12,6 +12,7 @@ import { parseJsonObject, readJsonBytes } from "./json-body.ts";
 import type { HttpMetrics } from "./metrics/runtime-metrics.ts";
 import type { RouteDeclaration } from "./openapi.ts";
 import { requestLog } from "./request-log.ts";
+import type { MatchedRoute } from "./scopes.ts";
 import type { TokenVerifier } from "./token-verifier.ts";
 import { pathOf } from "./url-path.ts";
 
@@ -102,7 +103,7 @@ export function requestPipeline({ runtime, token, verifier, logger, metrics, gra
   // hot path); a signed token seen for the first time is verified once, asynchronously.
   const admit = (
     request: Request,
-    match: { path: string; route: Parameters<typeof guard>[2] },
+    match: { path: string; route: MatchedRoute },
     go: (passed: Admitted, since: number) => Promise<Response>,
   ): Promise<Response> => {
     const since = log ? performance.now() : 0;
