@@ -273,12 +273,12 @@ export class FsStore implements RuntimeStore {
     const lifecycle = this.lifecycle;
     if (lifecycle.status === "new") return Promise.resolve();
     if (lifecycle.status !== "open") return lifecycle.closing;
-    const { realRoot } = lifecycle;
+    // A recovery under way when the close comes keeps the session it would replace (recover()).
+    const { session, realRoot } = lifecycle;
     if (this.recovery.timer) clearTimeout(this.recovery.timer);
     this.recovery.timer = null;
     const closing = (async () => {
       await this.recovery.running;
-      const session = this.lifecycle.status === "closing" ? this.lifecycle.session : lifecycle.session;
       try {
         // A store closed while it cannot write still takes the failed batches back, if the disk lets it.
         if (session.failedWith()) await session.restoreDisk().catch((error) => this.settings.log.warn("the store closes with a failed write not taken back", { error: messageOf(error) }));
@@ -288,7 +288,7 @@ export class FsStore implements RuntimeStore {
         if (this.lifecycle.status === "closing") this.lifecycle = { ...this.lifecycle, status: "closed" };
       }
     })();
-    this.lifecycle = { status: "closing", session: lifecycle.session, closing };
+    this.lifecycle = { status: "closing", session, closing };
     return closing;
   }
 

@@ -137,6 +137,8 @@ async function scenario(faultRule: FaultRule, cause: "disk_full" | "io_error"): 
   for (const sent of stormy) {
     const read = await call(app, "GET", `/v1/workers/${sent.worker_id}/transcript?tail=5`);
     if (read.status !== 200) throw new Error(`${sent.worker_id} ${sent.result.status}: ${read.text}`);
+    // Served from memory while the disk refuses it: an acknowledged input is there, a refused one is not.
+    expect((await contents(app, sent.worker_id)).includes(sent.content)).toBe(sent.result.status === 202);
     const runs = await call(app, "GET", `/v1/workers/${sent.worker_id}/runs`);
     expect(runs.status).toBe(200);
   }

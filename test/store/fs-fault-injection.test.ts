@@ -34,7 +34,8 @@ describe("FsStore over a wrapped file system (FsStoreOptions.fs)", () => {
     const fault = faulty.fail({ op: "open", path: "runtime.json", code: "EACCES", nth: 1 });
     const root = scratchDir("faulty");
     const store = new FsStore({ root, fs: faulty.fs });
-    await expectCode(Runtime.open(runtimeOptions(store)), "store_io");
+    const error = await expectCode(Runtime.open(runtimeOptions(store)), "store_io");
+    expect(error.message).toContain("EACCES");
     expect(fault.hits).toBe(1);
     expect(faulty.failures("open")).toBe(1);
     // nth: 1 fired once; the next open works.

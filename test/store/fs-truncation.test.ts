@@ -232,7 +232,9 @@ describe("truncation of the journal at every record boundary and mid-record", ()
           try {
             served = (await runtime.transcript(id, { limit: 100 })).items.map((e) => e.content);
           } catch (error) {
-            expect((error as { code?: string }).code).toBe("store_corrupt");
+            const code = (error as { code?: string }).code;
+            // A worker whose create the cut took is not there: an empty prefix.
+            if (code !== "worker_not_found") expect(code).toBe("store_corrupt");
             continue;
           }
           expect(`wal/${name}@${at} ${id}: ${JSON.stringify(served)}`).toBe(`wal/${name}@${at} ${id}: ${JSON.stringify(contents.slice(0, served.length))}`);
@@ -240,9 +242,6 @@ describe("truncation of the journal at every record boundary and mid-record", ()
         // Segments the cut took whole are gone: events are read from the oldest retained one.
         const events = await readEventsFromOldest(runtime);
         for (let i = 1; i < events.length; i++) expect(events[i]!.id!).toBeGreaterThan(events[i - 1]!.id!);
-      } catch (error) {
-        // Workers that were never created in what is left are not there: that is a prefix too.
-        if ((error as { code?: string }).code !== "worker_not_found") throw error;
       } finally {
         await runtime.close();
       }

@@ -79,11 +79,6 @@ export class BatchPlan {
     for (const [path, planned] of this.appends) if (planned.offset === 0 && planned.end > 0) yield path;
   }
 
-  /** Each appended file with its size before this batch. */
-  *appendedFrom(): Iterable<[string, number]> {
-    for (const [path, planned] of this.appends) yield [path, planned.offset];
-  }
-
   appendedPaths(): Iterable<string> {
     return this.appends.keys();
   }
@@ -97,17 +92,17 @@ export class BatchPlan {
    * needs — with the appended text as its payload (`bytes` long in UTF-8), and where in that
    * payload each file's bytes lie.
    */
-  finish(states: JournalOp[]): { ops: JournalOp[]; payload: string[]; bytes: number; writes: Array<[string, number, number]> } {
+  finish(states: JournalOp[]): { ops: JournalOp[]; payload: string[]; bytes: number; writes: Array<[string, number, number, number]> } {
     const ops: JournalOp[] = [...this.structural];
     const payload: string[] = [];
-    const writes: Array<[string, number, number]> = [];
+    const writes: Array<[string, number, number, number]> = [];
     let bytes = 0;
     for (const [path, planned] of this.appends) {
       const length = planned.end - planned.offset;
       if (length === 0) continue;
       ops.push({ op: "append", path, offset: planned.offset, bytes: length });
       payload.push(dataOf(planned));
-      writes.push([path, bytes, length]);
+      writes.push([path, bytes, length, planned.offset]);
       bytes += length;
     }
     ops.push(...states);

@@ -94,13 +94,12 @@ export class BatchUndo {
   }
 }
 
-function moveAsideIfPresent(paths: StorePaths, dir: string): string | null {
+function moveAsideIfPresent(paths: StorePaths, dir: string): void {
   const aside = paths.abs(paths.temporary("undone"));
   try {
     paths.fs.renameSync(paths.abs(dir), aside);
-    return aside;
   } catch (error) {
-    if (errnoCode(error) === "ENOENT") return null;
+    if (errnoCode(error) === "ENOENT") return;
     throw error;
   }
 }

@@ -59,7 +59,7 @@ export class EventLog {
    * Lists the segments, cuts a torn last line from any of them (store_repaired), indexes the
    * newest and reads the first id of the oldest. Returns the highest stored id (0: none).
    */
-  load(repairs: Repairs, gaps: ReadonlyMap<string, number> = new Map()): number {
+  load(repairs: Repairs, gaps: ReadonlyMap<string, number>): number {
     const names = this.paths.fs.readdirSync(this.paths.abs("events"))
       .map((name) => numberedName(name))
       .filter((n): n is number => n !== null)

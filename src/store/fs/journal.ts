@@ -1,5 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import type { WorkerRecord, WorkerState } from "../../core/schema/worker.ts";
+import { errnoCode } from "../../shared/errors.ts";
 import { fsyncDir } from "./atomic.ts";
 import { checksumHex } from "../../platform/checksum.ts";
 import { leadingInteger, NEWLINE, tryParse } from "./lines.ts";
@@ -307,7 +308,7 @@ export function cutJournal(fs: StoreFs, path: string, size: number): Promise<voi
   try {
     fd = fs.openSync(path, "r+");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException)?.code === "ENOENT") return Promise.resolve();
+    if (errnoCode(error) === "ENOENT") return Promise.resolve();
     return Promise.reject(error);
   }
   try {

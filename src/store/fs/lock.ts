@@ -2,7 +2,7 @@ import { RuntimeError } from "../../core/errors.ts";
 import { currentProcess, isRunning, type ProcessIdentity } from "../../platform/process-identity.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { sleep } from "../../shared/sleep.ts";
-import { NODE_STORE_FS, type StoreFs } from "./store-fs.ts";
+import type { StoreFs } from "./store-fs.ts";
 import { tryParse } from "./lines.ts";
 
 /** Roots locked by stores of this process: the pid in LOCK cannot tell them apart. */
@@ -64,7 +64,7 @@ function locked(file: string, why: string): RuntimeError {
  * Takes `file` (the store's LOCK) for this process: created exclusively, holding our identity. A
  * lock whose owner no longer runs is stale and taken over; its pid is returned so the caller can warn.
  */
-export async function acquireLock(file: string, root: string, fs: StoreFs = NODE_STORE_FS): Promise<{ taken_over: { pid: number | null } | null }> {
+export async function acquireLock(file: string, root: string, fs: StoreFs): Promise<{ taken_over: { pid: number | null } | null }> {
   if (heldHere.has(root)) throw locked(file, "another store in this process has it open");
   // Claimed before the first await, so two opens in this process cannot both get past here.
   heldHere.add(root);
@@ -125,7 +125,7 @@ async function takeLock(fs: StoreFs, file: string): Promise<{ taken_over: { pid:
 }
 
 /** Removes LOCK if it is still ours. */
-export async function releaseLock(file: string, root: string, fs: StoreFs = NODE_STORE_FS): Promise<void> {
+export async function releaseLock(file: string, root: string, fs: StoreFs): Promise<void> {
   heldHere.delete(root);
   const content = await readLock(fs, file);
   if (content !== null && parseOwner(content)?.pid === process.pid) await fs.promises.unlink(file).catch(() => undefined);

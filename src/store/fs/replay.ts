@@ -5,7 +5,7 @@ import { firstError } from "../../core/validate.ts";
 import { errnoCode } from "../../shared/errors.ts";
 import { JournalIsolation, type TruncateOp } from "./journal-isolation.ts";
 import { readJournal, scopeFrom, type ReplayOp, type SetAsideScope } from "./journal.ts";
-import { readAtSync, tryParse } from "./lines.ts";
+import { NEWLINE, readAtSync, tryParse } from "./lines.ts";
 import { openDocument } from "./sealed-line.ts";
 import { numberedName, type StorePaths } from "./paths.ts";
 import type { Repairs } from "./repairs.ts";
@@ -153,10 +153,8 @@ function readJournalFiles(paths: StorePaths, repairs: Repairs): { steps: Step[];
 }
 
 function journalHeaderComplete(paths: StorePaths, file: string, at: number): boolean {
-  return paths.fs.readFileSync(file).indexOf(NEWLINE_BYTE, at) >= 0;
+  return paths.fs.readFileSync(file).indexOf(NEWLINE, at) >= 0;
 }
-
-const NEWLINE_BYTE = 0x0a;
 
 /**
  * Reports each journal file holding a damaged record whose loss was isolated, and keeps a copy

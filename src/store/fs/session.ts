@@ -153,12 +153,8 @@ export class StoreSession {
     await this.applyStructure(plan, undo);
     // Only what was appended is taken back: a batch that failed before (a directory it needed
     // could not be made) must not drop bytes of earlier, acknowledged batches still waiting.
-    const sizes = new Map(plan.appendedFrom());
-    for (const [path, start, length] of writes) {
-      const from = sizes.get(path)!;
-      const taken = undo.appended.get(path) ?? { from, to: from };
-      taken.to += length;
-      undo.appended.set(path, taken);
+    for (const [path, start, length, from] of writes) {
+      undo.appended.set(path, { from, to: from + length });
       this.files.append(path, written.subarray(start, start + length));
     }
     // Removals wait until the batch is durable: a failed batch must be able to take them back.
@@ -226,6 +222,13 @@ export class StoreSession {
     if (failed) throw failed.reason;
   }
 
+  /** `worker`'s directory is on disk now: the checkpoint syncs it before retiring the journal that holds its create. */
+  private dirMade(worker: FsWorker): void {
+    worker.on_disk = true;
+    worker.unmade = null;
+    this.checkpointer.noteMade(worker);
+  }
+
   /**
    * Makes an unmade worker's directory (once, however many ask); its syncs are the next
    * checkpoint's. A making that fails leaves the worker unmade (the journal still holds its create).
@@ -235,10 +238,8 @@ export class StoreSession {
     const { record, state, batch } = worker.unmade;
     worker.making ??= createWorkerDir(this.paths, record, state, batch, false, logs).then(
       () => {
-        worker.on_disk = true;
-        worker.unmade = null;
         worker.making = null;
-        this.checkpointer.noteMade(worker);
+        this.dirMade(worker);
       },
       (error) => {
         worker.making = null;
@@ -497,9 +498,7 @@ export class StoreSession {
         // The disk refuses what a write needs: the store degrades as after a failed write (the journal keeps the create).
         throw this.failed(error, false);
       }
-      worker.on_disk = true;
-      worker.unmade = null;
-      this.checkpointer.noteMade(worker);
+      this.dirMade(worker);
     }
     // While the directory is being made, work/ may come first: the making moves its files in then.
     if (!worker.on_disk && !worker.making) return;

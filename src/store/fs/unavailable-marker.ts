@@ -15,8 +15,10 @@ export interface UnavailableMarker {
   recorded_at: string;
 }
 
-/** The reason a marker gives, or null when there is none; a damaged marker still marks. */
-/** `prefetched`: the file as read ahead (null: there is none; undefined: not read yet). */
+/**
+ * The reason a marker gives, or null when there is none; a damaged marker still marks.
+ * `prefetched`: the file as read ahead (null: there is none; undefined: not read yet).
+ */
 export function readUnavailableMarker(paths: StorePaths, worker_id: string, prefetched?: string | Error | null): string | null {
   const file = paths.workerFile(worker_id, "unavailable.json");
   let text: string;

@@ -89,8 +89,6 @@ async function renameIntoPlace(fs: StoreFs, staging: string, target: string): Pr
 
 /** A worker directory moved aside: `remove()` deletes it for good, `restore()` puts it back. */
 export interface MovedAside {
-  id: string;
-  aside: string;
   remove(): Promise<void>;
   restore(): void;
 }
@@ -110,8 +108,6 @@ export function moveWorkerDirAside(paths: StorePaths, id: string): MovedAside | 
     throw error;
   }
   return {
-    id,
-    aside,
     remove: () => paths.fs.promises.rm(aside, { recursive: true, force: true }),
     restore: () => paths.fs.renameSync(aside, target),
   };
