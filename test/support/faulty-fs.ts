@@ -77,11 +77,6 @@ export class FaultyFs {
     };
   }
 
-  /** Disarms every fault: the disk works again. */
-  liftAll(): void {
-    for (const fault of this.faults) fault.active = false;
-  }
-
   /** How many calls of `op` (on a path matching `path`) failed so far. */
   failures(op?: FsOp, path?: RegExp | string): number {
     return this.calls.filter((call) => call.failed && (!op || call.op === op) && (!path || matches(path, call.path))).length;

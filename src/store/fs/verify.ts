@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { isValidId } from "../../core/ids.ts";
 import { readJournal } from "./journal.ts";
 import { completeLines, tryParse } from "./lines.ts";
-import { numberedName } from "./paths.ts";
-import { EVENTS_CHECKPOINT } from "./events-checkpoint.ts";
+import { numberedName, StorePaths } from "./paths.ts";
+import { EVENTS_CHECKPOINT, readEventsCheckpoint } from "./events-checkpoint.ts";
 import { NODE_STORE_FS } from "./store-fs.ts";
 import { openDocument, openLine } from "./sealed-line.ts";
 
@@ -54,17 +54,16 @@ export function verifyStore(root: string): VerifyReport {
   return report;
 }
 
-/** The acknowledged segment sizes events/checkpoint.json records (null when there is none). */
+/** The acknowledged segment sizes events/checkpoint.json records (null when there is none or it is damaged). */
 function eventsAcknowledged(root: string, report: VerifyReport): Record<string, number> | null {
-  const text = readText(join(root, EVENTS_CHECKPOINT));
-  if (text === null) return null;
+  const { record, problem } = readEventsCheckpoint(new StorePaths(root, NODE_STORE_FS));
+  if (record === null && problem === undefined) return null;
   report.files++;
-  const value = openDocument(text, false) as { segments?: Record<string, number> } | undefined;
-  if (!value?.segments) {
+  if (record === null) {
     report.damaged.push({ file: EVENTS_CHECKPOINT, offset: 0, problem: "does not match its checksum" });
     return null;
   }
-  return value.segments;
+  return record.segments;
 }
 
 function checkWorker(root: string, id: string, unsealed: boolean, report: VerifyReport): void {
